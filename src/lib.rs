@@ -1,0 +1,10 @@
+//! mallcheck: a conformance harness for the supplier interfaces of the Tianjin Government
+//! Procurement Center online mall (天津市政府采购中心网上商城).
+//!
+//! Data flows `profile` → `runner` → `client` → supplier, and back through `checks` into events
+//! that `report` renders. `supplier` is the embedded reference supplier; it shares only `profile`
+//! with the harness. See `../shared/DESIGN.md` and `schemas/README.md`.
+
+pub mod cli;
+pub mod profile;
+pub mod supplier;
