@@ -6,5 +6,6 @@
 //! with the harness. See `../shared/DESIGN.md` and `schemas/README.md`.
 
 pub mod cli;
+pub mod exit;
 pub mod profile;
 pub mod supplier;

@@ -1,8 +1,85 @@
-//! The command line. Only this module knows clap; it parses, calls the library and maps errors to
-//! exit codes.
+//! The command line. Only this module knows clap: it parses, calls the library and maps outcomes
+//! to the documented exit codes (see `crate::exit`).
 
+mod catalogue;
+mod table;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+use crate::exit;
+use crate::profile::Profile;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mallcheck",
+    version,
+    about = "天津市政府采购中心网上商城 供应商接口一致性测试 / Conformance harness for the Tianjin mall supplier interfaces"
+)]
+struct Cli {
+    /// Load the protocol profile from this folder instead of the embedded one (same shape as schemas/).
+    #[arg(long, global = true, value_name = "DIR", env = "MALLCHECK_PROFILE")]
+    profile: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// 列出接口目录 / List the interface catalogue.
+    List {
+        /// JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// 列出标准的需求条目 / List the requirements of the standard.
+    Requirements {
+        #[arg(long)]
+        json: bool,
+    },
+    /// 输出一个接口的 JSON Schema / Print one interface's JSON Schema (its result by default).
+    Schema {
+        /// Interface id, as in `mallcheck list`.
+        id: String,
+        /// The request schema instead of the result schema.
+        #[arg(long)]
+        request: bool,
+    },
+    /// 输出 OpenAPI 3.1 文档 / Print an OpenAPI 3.1 document of the whole supplier interface.
+    Openapi,
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with success, mistakes to stderr.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("mallcheck: {message}");
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}
+
+/// Errors at this level are input errors (a broken profile, an unknown id): exit code 2.
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let load = || Profile::load_optional(cli.profile.as_deref()).map_err(|e| e.to_string());
+    match cli.command {
+        Command::List { json } => catalogue::list(&load()?, json),
+        Command::Requirements { json } => catalogue::requirements(&load()?, json),
+        Command::Schema { id, request } => catalogue::schema(&load()?, &id, request),
+        Command::Openapi => catalogue::openapi(&load()?),
+    }
 }

@@ -1,0 +1,115 @@
+//! `list`, `requirements`, `schema`, `openapi`: the profile shown to people and tools.
+
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use super::table::Table;
+use crate::profile::{Profile, openapi};
+
+fn print_json(value: &Value) -> Result<ExitCode, String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn list(profile: &Profile, as_json: bool) -> Result<ExitCode, String> {
+    if as_json {
+        let entries: Vec<Value> = profile
+            .interfaces
+            .iter()
+            .map(|i| {
+                json!({
+                    "section": i.section,
+                    "id": i.id,
+                    "name_zh": i.name_zh,
+                    "name_en": i.name_en,
+                    "required": i.required,
+                    "path": i.path,
+                    "requirements": i.requirements,
+                    "batch_param": i.batch_param,
+                    "request_schema": i.request,
+                    "result_schema": i.result,
+                })
+            })
+            .collect();
+        return print_json(&Value::Array(entries));
+    }
+    let mut table = Table::new(["§", "id", "中文名", "name", "R/O", "path"]);
+    for i in &profile.interfaces {
+        table.row(vec![
+            i.section.clone(),
+            i.id.clone(),
+            i.name_zh.clone(),
+            i.name_en.clone(),
+            if i.required {
+                "R 必需"
+            } else {
+                "O 非必需"
+            }
+            .to_string(),
+            i.path.clone(),
+        ]);
+    }
+    print!("{}", table.render());
+    let required = profile.interfaces.iter().filter(|i| i.required).count();
+    println!(
+        "{} 个接口 interfaces: {} 必需 required, {} 非必需 optional",
+        profile.interfaces.len(),
+        required,
+        profile.interfaces.len() - required
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn requirements(profile: &Profile, as_json: bool) -> Result<ExitCode, String> {
+    if as_json {
+        let entries: Vec<Value> = profile
+            .requirements
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id,
+                    "section": r.section,
+                    "level": r.level.as_str(),
+                    "set": r.set.as_str(),
+                    "text_zh": r.text_zh,
+                    "text_en": r.text_en,
+                    "source": r.source,
+                })
+            })
+            .collect();
+        return print_json(&Value::Array(entries));
+    }
+    let mut table = Table::new(["id", "§", "level", "set", "要求 / requirement"]);
+    for r in &profile.requirements {
+        table.row(vec![
+            r.id.clone(),
+            r.section.clone(),
+            r.level.as_str().to_string(),
+            r.set.as_str().to_string(),
+            format!("{} / {}", r.text_zh, r.text_en),
+        ]);
+    }
+    print!("{}", table.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn schema(profile: &Profile, id: &str, request: bool) -> Result<ExitCode, String> {
+    let interface = profile.interface(id).ok_or_else(|| {
+        format!("未知接口 unknown interface {id:?}; `mallcheck list` shows the ids")
+    })?;
+    let path = if request {
+        &interface.request
+    } else {
+        &interface.result
+    };
+    let document = profile
+        .schema_document(path)
+        .ok_or_else(|| format!("schema {path} missing from the profile"))?;
+    print_json(document)
+}
+
+pub fn openapi(profile: &Profile) -> Result<ExitCode, String> {
+    print_json(&openapi::document(profile))
+}

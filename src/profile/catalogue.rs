@@ -1,0 +1,216 @@
+//! `interfaces.toml` and `requirements.toml`: parsed strictly (unknown keys are errors, so a typo
+//! cannot silently drop a setting) and cross-checked against each other.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CATALOGUE_FILE, ProfileError, ProfileSource, REQUIREMENTS_FILE};
+
+/// The `[profile]` table: how the wire format works as a whole.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub name: String,
+    /// The parameter that carries the access token on every interface but the token one.
+    pub token_param: String,
+    /// `form` (application/x-www-form-urlencoded) or `json`.
+    pub encoding: Encoding,
+    /// The most SKUs one batch call may carry.
+    pub batch_max: usize,
+    /// chrono format of request and response times.
+    pub timestamp_format: String,
+    /// Offset of the supplier's local time from UTC (China Standard Time: 28800).
+    pub utc_offset_seconds: i32,
+    /// How long a token must stay valid (36 h).
+    pub token_ttl_seconds: i64,
+    /// The ASCII text `desc` must contain when a token is expired or unknown.
+    pub expired_marker: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Form,
+    Json,
+}
+
+/// One interface of the catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interface {
+    /// The standard's section, e.g. `2.12.1`.
+    pub section: String,
+    /// Stable snake_case id used by scenarios, reports and faults.
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// False for the standard's 非必需 interfaces.
+    pub required: bool,
+    pub path: String,
+    /// Request schema, relative to the profile folder.
+    pub request: String,
+    /// Result schema, relative to the profile folder.
+    pub result: String,
+    /// Requirement ids this interface serves.
+    pub requirements: Vec<String>,
+    /// The parameter carrying a comma-separated SKU batch, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_param: Option<String>,
+    /// Parameters that travel as JSON text inside one form field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub json_params: Vec<String>,
+    /// Whether the interface needs the access token (all but the token interface).
+    #[serde(default = "yes")]
+    pub auth: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Level {
+    #[serde(rename = "MUST")]
+    Must,
+    #[serde(rename = "SHOULD")]
+    Should,
+    #[serde(rename = "BEYOND")]
+    Beyond,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::Beyond => "BEYOND",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequirementSet {
+    Required,
+    Optional,
+}
+
+impl RequirementSet {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequirementSet::Required => "required",
+            RequirementSet::Optional => "optional",
+        }
+    }
+}
+
+/// One numbered requirement of the standard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub id: String,
+    pub section: String,
+    pub level: Level,
+    pub set: RequirementSet,
+    pub text_zh: String,
+    pub text_en: String,
+    /// The standard's own words; empty for BEYOND requirements.
+    #[serde(default)]
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFile {
+    profile: Settings,
+    #[serde(rename = "interface")]
+    interfaces: Vec<Interface>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequirementsFile {
+    #[serde(rename = "requirement")]
+    requirements: Vec<Requirement>,
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(
+    source: &ProfileSource,
+    file: &str,
+) -> Result<T, ProfileError> {
+    let text = source.read(file)?;
+    toml::from_str(&text).map_err(|e| ProfileError::Parse {
+        file: file.to_string(),
+        message: e.to_string().trim_end().to_string(),
+    })
+}
+
+pub(super) fn load_catalogue(
+    source: &ProfileSource,
+) -> Result<(Settings, Vec<Interface>), ProfileError> {
+    let file: CatalogueFile = parse_toml(source, CATALOGUE_FILE)?;
+    let mut seen = HashSet::new();
+    for (index, interface) in file.interfaces.iter().enumerate() {
+        let field = |name: &str| format!("interface[{index}] ({}).{name}", interface.id);
+        if !seen.insert(interface.id.as_str()) {
+            return Err(ProfileError::invalid(
+                CATALOGUE_FILE,
+                field("id"),
+                "duplicate interface id",
+            ));
+        }
+        if !interface.path.starts_with('/') {
+            return Err(ProfileError::invalid(
+                CATALOGUE_FILE,
+                field("path"),
+                format!("path must start with '/': {:?}", interface.path),
+            ));
+        }
+    }
+    if file.profile.batch_max == 0 {
+        return Err(ProfileError::invalid(
+            CATALOGUE_FILE,
+            "profile.batch_max",
+            "must be at least 1",
+        ));
+    }
+    Ok((file.profile, file.interfaces))
+}
+
+pub(super) fn load_requirements(source: &ProfileSource) -> Result<Vec<Requirement>, ProfileError> {
+    let file: RequirementsFile = parse_toml(source, REQUIREMENTS_FILE)?;
+    let mut seen = HashSet::new();
+    for (index, requirement) in file.requirements.iter().enumerate() {
+        if !seen.insert(requirement.id.as_str()) {
+            return Err(ProfileError::invalid(
+                REQUIREMENTS_FILE,
+                format!("requirement[{index}].id"),
+                format!("duplicate requirement id {}", requirement.id),
+            ));
+        }
+    }
+    Ok(file.requirements)
+}
+
+/// Every requirement an interface names must exist.
+pub(super) fn cross_check(
+    interfaces: &[Interface],
+    requirements: &[Requirement],
+) -> Result<(), ProfileError> {
+    let known: HashSet<&str> = requirements.iter().map(|r| r.id.as_str()).collect();
+    for (index, interface) in interfaces.iter().enumerate() {
+        if let Some(unknown) = interface
+            .requirements
+            .iter()
+            .find(|id| !known.contains(id.as_str()))
+        {
+            return Err(ProfileError::invalid(
+                CATALOGUE_FILE,
+                format!("interface[{index}] ({}).requirements", interface.id),
+                format!("unknown requirement id {unknown} (not in {REQUIREMENTS_FILE})"),
+            ));
+        }
+    }
+    Ok(())
+}

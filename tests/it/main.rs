@@ -1,0 +1,3 @@
+//! The one integration-test binary of mallcheck; each module tests one part end to end.
+
+mod profile;
