@@ -5,7 +5,9 @@
 //! that `report` renders. `supplier` is the embedded reference supplier; it shares only `profile`
 //! with the harness. See `../shared/DESIGN.md` and `schemas/README.md`.
 
+pub mod checks;
 pub mod cli;
+pub mod client;
 pub mod exit;
 pub mod profile;
 pub mod supplier;
