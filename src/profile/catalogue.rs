@@ -54,6 +54,8 @@ pub struct Interface {
     pub result: String,
     /// Requirement ids this interface serves.
     pub requirements: Vec<String>,
+    /// The requirement a violation of the result schema counts against (e.g. `DET-FIELDS`).
+    pub schema_requirement: String,
     /// The parameter carrying a comma-separated SKU batch, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_param: Option<String>,
@@ -200,6 +202,16 @@ pub(super) fn cross_check(
 ) -> Result<(), ProfileError> {
     let known: HashSet<&str> = requirements.iter().map(|r| r.id.as_str()).collect();
     for (index, interface) in interfaces.iter().enumerate() {
+        if !interface.requirements.contains(&interface.schema_requirement) {
+            return Err(ProfileError::invalid(
+                CATALOGUE_FILE,
+                format!("interface[{index}] ({}).schema_requirement", interface.id),
+                format!(
+                    "{} is not among the interface's requirements",
+                    interface.schema_requirement
+                ),
+            ));
+        }
         if let Some(unknown) = interface
             .requirements
             .iter()
