@@ -202,16 +202,6 @@ pub(super) fn cross_check(
 ) -> Result<(), ProfileError> {
     let known: HashSet<&str> = requirements.iter().map(|r| r.id.as_str()).collect();
     for (index, interface) in interfaces.iter().enumerate() {
-        if !interface.requirements.contains(&interface.schema_requirement) {
-            return Err(ProfileError::invalid(
-                CATALOGUE_FILE,
-                format!("interface[{index}] ({}).schema_requirement", interface.id),
-                format!(
-                    "{} is not among the interface's requirements",
-                    interface.schema_requirement
-                ),
-            ));
-        }
         if let Some(unknown) = interface
             .requirements
             .iter()
@@ -221,6 +211,16 @@ pub(super) fn cross_check(
                 CATALOGUE_FILE,
                 format!("interface[{index}] ({}).requirements", interface.id),
                 format!("unknown requirement id {unknown} (not in {REQUIREMENTS_FILE})"),
+            ));
+        }
+        if !interface.requirements.contains(&interface.schema_requirement) {
+            return Err(ProfileError::invalid(
+                CATALOGUE_FILE,
+                format!("interface[{index}] ({}).schema_requirement", interface.id),
+                format!(
+                    "{} is not among the interface's requirements",
+                    interface.schema_requirement
+                ),
             ));
         }
     }
