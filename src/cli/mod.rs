@@ -2,6 +2,7 @@
 //! to the documented exit codes (see `crate::exit`).
 
 mod catalogue;
+mod serve;
 mod table;
 
 use std::path::PathBuf;
@@ -49,6 +50,35 @@ enum Command {
     },
     /// 输出 OpenAPI 3.1 文档 / Print an OpenAPI 3.1 document of the whole supplier interface.
     Openapi,
+    /// 运行参考供应商 / Run the reference supplier.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: std::net::SocketAddr,
+        #[arg(long, default_value_t = 1000)]
+        skus: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A fault to inject (repeatable); see `mallcheck faults`.
+        #[arg(long = "fault", value_name = "ID")]
+        faults: Vec<String>,
+        /// Serve /__admin/clock and /__admin/stock.
+        #[arg(long)]
+        admin: bool,
+        #[arg(long, env = "MALLCHECK_USERNAME", default_value = "tjmall")]
+        username: String,
+        #[arg(
+            long,
+            env = "MALLCHECK_PASSWORD",
+            default_value = "tjmall-test",
+            hide_env_values = true
+        )]
+        password: String,
+    },
+    /// 列出参考供应商的故障 / List the faults of the reference supplier.
+    Faults {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -81,5 +111,26 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Requirements { json } => catalogue::requirements(&load()?, json),
         Command::Schema { id, request } => catalogue::schema(&load()?, &id, request),
         Command::Openapi => catalogue::openapi(&load()?),
+        Command::Serve {
+            addr,
+            skus,
+            seed,
+            faults,
+            admin,
+            username,
+            password,
+        } => Ok(serve::serve_command(
+            load()?,
+            addr,
+            crate::supplier::SupplierConfig {
+                skus,
+                seed,
+                faults,
+                admin,
+                username,
+                password,
+            },
+        )),
+        Command::Faults { json } => Ok(serve::faults_command(json)),
     }
 }

@@ -1,2 +1,218 @@
 //! The reference supplier (`mallcheck serve`): an embedded axum server implementing the default
 //! profile completely and correctly, with named faults that each break one requirement.
+//!
+//! It shares only the profile (interface ids, paths, settings) with the harness, never its checks
+//! or client. Choices the profile leaves open:
+//! - A batch holding an unknown SKU is refused as a whole (`success: false`, desc naming the
+//!   unknown SKUs), so that a successful batch always answers every SKU asked exactly once. A SKU
+//!   asked twice is answered once; more than `batch_max` SKUs are refused.
+//! - Stock is per SKU and area; orders lock stock in their county.
+//! - Reconciliation lists the orders submitted in the date range that are not cancelled;
+//!   `invoice_state` is 1 once an order is confirmed (the invoice is issued on confirmation, which
+//!   is also when the e-invoice becomes available).
+//! - A credit-term payment (order paid with `payment = 5`) is accepted once the order is confirmed
+//!   and verified at once: `pay_state` 2 when the amount equals the order price, -1 otherwise.
+
+mod areas;
+mod catalog;
+mod clock;
+mod faults;
+mod handlers;
+mod orders;
+mod params;
+mod rng;
+mod routes;
+mod token;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::profile::Profile;
+
+pub use catalog::MAX_SKUS;
+pub use faults::FaultInfo;
+use faults::{Fault, FaultSet};
+
+/// How to run the reference supplier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplierConfig {
+    /// Number of SKUs in the generated catalogue.
+    pub skus: u64,
+    /// Seed of the generated catalogue: the same seed gives the same catalogue.
+    pub seed: u64,
+    /// Fault ids (see [`faults`]).
+    pub faults: Vec<String>,
+    /// Serve `/__admin/clock` and `/__admin/stock`.
+    pub admin: bool,
+    pub username: String,
+    /// The plain password; the token call carries its md5.
+    pub password: String,
+}
+
+impl Default for SupplierConfig {
+    fn default() -> Self {
+        SupplierConfig {
+            skus: 1000,
+            seed: 1,
+            faults: Vec::new(),
+            admin: false,
+            username: "tjmall".to_string(),
+            password: "tjmall-test".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SupplierError {
+    #[error("未知故障 unknown fault id `{id}`; known faults: {known}")]
+    UnknownFault { id: String, known: String },
+    #[error("商品数过多 at most {max} SKUs, got {skus}")]
+    TooManySkus { skus: u64, max: u64 },
+    #[error("接口路径重复 two interfaces of the profile share the path {path}")]
+    DuplicatePath { path: String },
+    #[error("无法监听 cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// All faults the supplier knows, in a stable order.
+pub fn faults() -> &'static [FaultInfo] {
+    faults::all()
+}
+
+/// A started supplier; dropping it stops the server too, `shutdown` waits for it.
+#[derive(Debug)]
+pub struct RunningSupplier {
+    addr: SocketAddr,
+    base_url: String,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningSupplier {
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the server task.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+fn parse_faults(ids: &[String]) -> Result<FaultSet, SupplierError> {
+    let mut set = FaultSet::default();
+    for id in ids {
+        match Fault::from_id(id.trim()) {
+            Some(fault) => set.insert(fault),
+            None => {
+                let known: Vec<&str> = faults().iter().map(|info| info.id).collect();
+                return Err(SupplierError::UnknownFault {
+                    id: id.clone(),
+                    known: known.join(", "),
+                });
+            }
+        }
+    }
+    Ok(set)
+}
+
+/// The address URLs are built on: a wildcard bind is reached through loopback.
+fn public_base_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// Binds `addr` (`127.0.0.1:0` picks a free port) and spawns the server on the current tokio
+/// runtime. It accepts connections as soon as this returns.
+pub async fn start(
+    profile: Arc<Profile>,
+    config: SupplierConfig,
+    addr: SocketAddr,
+) -> Result<RunningSupplier, SupplierError> {
+    let faults = parse_faults(&config.faults)?;
+    if config.skus > MAX_SKUS {
+        return Err(SupplierError::TooManySkus {
+            skus: config.skus,
+            max: MAX_SKUS,
+        });
+    }
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| SupplierError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| SupplierError::Bind { addr, source })?;
+    let base_url = public_base_url(local);
+    let clock = clock::Clock::new(
+        profile.settings.utc_offset_seconds,
+        &profile.settings.timestamp_format,
+    );
+    let catalog = catalog::Catalog::new(config.seed, config.skus, clock.now());
+    let app = Arc::new(handlers::App {
+        profile,
+        catalog,
+        clock,
+        faults,
+        tokens: token::TokenStore::default(),
+        book: Mutex::new(orders::OrderBook::default()),
+        base_url: base_url.clone(),
+        seed: config.seed,
+        username: config.username,
+        password_md5: token::md5_hex(&config.password),
+    });
+    let router = routes::router(app, config.admin)?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                // A dropped sender stops the server as well.
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(RunningSupplier {
+        addr: local,
+        base_url,
+        stop,
+        task,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fault_names_the_id_and_the_known_ones() {
+        let error = parse_faults(&["no-such-fault".to_string()]).err();
+        let message = error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("no-such-fault"), "{message}");
+        assert!(message.contains("prices-get-only"), "{message}");
+        assert!(parse_faults(&["dead-image-link".to_string()]).is_ok());
+    }
+
+    #[test]
+    fn wildcard_binds_are_reached_through_loopback() {
+        let addr: SocketAddr = "0.0.0.0:8080"
+            .parse()
+            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 8080)));
+        assert_eq!(public_base_url(addr), "http://127.0.0.1:8080");
+    }
+}

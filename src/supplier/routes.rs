@@ -1,0 +1,295 @@
+//! HTTP: one POST route per profile interface, the envelope around every answer (where the
+//! envelope faults act), the supplier's own images, product pages and invoices (GET), and the
+//! admin endpoints.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use serde_json::{Map, Value, json};
+
+use super::SupplierError;
+use super::faults::Fault;
+use super::handlers::{App, Iface, Outcome, Reply};
+use super::params::Params;
+
+/// A 1×1 PNG: every product image.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x38, 0x21, 0xa0, 0x07,
+    0x00, 0x02, 0xaa, 0x01, 0x07, 0x82, 0x25, 0x9a, 0xee, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+const JSON_TYPE: &str = "application/json; charset=utf-8";
+
+pub fn router(app: Arc<App>, admin: bool) -> Result<Router, SupplierError> {
+    let mut router = Router::new();
+    let mut paths = HashSet::new();
+    for interface in &app.profile.interfaces {
+        let Some(iface) = Iface::from_id(&interface.id) else {
+            continue;
+        };
+        if !paths.insert(interface.path.clone()) {
+            return Err(SupplierError::DuplicatePath {
+                path: interface.path.clone(),
+            });
+        }
+        let auth = interface.auth;
+        let handler = move |State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes| async move {
+            call(&app, iface, auth, &headers, &body).await
+        };
+        let method: MethodRouter<Arc<App>> =
+            if iface == Iface::Prices && app.faults.has(Fault::PricesGetOnly) {
+                get(handler)
+            } else {
+                post(handler)
+            };
+        router = router.route(&interface.path, method);
+    }
+    router = router
+        .route("/images/{sku}/{file}", get(image))
+        .route("/product/{file}", get(product_page))
+        .route("/einvoice/{file}", get(einvoice_document));
+    if admin {
+        router = router
+            .route("/__admin/clock", post(admin_clock))
+            .route("/__admin/stock", post(admin_stock));
+    }
+    Ok(router.fallback(not_found).with_state(app))
+}
+
+async fn call(app: &App, iface: Iface, auth: bool, headers: &HeaderMap, body: &[u8]) -> Response {
+    let outcome = answer(app, iface, auth, headers, body).await;
+    render(app, outcome)
+}
+
+async fn answer(app: &App, iface: Iface, auth: bool, headers: &HeaderMap, body: &[u8]) -> Outcome {
+    let params = Params::parse(headers, body)?;
+    if auth {
+        app.check_token(&params)?;
+    }
+    if iface == Iface::Stocks && app.faults.has(Fault::SlowStocks) {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    app.handle(iface, &params)
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE));
+    response
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Wraps an outcome in the envelope `{"success", "desc", "result"}`, on one line.
+fn render(app: &App, outcome: Outcome) -> Response {
+    let faults = app.faults;
+    let (success, desc, result) = match outcome {
+        Ok(reply) => (true, Some("成功 ok".to_string()), reply),
+        Err(desc) => (false, Some(desc), Reply::Json(Value::Null)),
+    };
+    if !success && faults.has(Fault::HtmlErrorPage) {
+        let page = format!(
+            "<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>\n<body><h1>500 Internal Server Error</h1><p>{}</p></body></html>\n",
+            escape_html(desc.as_deref().unwrap_or_default())
+        );
+        let mut response = (StatusCode::INTERNAL_SERVER_ERROR, page).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        return response;
+    }
+    let desc = desc.filter(|_| success || !faults.has(Fault::NoDescOnFailure));
+    let mut envelope = Map::new();
+    envelope.insert(
+        "success".into(),
+        if faults.has(Fault::SuccessAsString) {
+            Value::String(success.to_string())
+        } else {
+            Value::Bool(success)
+        },
+    );
+    if let Some(desc) = desc {
+        envelope.insert("desc".into(), Value::String(desc));
+    }
+    let pretty = faults.has(Fault::NewlinesInBody);
+    let body = match result {
+        Reply::Json(result) => {
+            envelope.insert("result".into(), result);
+            encode(&Value::Object(envelope), pretty)
+        }
+        Reply::Raw(raw) => {
+            // Splice raw result text in after the other members.
+            let head =
+                String::from_utf8_lossy(&encode(&Value::Object(envelope), pretty)).into_owned();
+            let head = head
+                .trim_end()
+                .strip_suffix('}')
+                .unwrap_or(&head)
+                .trim_end()
+                .to_string();
+            let separator = if pretty {
+                ",\n  \"result\": "
+            } else {
+                ",\"result\":"
+            };
+            let tail = if pretty { "\n}" } else { "}" };
+            format!("{head}{separator}{raw}{tail}").into_bytes()
+        }
+    };
+    let status = if !success && faults.has(Fault::Http500OnFailure) {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, body)
+}
+
+fn encode(value: &Value, pretty: bool) -> Vec<u8> {
+    let encoded = if pretty {
+        serde_json::to_vec_pretty(value)
+    } else {
+        serde_json::to_vec(value)
+    };
+    encoded
+        .unwrap_or_else(|_| br#"{"success":false,"desc":"internal error","result":null}"#.to_vec())
+}
+
+/// Unknown paths: 404 with an envelope, so that a mistyped path reads clearly.
+async fn not_found() -> Response {
+    let body = json!({"success": false, "desc": "接口不存在 no such path", "result": null});
+    json_response(StatusCode::NOT_FOUND, encode(&body, false))
+}
+
+fn plain_not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+async fn image(State(app): State<Arc<App>>, Path((sku, file)): Path<(String, String)>) -> Response {
+    if app.faults.has(Fault::DeadImageLink) {
+        return plain_not_found();
+    }
+    let Some(index) = app.catalog.index_of(&sku) else {
+        return plain_not_found();
+    };
+    let number = file
+        .strip_suffix(".png")
+        .and_then(|n| n.parse::<u64>().ok());
+    match number {
+        Some(number) if number < app.catalog.sku(index).image_count => {
+            ([(header::CONTENT_TYPE, "image/png")], PNG).into_response()
+        }
+        _ => plain_not_found(),
+    }
+}
+
+async fn product_page(State(app): State<Arc<App>>, Path(file): Path<String>) -> Response {
+    let Some(index) = file
+        .strip_suffix(".html")
+        .and_then(|code| app.catalog.index_of(code))
+    else {
+        return plain_not_found();
+    };
+    let sku = app.catalog.sku(index);
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{name}</title></head><body><h1>{name}</h1><img src=\"/images/{code}/0.png\" alt=\"{noun}\"><p>协议价 ¥{price}　市场价 ¥{market}</p></body></html>",
+        name = escape_html(&sku.name),
+        code = sku.code,
+        noun = sku.noun,
+        price = sku.price,
+        market = sku.market_price,
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
+async fn einvoice_document(State(app): State<Arc<App>>, Path(file): Path<String>) -> Response {
+    let Some(order_id) = file.strip_suffix(".pdf") else {
+        return plain_not_found();
+    };
+    let book = app
+        .book
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(order) = book
+        .order(order_id)
+        .filter(|order| order.confirmed_at().is_some())
+    else {
+        return plain_not_found();
+    };
+    let document = format!(
+        "%PDF-1.4\n% mallcheck reference supplier e-invoice\n% order {} amount {}\n%%EOF\n",
+        order.id, order.order_price
+    );
+    ([(header::CONTENT_TYPE, "application/pdf")], document).into_response()
+}
+
+/// Admin answers are never faulted: they drive tests, they are not under test.
+fn admin_answer(outcome: Result<Value, String>) -> Response {
+    let body = match outcome {
+        Ok(result) => json!({"success": true, "desc": "ok", "result": result}),
+        Err(desc) => json!({"success": false, "desc": desc, "result": null}),
+    };
+    json_response(StatusCode::OK, encode(&body, false))
+}
+
+async fn admin_clock(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    admin_answer((|| {
+        let params = Params::parse(&headers, &body)?;
+        let seconds: i64 = params
+            .required("advance_seconds")?
+            .parse()
+            .map_err(|_| "advance_seconds must be an integer".to_string())?;
+        if seconds < 0 {
+            return Err(
+                "advance_seconds must not be negative: the clock only moves forward".into(),
+            );
+        }
+        let now = app.clock.advance(seconds);
+        Ok(json!({"now": app.clock.format(now), "advanced_seconds": seconds}))
+    })())
+}
+
+async fn admin_stock(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    admin_answer((|| {
+        let params = Params::parse(&headers, &body)?;
+        let code = params.required("sku")?;
+        let index = app
+            .catalog
+            .index_of(&code)
+            .ok_or_else(|| format!("unknown sku: {code}"))?;
+        let num: u64 = params
+            .required("num")?
+            .parse()
+            .map_err(|_| "num must be a non-negative integer".to_string())?;
+        let area = params.text("area_id");
+        let mut book = app
+            .book
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &area {
+            Some(area) => book.set_stock(index, area, num),
+            None => {
+                for county in super::areas::all_counties() {
+                    book.set_stock(index, county, num);
+                }
+            }
+        }
+        Ok(json!({"sku": code, "num": num, "area_id": area.unwrap_or_default()}))
+    })())
+}
