@@ -171,20 +171,17 @@ fn classify(err: &reqwest::Error, started: Instant) -> TransportError {
 }
 
 /// Whether a rustls error is anywhere in the chain. io::Error hides its inner error from
-/// `source()`, so look through `get_ref()` too.
+/// `source()` (and hyper-rustls nests one io::Error in another), so step through `get_ref()`.
 fn is_tls(err: &reqwest::Error) -> bool {
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {
         if e.is::<rustls::Error>() {
             return true;
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && (inner.is::<rustls::Error>() || inner.to_string().contains("certificate"))
-        {
-            return true;
-        }
-        current = e.source();
+        current = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
     }
     let text = describe(err).to_ascii_lowercase();
     text.contains("certificate") || text.contains("tls") || text.contains("handshake")
