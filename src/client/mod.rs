@@ -567,7 +567,7 @@ impl Client {
                     .into_iter()
                     .map(|(name, value)| (name, redact::text(&value, &secrets)))
                     .collect(),
-                body: redact::bytes(&body, &secrets),
+                body: redact::bytes(body, &secrets),
                 truncated,
             },
         );

@@ -35,11 +35,12 @@ pub fn searchable(values: impl IntoIterator<Item = String>) -> Vec<String> {
     list
 }
 
-/// `bytes` with every occurrence of every secret replaced by `***`.
-pub fn bytes(input: &[u8], secrets: &[String]) -> Vec<u8> {
-    let mut current = input.to_vec();
+/// `input` with every occurrence of every secret replaced by `***`. Bodies are up to the cap
+/// (8 MiB): an answer without secrets is passed through without a copy.
+pub fn bytes(input: Vec<u8>, secrets: &[String]) -> Vec<u8> {
+    let mut current = input;
     for secret in secrets {
-        current = replace_all(&current, secret.as_bytes(), MASK.as_bytes());
+        current = replace_all(current, secret.as_bytes(), MASK.as_bytes());
     }
     current
 }
@@ -55,22 +56,38 @@ pub fn text(input: &str, secrets: &[String]) -> String {
     current
 }
 
-fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return haystack.to_vec();
-    }
+fn replace_all(haystack: Vec<u8>, needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let Some(mut found) = find(&haystack, needle, 0) else {
+        return haystack;
+    };
     let mut out = Vec::with_capacity(haystack.len());
-    let mut i = 0;
-    while i < haystack.len() {
-        if haystack[i..].starts_with(needle) {
-            out.extend_from_slice(with);
-            i += needle.len();
-        } else {
-            out.push(haystack[i]);
-            i += 1;
+    let mut copied = 0;
+    loop {
+        out.extend_from_slice(&haystack[copied..found]);
+        out.extend_from_slice(with);
+        copied = found + needle.len();
+        match find(&haystack, needle, copied) {
+            Some(next) => found = next,
+            None => break,
         }
     }
+    out.extend_from_slice(&haystack[copied..]);
     out
+}
+
+/// The first occurrence of `needle` in `haystack` at or after `from`.
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let first = *needle.first()?;
+    let last_start = haystack.len().checked_sub(needle.len())?;
+    let mut at = from;
+    while at <= last_start {
+        at += haystack[at..=last_start].iter().position(|&b| b == first)?;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -86,9 +103,18 @@ mod tests {
         ]);
         let input = b"\xff abcdefgh abcdef abcde x \xfe";
         assert_eq!(
-            bytes(input, &secrets),
+            bytes(input.to_vec(), &secrets),
             b"\xff *** *** abcde x \xfe".to_vec()
         );
+        assert_eq!(
+            bytes(b"abcdefabcdef".to_vec(), &secrets),
+            b"******".to_vec()
+        );
+        assert_eq!(
+            bytes(b"abcdeabcdef!".to_vec(), &secrets),
+            b"abcde***!".to_vec()
+        );
+        assert_eq!(bytes(b"abc".to_vec(), &secrets), b"abc".to_vec());
         assert_eq!(text("tok=abcdefgh;", &secrets), "tok=***;");
     }
 

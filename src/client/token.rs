@@ -143,6 +143,36 @@ mod tests {
     }
 
     #[test]
+    fn expiry_by_date_in_cst_then_by_lifetime() {
+        let profile = match crate::profile::Profile::embedded() {
+            Ok(profile) => profile,
+            Err(e) => panic!("embedded profile: {e}"),
+        };
+        let settings = &profile.settings;
+        let token = IssuedToken {
+            value: "v".into(),
+            expires_at: Some("2030-01-01 08:00:00".into()),
+            expires_in: Some(10),
+            obtained_at_ms: 0,
+        };
+        // 08:00 CST is 00:00 UTC.
+        assert_eq!(token.expiry_ms(settings), Some(1_893_456_000_000));
+        let unreadable = IssuedToken {
+            expires_at: Some("tomorrow".into()),
+            ..token.clone()
+        };
+        assert_eq!(unreadable.expiry_ms(settings), Some(10_000));
+        // Within the safety margin: not reused.
+        assert!(!unreadable.usable_at(0, settings));
+        let silent = IssuedToken {
+            expires_at: None,
+            expires_in: None,
+            ..token
+        };
+        assert!(silent.usable_at(u64::MAX / 2, settings));
+    }
+
+    #[test]
     fn parses_a_token_answer() {
         let body = "\u{feff}{\"success\":true,\"desc\":\"\",\"result\":{\"access_token\":\"abc123\",\"expires_at\":\"2030-01-01 00:00:00\",\"expires_in\":\"129600\"}}";
         let token = parse_issued(body.as_bytes(), 5);

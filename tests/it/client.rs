@@ -713,7 +713,6 @@ async fn a_huge_body_is_capped_and_not_read() {
     assert!(response.truncated);
     assert_eq!(response.body.len(), cap);
     // The client hung up: the server could not push all 100 MB (socket buffers hold a few MB).
-    tokio::time::sleep(Duration::from_millis(50)).await;
     assert!((written.load(Ordering::SeqCst) as u64) < HUNDRED_MB / 2);
 }
 
