@@ -18,6 +18,9 @@ pub enum TransportError {
     Redirect { location: String },
     /// The connection broke while the answer was being read.
     Read { message: String },
+    /// Nothing was sent: the interface is not in the profile or the URL cannot be used (an image
+    /// path that is not an absolute http(s) URL, for example).
+    InvalidRequest { message: String },
 }
 
 impl TransportError {
@@ -30,6 +33,9 @@ impl TransportError {
                 format!("重定向到其他主机 redirect to another host not followed: {location}")
             }
             TransportError::Read { message } => format!("读取中断 read failed: {message}"),
+            TransportError::InvalidRequest { message } => {
+                format!("请求未发出 request not sent: {message}")
+            }
         }
     }
 }
@@ -84,7 +90,11 @@ pub struct Exchange {
 impl Exchange {
     /// One `curl` line that repeats the call (secrets stay redacted: fill them in by hand).
     pub fn curl_line(&self) -> String {
-        let mut line = format!("curl -sS -X {} {}", self.request.method, shell_quote(&self.request.url));
+        let mut line = format!(
+            "curl -sS -X {} {}",
+            self.request.method,
+            shell_quote(&self.request.url)
+        );
         if self.request.content_type == "application/json" {
             let body: serde_json::Map<String, serde_json::Value> = self
                 .request

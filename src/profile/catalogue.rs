@@ -213,7 +213,10 @@ pub(super) fn cross_check(
                 format!("unknown requirement id {unknown} (not in {REQUIREMENTS_FILE})"),
             ));
         }
-        if !interface.requirements.contains(&interface.schema_requirement) {
+        if !interface
+            .requirements
+            .contains(&interface.schema_requirement)
+        {
             return Err(ProfileError::invalid(
                 CATALOGUE_FILE,
                 format!("interface[{index}] ({}).schema_requirement", interface.id),
