@@ -524,7 +524,7 @@ mod tests {
 
     #[test]
     fn huge_answer_is_capped() {
-        let items: Vec<Value> = (0..100_000)
+        let items: Vec<Value> = (0..10_000)
             .map(|i| json!({"sku": format!("x{i}"), "state": 1}))
             .collect();
         let runs = shelf(json!(items), "1");
@@ -533,7 +533,7 @@ mod tests {
         // "and N more".
         assert_eq!(f.len(), crate::checks::FINDINGS_CAP + 2);
         assert!(f[0].message.contains("sku 1 was asked"), "{}", f[0].message);
-        assert!(f.iter().any(|f| f.message.contains("99901 more")));
+        assert!(f.iter().any(|f| f.message.contains("9901 more")));
     }
 
     // ---- detail

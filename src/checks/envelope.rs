@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::answer::Answer;
-use super::{CheckRun, Finding, ids, walk};
+use super::{CheckRun, Finding, SCHEMA_FINDINGS_CAP, ids, walk};
 use crate::profile::{Interface, Profile};
 
 const ENVELOPE_REQ: &str = "GEN-ENVELOPE";
@@ -73,12 +73,15 @@ pub(crate) fn desc_on_failure(answer: &Answer) -> CheckRun {
     CheckRun::new(ids::DESC_ON_FAILURE, &[DESC_REQ], findings)
 }
 
-/// One finding per violation of the interface's result schema.
+/// One finding per violation of the interface's result schema, the first
+/// [`SCHEMA_FINDINGS_CAP`] of them and a count of the rest.
 pub(crate) fn schema(profile: &Profile, interface: &Interface, result: &Value) -> CheckRun {
     let requirement = interface.schema_requirement.as_str();
-    let findings = profile
-        .validate_result(&interface.id, result)
+    let violations = profile.validate_result(&interface.id, result);
+    let more = violations.len().saturating_sub(SCHEMA_FINDINGS_CAP);
+    let mut findings: Vec<Finding> = violations
         .into_iter()
+        .take(SCHEMA_FINDINGS_CAP)
         .map(|v| {
             let actual = result.pointer(&v.instance_pointer).map(walk::text);
             let mut f = Finding::new(
@@ -86,7 +89,10 @@ pub(crate) fn schema(profile: &Profile, interface: &Interface, result: &Value) -
                 requirement,
                 format!(
                     "result 不符合 {} 的结构 result does not match the schema of {}: {} (schema {})",
-                    interface.id, interface.id, v.message, v.schema_path
+                    interface.id,
+                    interface.id,
+                    walk::shorten(&v.message, 300),
+                    v.schema_path
                 ),
             )
             .at(format!("/result{}", v.instance_pointer));
@@ -94,13 +100,19 @@ pub(crate) fn schema(profile: &Profile, interface: &Interface, result: &Value) -
             f
         })
         .collect();
+    if more > 0 {
+        findings.push(Finding::new(
+            ids::SCHEMA,
+            requirement,
+            format!("…另有 {more} 处同类问题 … and {more} more findings of this kind"),
+        ));
+    }
     CheckRun::new(ids::SCHEMA, &[requirement], findings)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::SCHEMA_FINDINGS_CAP;
     use crate::checks::testkit::*;
     use serde_json::json;
 

@@ -259,13 +259,9 @@ pub fn run_exchange_checks(input: &ExchangeInput<'_>) -> Vec<CheckRun> {
     if answer.success == Some(true) && input.expect_success {
         runs.extend(result_runs(input, &answer));
     }
-    for run in &mut runs {
-        let cap = if run.check == ids::SCHEMA {
-            SCHEMA_FINDINGS_CAP
-        } else {
-            FINDINGS_CAP
-        };
-        cap_findings(&mut run.findings, cap);
+    // The schema check caps its own findings (it knows the total of violations).
+    for run in runs.iter_mut().filter(|r| r.check != ids::SCHEMA) {
+        cap_findings(&mut run.findings, FINDINGS_CAP);
     }
     runs
 }
@@ -353,7 +349,7 @@ mod tests {
             "[".repeat(100_000),
             "]".repeat(100_000)
         );
-        let huge: Vec<Value> = (0..20_000)
+        let huge: Vec<Value> = (0..3_000)
             .map(|i| json!({"sku": i.to_string(), "price": "x", "market_price": -1}))
             .collect();
         vec![
