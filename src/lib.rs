@@ -8,6 +8,11 @@
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod exit;
 pub mod profile;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod session;
 pub mod supplier;

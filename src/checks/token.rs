@@ -98,22 +98,34 @@ fn judge_expires_at(input: &ExchangeInput<'_>, value: &Value, ttl: i64) -> Optio
             .expected(settings.timestamp_format.clone()),
         );
     };
-    // The supplier's own clock (its Date header) if it sent one; else ours at the call.
-    let (issued, clock) = match supplier_date(input) {
-        Some(date) => (date, "响应 Date 头 the Date header"),
-        None => {
-            let ms = i64::try_from(input.exchange.started_at_ms).ok()?;
-            (
-                DateTime::<Utc>::from_timestamp_millis(ms)?,
-                "调用开始时间 the call's start",
-            )
-        }
-    };
-    let expected = issued.checked_add_signed(chrono::TimeDelta::try_seconds(ttl)?)?;
-    let off_by = (stated.with_timezone(&Utc) - expected).num_seconds();
-    if off_by.abs() <= EXPIRES_AT_SLACK {
-        return None;
+    // When was it issued? The supplier's Date header, the timestamp it accepted in the request
+    // (the supplier's own clock, which the reference supplier can move), or our clock at the
+    // call. A stated expiry that fits any of them is right; one that fits none is wrong.
+    let mut bases: Vec<(DateTime<Utc>, &str)> = Vec::new();
+    if let Some(date) = supplier_date(input) {
+        bases.push((date, "响应 Date 头 the Date header"));
     }
+    if let Some(sent) = request_timestamp(input, &offset) {
+        bases.push((sent, "请求 timestamp the request's timestamp"));
+    }
+    let started = i64::try_from(input.exchange.started_at_ms).ok()?;
+    bases.push((
+        DateTime::<Utc>::from_timestamp_millis(started)?,
+        "调用开始时间 the call's start",
+    ));
+    let ttl_delta = chrono::TimeDelta::try_seconds(ttl)?;
+    let mut closest: Option<(i64, DateTime<Utc>, &str)> = None;
+    for (issued, clock) in bases {
+        let expected = issued.checked_add_signed(ttl_delta)?;
+        let off_by = (stated.with_timezone(&Utc) - expected).num_seconds();
+        if off_by.abs() <= EXPIRES_AT_SLACK {
+            return None;
+        }
+        if closest.is_none_or(|(best, _, _)| off_by.abs() < best.abs()) {
+            closest = Some((off_by, expected, clock));
+        }
+    }
+    let (off_by, expected, clock) = closest?;
     let expected_text = expected
         .with_timezone(&offset)
         .format(&settings.timestamp_format)
@@ -125,6 +137,21 @@ fn judge_expires_at(input: &ExchangeInput<'_>, value: &Value, ttl: i64) -> Optio
         ))
         .expected(expected_text),
     )
+}
+
+fn request_timestamp(input: &ExchangeInput<'_>, offset: &FixedOffset) -> Option<DateTime<Utc>> {
+    let (_, text) = input
+        .exchange
+        .request
+        .params
+        .iter()
+        .find(|(k, _)| k == "timestamp")?;
+    let naive =
+        NaiveDateTime::parse_from_str(text, &input.profile.settings.timestamp_format).ok()?;
+    offset
+        .from_local_datetime(&naive)
+        .single()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 fn supplier_date(input: &ExchangeInput<'_>) -> Option<DateTime<Utc>> {

@@ -71,6 +71,9 @@ struct Shared {
     timeout: Duration,
     max_body_bytes: usize,
     next_id: AtomicU64,
+    /// How far the supplier's clock is ahead of ours (ms): the reference supplier's clock can be
+    /// moved, and a token timestamp must be on the supplier's time to be accepted.
+    supplier_skew_ms: std::sync::atomic::AtomicI64,
     /// Every token value the client has seen (issued or explicit) and every md5 password sent:
     /// searched for in everything recorded.
     known_secrets: Mutex<Vec<String>>,
@@ -156,6 +159,7 @@ impl Client {
                 timeout: config.timeout,
                 max_body_bytes: config.max_body_bytes,
                 next_id: AtomicU64::new(0),
+                supplier_skew_ms: std::sync::atomic::AtomicI64::new(0),
             }),
             token: Arc::new(TokenSlot::default()),
         })
@@ -168,6 +172,14 @@ impl Client {
             shared: Arc::clone(&self.shared),
             token: Arc::new(TokenSlot::default()),
         }
+    }
+
+    /// Tells the client how far the supplier's clock is ahead of the local one (after the
+    /// reference supplier's clock was moved), so token timestamps stay within its window.
+    pub fn set_supplier_skew_ms(&self, skew_ms: i64) {
+        self.shared
+            .supplier_skew_ms
+            .store(skew_ms, Ordering::Relaxed);
     }
 
     pub fn profile(&self) -> &Arc<Profile> {
@@ -329,7 +341,8 @@ impl Client {
             return (exchange, None);
         };
         self.remember_secret(&password_md5);
-        let timestamp = token::now_timestamp(&profile.settings);
+        let skew = self.shared.supplier_skew_ms.load(Ordering::Relaxed);
+        let timestamp = token::now_timestamp(&profile.settings, skew);
         let sign = token::sign(username, &password_md5, &timestamp);
         let params = [
             ("username".to_string(), Value::String(username.to_string())),

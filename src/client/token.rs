@@ -74,10 +74,12 @@ fn supplier_offset(settings: &Settings) -> FixedOffset {
     FixedOffset::east_opt(settings.utc_offset_seconds).unwrap_or_else(|| Utc.fix())
 }
 
-/// Now, in the supplier's time zone and the profile's timestamp format.
-pub fn now_timestamp(settings: &Settings) -> String {
+/// Now on the supplier's clock (local now + `skew_ms`), in its time zone and the profile's
+/// timestamp format.
+pub fn now_timestamp(settings: &Settings, skew_ms: i64) -> String {
     use std::fmt::Write;
-    let now = Utc::now().with_timezone(&supplier_offset(settings));
+    let now = (Utc::now() + chrono::Duration::milliseconds(skew_ms))
+        .with_timezone(&supplier_offset(settings));
     let mut text = String::new();
     // A format the profile got wrong must not panic (chrono's to_string would).
     if write!(text, "{}", now.format(&settings.timestamp_format)).is_err() {
