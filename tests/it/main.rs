@@ -1,3 +1,4 @@
 //! The one integration-test binary of mallcheck; each module tests one part end to end.
 
 mod profile;
+mod supplier;
