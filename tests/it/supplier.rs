@@ -1296,3 +1296,70 @@ fn every_fault_is_tested_and_names_known_requirements() {
         }
     }
 }
+
+// ---- the command line ----
+
+#[cfg(unix)]
+#[test]
+fn serve_prints_its_url_first_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--skus", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("mallcheck serve: {e}"));
+    let mut first_line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = std::io::BufReader::new(stdout).read_line(&mut first_line);
+    }
+    let url = first_line.trim().to_string();
+    let host = url.strip_prefix("http://").unwrap_or_default().to_string();
+    let accepts = std::net::TcpStream::connect(&host).is_ok();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                break None;
+            }
+        }
+    };
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "first line: {first_line:?}"
+    );
+    assert!(accepts, "it accepts connections once the URL is printed");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "stops cleanly on SIGTERM: {status:?}"
+    );
+}
+
+#[test]
+fn faults_command_lists_every_fault_as_json() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        .args(["faults", "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("mallcheck faults: {e}"));
+    assert!(output.status.success());
+    let listed: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|fault| fault["id"].as_str())
+        .collect();
+    let known: Vec<&str> = supplier::faults().iter().map(|f| f.id).collect();
+    assert_eq!(ids, known);
+    assert!(listed[0]["requirements"].is_array() && listed[0]["description_zh"].is_string());
+}
