@@ -34,6 +34,7 @@ async fn serve(profile: Arc<Profile>, addr: SocketAddr, config: SupplierConfig) 
     let seed = config.seed;
     let fault_list = config.faults.join(", ");
     let admin = config.admin;
+    let signals = StopSignals::install();
     let running = match supplier::start(profile, config, addr).await {
         Ok(running) => running,
         Err(e) => {
@@ -62,31 +63,44 @@ async fn serve(profile: Arc<Profile>, addr: SocketAddr, config: SupplierConfig) 
             ""
         }
     );
-    wait_for_stop_signal().await;
+    signals.wait().await;
     eprintln!("正在停止 stopping…");
     running.shutdown().await;
     ExitCode::SUCCESS
 }
 
-#[cfg(unix)]
-async fn wait_for_stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+/// SIGINT / SIGTERM, listened to from before the URL is printed: a caller may stop the server
+/// as soon as it reads the URL.
+struct StopSignals {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
 }
 
-#[cfg(not(unix))]
-async fn wait_for_stop_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+impl StopSignals {
+    fn install() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = signal(SignalKind::interrupt())
+                .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+                .ok();
+            StopSignals { streams }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut interrupt, mut terminate)) = self.streams {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Lists the faults as a table, or as a JSON array with `json`.

@@ -365,8 +365,9 @@ impl App {
         .into())
     }
 
-    /// The SKUs of a batch parameter: distinct, in the order asked, all known, at most batch_max.
-    fn batch(&self, params: &Params) -> Result<Vec<Sku>, String> {
+    /// The SKU indices of a batch parameter: distinct, in the order asked, all known, at most
+    /// batch_max.
+    fn batch_indices(&self, params: &Params) -> Result<Vec<u64>, String> {
         let text = params.required("sku")?;
         let mut seen = HashSet::new();
         let codes: Vec<&str> = text
@@ -384,17 +385,27 @@ impl App {
                 codes.len()
             ));
         }
+        let indices: Vec<Option<u64>> = codes
+            .iter()
+            .map(|code| self.catalog.index_of(code))
+            .collect();
         let unknown: Vec<&str> = codes
             .iter()
-            .copied()
-            .filter(|code| self.catalog.index_of(code).is_none())
+            .zip(&indices)
+            .filter(|(_, index)| index.is_none())
+            .map(|(code, _)| *code)
             .collect();
         if !unknown.is_empty() {
             return Err(format!("商品不存在 unknown sku: {}", unknown.join(",")));
         }
-        Ok(codes
-            .iter()
-            .filter_map(|code| self.catalog.index_of(code))
+        Ok(indices.into_iter().flatten().collect())
+    }
+
+    /// The SKUs of a batch parameter, derived in full.
+    fn batch(&self, params: &Params) -> Result<Vec<Sku>, String> {
+        Ok(self
+            .batch_indices(params)?
+            .into_iter()
             .map(|index| self.catalog.sku(index))
             .collect())
     }
@@ -538,27 +549,34 @@ impl App {
     }
 
     fn stocks(&self, params: &Params) -> Outcome {
-        let skus = self.batch(params)?;
+        let mut skus = self.batch_indices(params)?;
         let area = Self::known_area(params)?;
-        let entry = |book: &OrderBook, index: u64| {
-            let num = book.available(&self.catalog, index, &area);
-            json!({
-                "sku": self.catalog.code(index),
-                "area_id": area,
-                "num": num,
-                "desc": if num > 0 { "有货" } else { "无货" },
-            })
-        };
-        let book = lock(&self.book);
-        let mut entries: Vec<Value> = skus.iter().map(|sku| entry(&book, sku.index)).collect();
         if self.has(Fault::BatchExtraSku) {
-            let asked: HashSet<u64> = skus.iter().map(|sku| sku.index).collect();
+            let asked: HashSet<u64> = skus.iter().copied().collect();
             if let Some(extra) = (0..self.catalog.sku_count()).find(|index| !asked.contains(index))
             {
-                entries.push(entry(&book, extra));
+                skus.push(extra);
             }
         }
-        drop(book);
+        // Read every number under one lock, build the answer after releasing it.
+        let nums: Vec<u64> = {
+            let book = lock(&self.book);
+            skus.iter()
+                .map(|&index| book.available(&self.catalog, index, &area))
+                .collect()
+        };
+        let entries = skus
+            .iter()
+            .zip(nums)
+            .map(|(&index, num)| {
+                json!({
+                    "sku": self.catalog.code(index),
+                    "area_id": area,
+                    "num": num,
+                    "desc": if num > 0 { "有货" } else { "无货" },
+                })
+            })
+            .collect();
         self.batch_answer(entries, Fault::StocksDropSku)
     }
 

@@ -149,21 +149,27 @@ impl Order {
     }
 }
 
+/// Area ids are GB/T 2260 digit codes; stock is keyed by their number. Callers check that an
+/// area is known before asking, so the 0 fallback never mixes real areas.
+fn area_number(area: &str) -> u32 {
+    area.parse().unwrap_or(0)
+}
+
 #[derive(Debug, Default)]
 pub struct OrderBook {
     orders: Vec<Order>,
     by_id: HashMap<String, usize>,
     by_yggc: HashMap<String, usize>,
     /// Stock set through the admin endpoint: the total (available + taken) per (SKU, area).
-    stock_totals: HashMap<(u64, String), u64>,
+    stock_totals: HashMap<(u64, u32), u64>,
     /// Units locked or sold per (SKU, area).
-    taken: HashMap<(u64, String), u64>,
+    taken: HashMap<(u64, u32), u64>,
     next_service: u64,
 }
 
 impl OrderBook {
     pub fn available(&self, catalog: &Catalog, index: u64, area: &str) -> u64 {
-        let key = (index, area.to_string());
+        let key = (index, area_number(area));
         let total = self
             .stock_totals
             .get(&key)
@@ -174,7 +180,7 @@ impl OrderBook {
 
     /// Makes `num` units available in an area (the admin endpoint).
     pub fn set_stock(&mut self, index: u64, area: &str, num: u64) {
-        let key = (index, area.to_string());
+        let key = (index, area_number(area));
         let taken = self.taken.get(&key).copied().unwrap_or(0);
         self.stock_totals.insert(key, num.saturating_add(taken));
     }
@@ -255,7 +261,7 @@ impl OrderBook {
             for line in &lines {
                 *self
                     .taken
-                    .entry((line.index, request.county.clone()))
+                    .entry((line.index, area_number(&request.county)))
                     .or_insert(0) += line.num;
             }
         }
@@ -322,9 +328,9 @@ impl OrderBook {
         } else {
             Vec::new()
         };
-        let county = order.county.clone();
+        let county = area_number(&order.county);
         for (index, num) in release {
-            if let Some(taken) = self.taken.get_mut(&(index, county.clone())) {
+            if let Some(taken) = self.taken.get_mut(&(index, county)) {
                 *taken = taken.saturating_sub(num);
             }
         }

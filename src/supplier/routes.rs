@@ -278,6 +278,9 @@ async fn admin_stock(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
             .parse()
             .map_err(|_| "num must be a non-negative integer".to_string())?;
         let area = params.text("area_id");
+        if let Some(area) = area.as_deref().filter(|area| !super::areas::is_known(area)) {
+            return Err(format!("unknown area_id: {area}"));
+        }
         let mut book = app
             .book
             .lock()

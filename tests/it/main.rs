@@ -3,3 +3,4 @@
 mod checks;
 mod client;
 mod profile;
+mod supplier;

@@ -1,0 +1,1365 @@
+//! The reference supplier end to end over loopback: every interface of the clean supplier answers
+//! a valid one-line envelope, every fault breaks what it names and the clean supplier does not,
+//! concurrent pre-orders never oversell, tokens live 36 hours, and a seed fixes the catalogue.
+
+use std::collections::{BTreeSet, HashSet};
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+
+use chrono::{Duration, Utc};
+use mallcheck::profile::Profile;
+use mallcheck::supplier::{self, RunningSupplier, SupplierConfig};
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+const USERNAME: &str = "tjmall";
+const PASSWORD: &str = "tjmall-test";
+const COUNTY: &str = "120101";
+
+fn profile() -> Arc<Profile> {
+    static PROFILE: OnceLock<Arc<Profile>> = OnceLock::new();
+    PROFILE
+        .get_or_init(|| match Profile::embedded() {
+            Ok(profile) => Arc::new(profile),
+            Err(e) => panic!("the embedded profile must load: {e}"),
+        })
+        .clone()
+}
+
+fn md5_hex(text: &str) -> String {
+    format!("{:x}", md5::compute(text.as_bytes()))
+}
+
+/// The timestamp a mall sends: now, China Standard Time.
+fn cst_now() -> String {
+    (Utc::now() + Duration::hours(8))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+fn decimal(value: &Value) -> Decimal {
+    Decimal::from_str(&value.to_string()).unwrap_or_else(|e| panic!("not a decimal {value}: {e}"))
+}
+
+/// An amount as a JSON number with its exact decimal text.
+fn money(amount: Decimal) -> Value {
+    serde_json::Number::from_str(&amount.to_string())
+        .map(Value::Number)
+        .unwrap_or_else(|e| panic!("{amount}: {e}"))
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}
+
+/// One answer: status, content type, raw body and the parsed envelope (Null if not JSON).
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    raw: Vec<u8>,
+    body: Value,
+}
+
+impl Answer {
+    /// Lenient on purpose (a string "true" counts) so the helpers work under every fault;
+    /// the envelope checks look at the type.
+    fn success(&self) -> bool {
+        self.body["success"] == json!(true) || self.body["success"] == json!("true")
+    }
+
+    fn result(&self) -> &Value {
+        &self.body["result"]
+    }
+
+    fn desc(&self) -> String {
+        text(&self.body["desc"])
+    }
+}
+
+/// A mall talking to one supplier.
+struct Mall {
+    supplier: RunningSupplier,
+    client: reqwest::Client,
+    base: String,
+    token: String,
+    yggc_serial: std::sync::atomic::AtomicU64,
+}
+
+async fn mall_with(faults: &[&str], seed: u64) -> Mall {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = SupplierConfig {
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        admin: true,
+        seed,
+        ..SupplierConfig::default()
+    };
+    let addr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+    let supplier = match supplier::start(profile(), config, addr).await {
+        Ok(supplier) => supplier,
+        Err(e) => panic!("the supplier must start: {e}"),
+    };
+    let base = supplier.base_url();
+    let mut mall = Mall {
+        supplier,
+        client: reqwest::Client::new(),
+        base,
+        token: String::new(),
+        yggc_serial: std::sync::atomic::AtomicU64::new(1),
+    };
+    mall.token = mall.fresh_token().await;
+    mall
+}
+
+async fn mall(faults: &[&str]) -> Mall {
+    mall_with(faults, 1).await
+}
+
+impl Mall {
+    fn path(&self, id: &str) -> String {
+        match profile().interface(id) {
+            Some(interface) => interface.path.clone(),
+            None => panic!("no interface {id} in the profile"),
+        }
+    }
+
+    async fn post_form(&self, path: &str, form: &[(&str, String)]) -> Answer {
+        let request = self.client.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}"));
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let raw = response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            raw,
+            body,
+        }
+    }
+
+    /// Calls an interface by profile id with the mall's token.
+    async fn call(&self, id: &str, params: &[(&str, &str)]) -> Answer {
+        let mut form: Vec<(&str, String)> = vec![("token", self.token.clone())];
+        form.extend(params.iter().map(|(k, v)| (*k, v.to_string())));
+        self.post_form(&self.path(id), &form).await
+    }
+
+    async fn call_without_token(&self, id: &str, params: &[(&str, &str)]) -> Answer {
+        let form: Vec<(&str, String)> = params.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        self.post_form(&self.path(id), &form).await
+    }
+
+    async fn token_answer(&self, username: &str, password: &str) -> Answer {
+        let password_md5 = md5_hex(password);
+        let timestamp = cst_now();
+        let sign = md5_hex(&format!(
+            "{username}{password_md5}{timestamp}{password_md5}"
+        ));
+        let form = [
+            ("username", username.to_string()),
+            ("password", password_md5),
+            ("timestamp", timestamp),
+            ("sign", sign),
+        ];
+        self.post_form(&self.path("token"), &form).await
+    }
+
+    async fn fresh_token(&self) -> String {
+        let answer = self.token_answer(USERNAME, PASSWORD).await;
+        assert!(answer.success(), "token refused: {}", answer.desc());
+        text(&answer.result()["access_token"])
+    }
+
+    async fn admin(&self, path: &str, form: &[(&str, String)]) -> Answer {
+        let answer = self.post_form(path, form).await;
+        assert!(answer.success(), "admin {path} failed: {}", answer.desc());
+        answer
+    }
+
+    async fn advance(&self, seconds: i64) {
+        self.admin(
+            "/__admin/clock",
+            &[("advance_seconds", seconds.to_string())],
+        )
+        .await;
+    }
+
+    async fn set_stock(&self, sku: &str, num: u64) {
+        self.admin(
+            "/__admin/stock",
+            &[("sku", sku.to_string()), ("num", num.to_string())],
+        )
+        .await;
+    }
+
+    async fn pools(&self) -> Vec<String> {
+        let answer = self.call("pools", &[]).await;
+        answer
+            .result()
+            .as_array()
+            .map(|pools| pools.iter().map(|p| text(&p["id"])).collect())
+            .unwrap_or_default()
+    }
+
+    /// The SKUs of the first pool.
+    async fn first_pool_skus(&self) -> Vec<String> {
+        let pools = self.pools().await;
+        let first = pools.first().cloned().unwrap_or_default();
+        let answer = self.call("skus", &[("catalog_id", &first)]).await;
+        answer
+            .result()
+            .as_array()
+            .map(|skus| skus.iter().map(text).collect())
+            .unwrap_or_default()
+    }
+
+    async fn first_sku(&self) -> String {
+        self.first_pool_skus()
+            .await
+            .first()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The first 20 distinct SKUs of the first pool, comma-joined.
+    async fn batch(&self) -> (Vec<String>, String) {
+        let mut seen = HashSet::new();
+        let skus: Vec<String> = self
+            .first_pool_skus()
+            .await
+            .into_iter()
+            .filter(|sku| seen.insert(sku.clone()))
+            .take(20)
+            .collect();
+        let joined = skus.join(",");
+        (skus, joined)
+    }
+
+    async fn agreement_price(&self, sku: &str) -> Decimal {
+        let answer = self.call("prices", &[("sku", sku)]).await;
+        decimal(&answer.result()[0]["price"])
+    }
+
+    /// A valid pre-order of `num` units of the first SKU, paid on credit terms.
+    async fn submit(&self, num: u64) -> Answer {
+        let yggc = format!(
+            "YG{}",
+            self.yggc_serial
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        self.submit_as(&yggc, num, None).await
+    }
+
+    async fn submit_as(&self, yggc: &str, num: u64, price: Option<Decimal>) -> Answer {
+        let sku = self.first_sku().await;
+        let price = match price {
+            Some(price) => price,
+            None => self.agreement_price(&sku).await,
+        };
+        let lines = json!([{"sku": sku, "num": num, "price": money(price)}]).to_string();
+        let total = (price * Decimal::from(num)).to_string();
+        self.call(
+            "submit",
+            &[
+                ("yggc_order", yggc),
+                ("sku", &lines),
+                ("name", "张三"),
+                ("province", "120000"),
+                ("city", "120100"),
+                ("county", COUNTY),
+                ("address", "天津市和平区南京路1号"),
+                ("mobile", "13800138000"),
+                ("invoice_type", "2"),
+                ("invoice_title", "天津市某某局"),
+                ("invoice_org_code", "11120000MB0000000X"),
+                ("invoice_name", "天津市某某局"),
+                ("invoice_phone", "022-12345678"),
+                ("invoice_bank", "中国银行天津分行"),
+                ("invoice_bank_code", "6216600000000000000"),
+                ("invoice_address", "天津市和平区南京路1号"),
+                ("invoice_mobile", "13800138000"),
+                ("invoice_receipt_address", "天津市和平区南京路1号"),
+                ("payment", "5"),
+                ("order_price", &total),
+                ("freight", "0"),
+            ],
+        )
+        .await
+    }
+
+    async fn submitted_order(&self) -> String {
+        let answer = self.submit(1).await;
+        assert!(answer.success(), "submit refused: {}", answer.desc());
+        text(&answer.result()["order_id"])
+    }
+
+    async fn confirmed_order(&self) -> String {
+        let order = self.submitted_order().await;
+        let answer = self.call("confirm", &[("order_id", &order)]).await;
+        assert!(answer.success(), "confirm refused: {}", answer.desc());
+        order
+    }
+
+    /// A confirmed order whose delivery time has passed (the clock moved 25 h).
+    async fn completed_order(&self) -> String {
+        let order = self.confirmed_order().await;
+        self.advance(25 * 3600).await;
+        order
+    }
+
+    async fn stock(&self, sku: &str) -> u64 {
+        let answer = self
+            .call("stocks", &[("sku", sku), ("area_id", COUNTY)])
+            .await;
+        answer.result()[0]["num"].as_u64().unwrap_or(u64::MAX)
+    }
+}
+
+/// The seam where the profile's schemas judge each result of the clean supplier.
+fn validate(id: &str, result: &Value) {
+    let violations = profile().validate_result(id, result);
+    assert!(
+        violations.is_empty(),
+        "{id}: result does not match its schema: {:?}\n{result}",
+        violations.iter().map(|v| &v.message).collect::<Vec<_>>()
+    );
+}
+
+fn assert_one_line_envelope(id: &str, answer: &Answer) {
+    assert_eq!(answer.status, StatusCode::OK, "{id}");
+    assert_eq!(
+        answer.content_type, "application/json; charset=utf-8",
+        "{id}"
+    );
+    assert!(
+        !answer.raw.iter().any(|b| *b == b'\n' || *b == b'\r'),
+        "{id}: line break in the body"
+    );
+    assert!(
+        answer.body["success"].is_boolean(),
+        "{id}: no boolean success"
+    );
+    let envelope_violations = profile().validate_envelope(&answer.body);
+    assert!(
+        envelope_violations.is_empty(),
+        "{id}: {}",
+        String::from_utf8_lossy(&answer.raw)
+    );
+}
+
+#[tokio::test]
+async fn clean_supplier_answers_every_interface() {
+    let mall = mall(&[]).await;
+    let mut answers: Vec<(String, Answer)> = Vec::new();
+    let token = mall.token_answer(USERNAME, PASSWORD).await;
+    assert_eq!(token.result()["expires_in"], json!(129600));
+    answers.push(("token".into(), token));
+
+    let pools = mall.call("pools", &[]).await;
+    let pool = text(&pools.result()[0]["id"]);
+    answers.push(("pools".into(), pools));
+    let skus = mall.call("skus", &[("catalog_id", &pool)]).await;
+    let sku = text(&skus.result()[0]);
+    answers.push(("skus".into(), skus));
+    let (_, batch) = mall.batch().await;
+    answers.push(("detail".into(), mall.call("detail", &[("sku", &sku)]).await));
+    for id in ["shelf_states", "images", "ratings", "prices", "accessories"] {
+        answers.push((id.into(), mall.call(id, &[("sku", &batch)]).await));
+    }
+    for id in ["stocks", "warranty"] {
+        let answer = mall.call(id, &[("sku", &batch), ("area_id", COUNTY)]).await;
+        answers.push((id.into(), answer));
+    }
+    answers.push(("provinces".into(), mall.call("provinces", &[]).await));
+    answers.push((
+        "cities".into(),
+        mall.call("cities", &[("id", "120000")]).await,
+    ));
+    answers.push((
+        "counties".into(),
+        mall.call("counties", &[("id", "120100")]).await,
+    ));
+    for id in [
+        "accessory_links",
+        "group_buys",
+        "specials",
+        "tiered_rates",
+        "new_skus",
+        "changed_skus",
+    ] {
+        answers.push((id.into(), mall.call(id, &[]).await));
+    }
+
+    // An order: submit, confirm, ship, deliver, return, pay, invoice; a second one cancelled.
+    let submit = mall.submit(2).await;
+    let order = text(&submit.result()["order_id"]);
+    answers.push(("submit".into(), submit));
+    let cancelled = mall.submitted_order().await;
+    answers.push((
+        "cancel".into(),
+        mall.call("cancel", &[("order_id", &cancelled)]).await,
+    ));
+    answers.push((
+        "confirm".into(),
+        mall.call("confirm", &[("order_id", &order)]).await,
+    ));
+    let shipped = mall.call("select", &[("order_id", &order)]).await;
+    assert_eq!(shipped.result()["state"], json!(5));
+    assert_eq!(shipped.result()["submit_state"], json!(1));
+    mall.advance(25 * 3600).await;
+    // The token was issued before the clock moved; 25 h is within its 36 h.
+    let select = mall.call("select", &[("order_id", &order)]).await;
+    assert_eq!(select.result()["state"], json!(1), "delivered after 24 h");
+    assert_eq!(select.result()["deliver_state"], json!(1));
+    answers.push(("select".into(), select));
+    let track = mall.call("track", &[("order_id", &order)]).await;
+    assert!(track.body.to_string().contains("已签收"));
+    answers.push(("track".into(), track));
+    let returned = json!([{"sku": sku, "num": 1}]).to_string();
+    let after_sale = mall
+        .call(
+            "after_sale",
+            &[("order_id", &order), ("skus", &returned), ("type", "4")],
+        )
+        .await;
+    answers.push(("after_sale".into(), after_sale));
+    let price =
+        decimal(&mall.call("select", &[("order_id", &order)]).await.result()["order_price"]);
+    let pay = [
+        ("order_id", order.as_str()),
+        ("pay_amount", &price.to_string()),
+        ("pay_time", &cst_now()),
+        ("transfer_no", "ZZ20260101001"),
+    ]
+    .map(|(k, v)| (k, v.to_string()));
+    let pay: Vec<(&str, &str)> = pay.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    answers.push((
+        "credit_payment".into(),
+        mall.call("credit_payment", &pay).await,
+    ));
+    let query = mall
+        .call("credit_payment_query", &[("order_id", &order)])
+        .await;
+    assert_eq!(query.result()["pay_state"], json!(2));
+    answers.push(("credit_payment_query".into(), query));
+    let einvoice = mall.call("einvoice", &[("order_id", &order)]).await;
+    let invoice_url = text(&einvoice.result()[0]["url"]);
+    answers.push(("einvoice".into(), einvoice));
+    let today = (Utc::now() + Duration::hours(8))
+        .format("%Y-%m-%d")
+        .to_string();
+    let reconcile = mall
+        .call("reconcile", &[("bdate", &today), ("edate", &today)])
+        .await;
+    assert_eq!(
+        reconcile.result()["count"],
+        json!(1),
+        "the cancelled order is left out"
+    );
+    answers.push(("reconcile".into(), reconcile));
+
+    for (id, answer) in &answers {
+        assert_one_line_envelope(id, answer);
+        assert!(answer.success(), "{id} failed: {}", answer.desc());
+        validate(id, answer.result());
+    }
+    let covered: BTreeSet<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
+    let profile = profile();
+    let all: BTreeSet<&str> = profile.interfaces.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(covered, all, "every interface of the profile is called");
+
+    // The links the answers give are reachable on loopback.
+    let detail = mall.call("detail", &[("sku", &sku)]).await;
+    for (url, content_type) in [
+        (text(&detail.result()["image_path"]), "image/png"),
+        (text(&detail.result()["url"]), "text/html; charset=utf-8"),
+        (invoice_url, "application/pdf"),
+    ] {
+        let response = mall
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(kind, Some(content_type), "{url}");
+    }
+    mall.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn transport_rules() {
+    let mall = mall(&[]).await;
+    // Only POST on interface paths.
+    let get = mall
+        .client
+        .get(format!("{}{}", mall.base, mall.path("pools")))
+        .send()
+        .await;
+    assert_eq!(
+        get.map(|r| r.status()).ok(),
+        Some(StatusCode::METHOD_NOT_ALLOWED)
+    );
+    // A JSON body is accepted as well as a form.
+    let body = json!({"token": mall.token, "sku": mall.first_sku().await}).to_string();
+    let request = mall
+        .client
+        .post(format!("{}{}", mall.base, mall.path("detail")))
+        .header("content-type", "application/json")
+        .body(body);
+    let answer = mall.send(request).await;
+    assert!(answer.success(), "{}", answer.desc());
+    // Missing and unknown tokens are refused with the marker.
+    for answer in [
+        mall.call_without_token("pools", &[]).await,
+        mall.post_form(&mall.path("pools"), &[("token", "bogus".into())])
+            .await,
+    ] {
+        assert!(!answer.success());
+        assert!(answer.desc().contains("token_expired"), "{}", answer.desc());
+        assert_eq!(answer.body["result"], Value::Null);
+    }
+    // Wrong credentials are refused.
+    assert!(!mall.token_answer(USERNAME, "wrong").await.success());
+    assert!(!mall.token_answer("someone", PASSWORD).await.success());
+    // A batch holding an unknown SKU is refused and names it; an oversize batch is refused.
+    let sku = mall.first_sku().await;
+    let answer = mall
+        .call("prices", &[("sku", &format!("{sku},000000001"))])
+        .await;
+    assert!(!answer.success() && answer.desc().contains("000000001"));
+    let too_many: Vec<String> = (0..101).map(|n| format!("{}", 100_000_000 + n)).collect();
+    assert!(
+        !mall
+            .call("prices", &[("sku", &too_many.join(","))])
+            .await
+            .success()
+    );
+    // Hostile input never breaks the server.
+    for junk in ["%", "sku=%ZZ&&&=", "token=\u{0}"] {
+        let request = mall
+            .client
+            .post(format!("{}{}", mall.base, mall.path("detail")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(junk);
+        assert!(!mall.send(request).await.success());
+    }
+    mall.supplier.shutdown().await;
+
+    // The admin endpoints exist only with --admin.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let addr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+    let plain = supplier::start(profile(), SupplierConfig::default(), addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let response = reqwest::Client::new()
+        .post(format!("{}/__admin/clock", plain.base_url()))
+        .form(&[("advance_seconds", "1")])
+        .send()
+        .await;
+    assert_eq!(
+        response.map(|r| r.status()).ok(),
+        Some(StatusCode::NOT_FOUND)
+    );
+    plain.shutdown().await;
+}
+
+#[test]
+fn unknown_faults_are_refused_by_name() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = SupplierConfig {
+        faults: vec!["no-such-fault".into()],
+        ..SupplierConfig::default()
+    };
+    let addr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+    let outcome = runtime.block_on(supplier::start(profile(), config, addr));
+    let message = outcome.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("no-such-fault") && message.contains("dead-image-link"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submits_never_oversell_and_cancels_release() {
+    let mall = Arc::new(mall(&[]).await);
+    let sku = mall.first_sku().await;
+    mall.set_stock(&sku, 5).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|n| {
+            let mall = mall.clone();
+            tokio::spawn(async move { mall.submit_as(&format!("RACE{n}"), 1, None).await })
+        })
+        .collect();
+    let mut sold = Vec::new();
+    let mut refused = 0;
+    for task in tasks {
+        let answer = task.await.unwrap_or_else(|e| panic!("{e}"));
+        if answer.success() {
+            sold.push(text(&answer.result()["order_id"]));
+        } else {
+            assert!(answer.desc().contains("库存不足"), "{}", answer.desc());
+            refused += 1;
+        }
+    }
+    assert_eq!(sold.len(), 5, "exactly the stock is sold");
+    assert_eq!(refused, 45);
+    assert_eq!(mall.stock(&sku).await, 0);
+    let cancels: Vec<_> = sold
+        .iter()
+        .cloned()
+        .map(|order| {
+            let mall = mall.clone();
+            tokio::spawn(
+                async move { mall.call("cancel", &[("order_id", &order)]).await.success() },
+            )
+        })
+        .collect();
+    for cancel in cancels {
+        assert!(cancel.await.unwrap_or(false));
+    }
+    assert_eq!(mall.stock(&sku).await, 5, "cancels release every lock");
+}
+
+#[tokio::test]
+async fn tokens_live_thirty_six_hours_on_the_supplier_clock() {
+    let mall = mall(&[]).await;
+    let token = mall.fresh_token().await;
+    let pools = |token: String| {
+        let mall = &mall;
+        async move {
+            mall.post_form(&mall.path("pools"), &[("token", token)])
+                .await
+        }
+    };
+    mall.advance(35 * 3600 + 59 * 60).await;
+    assert!(
+        pools(token.clone()).await.success(),
+        "still valid at +35h59m"
+    );
+    mall.advance(2 * 60).await;
+    let expired = pools(token).await;
+    assert!(!expired.success(), "refused at +36h01m");
+    assert!(
+        expired.desc().contains("token_expired"),
+        "{}",
+        expired.desc()
+    );
+}
+
+/// What a catalogue looks like through the interfaces, with the supplier's address left out.
+async fn catalogue_fingerprint(mall: &Mall) -> String {
+    let (skus, batch) = mall.batch().await;
+    let mut parts = vec![
+        mall.call("pools", &[]).await.body.to_string(),
+        mall.call("prices", &[("sku", &batch)])
+            .await
+            .body
+            .to_string(),
+        mall.call("new_skus", &[]).await.body.to_string(),
+    ];
+    for sku in skus.iter().take(3) {
+        parts.push(mall.call("detail", &[("sku", sku)]).await.body.to_string());
+    }
+    parts.push(skus.join(","));
+    parts.join("\n").replace(&mall.base, "BASE")
+}
+
+#[tokio::test]
+async fn same_seed_same_catalogue() {
+    let one = mall_with(&[], 42).await;
+    let two = mall_with(&[], 42).await;
+    let other = mall_with(&[], 43).await;
+    let fingerprint = catalogue_fingerprint(&one).await;
+    assert_eq!(fingerprint, catalogue_fingerprint(&two).await);
+    assert_ne!(fingerprint, catalogue_fingerprint(&other).await);
+}
+
+// ---- faults ----
+
+/// Whether the requirement a fault breaks holds on this supplier. The clean supplier must hold
+/// it, the supplier started with the fault must not.
+async fn holds(mall: &Mall, fault: &str) -> bool {
+    match fault {
+        "prices-get-only" => {
+            let sku = mall.first_sku().await;
+            let answer = mall.call("prices", &[("sku", &sku)]).await;
+            answer.status == StatusCode::OK && answer.success()
+        }
+        "html-error-page" => {
+            let answer = mall.call("detail", &[("sku", "000000001")]).await;
+            answer.content_type.starts_with("application/json") && answer.body.is_object()
+        }
+        "success-as-string" => {
+            let ok = mall.call("pools", &[]).await;
+            let failed = mall.call("detail", &[("sku", "000000001")]).await;
+            ok.body["success"] == json!(true) && failed.body["success"] == json!(false)
+        }
+        "newlines-in-body" => {
+            let answer = mall.call("pools", &[]).await;
+            !answer.raw.contains(&b'\n') && !answer.raw.contains(&b'\r')
+        }
+        "no-desc-on-failure" => {
+            let answer = mall.call("detail", &[("sku", "000000001")]).await;
+            !answer.success() && !answer.desc().is_empty()
+        }
+        "http-500-on-failure" => {
+            let answer = mall.call("detail", &[("sku", "000000001")]).await;
+            !answer.success() && answer.status == StatusCode::OK
+        }
+        "token-any-credentials" => !mall
+            .token_answer(USERNAME, "wrong password")
+            .await
+            .success(),
+        "no-token-check" => !mall.call_without_token("pools", &[]).await.success(),
+        "no-expired-marker" => {
+            let answer = mall
+                .post_form(&mall.path("pools"), &[("token", "bogus".into())])
+                .await;
+            !answer.success() && answer.desc().contains("token_expired")
+        }
+        "token-ttl-12h" => {
+            let token = mall.token_answer(USERNAME, PASSWORD).await;
+            let fresh = text(&token.result()["access_token"]);
+            mall.advance(13 * 3600).await;
+            let later = mall
+                .post_form(&mall.path("pools"), &[("token", fresh)])
+                .await;
+            token.result()["expires_in"] == json!(129600) && later.success()
+        }
+        "duplicate-pool-ids" => {
+            let pools = mall.pools().await;
+            pools.iter().collect::<HashSet<_>>().len() == pools.len()
+        }
+        "duplicate-skus" => {
+            let skus = mall.first_pool_skus().await;
+            skus.iter().collect::<HashSet<_>>().len() == skus.len()
+        }
+        "detail-missing-brand" => {
+            let sku = mall.first_sku().await;
+            let answer = mall.call("detail", &[("sku", &sku)]).await;
+            !text(&answer.result()["brand_name"]).is_empty()
+        }
+        "detail-wrong-sku" => {
+            let sku = mall.first_sku().await;
+            let answer = mall.call("detail", &[("sku", &sku)]).await;
+            text(&answer.result()["sku"]) == sku
+        }
+        "shelf-drops-sku" => batch_complete(mall, "shelf_states").await,
+        "images-drop-sku" => batch_complete(mall, "images").await,
+        "prices-drop-sku" => batch_complete(mall, "prices").await,
+        "stocks-drop-sku" | "batch-extra-sku" => batch_complete(mall, "stocks").await,
+        "dead-image-link" | "relative-image-path" => images_reachable(mall).await,
+        "price-above-market" => {
+            let (_, batch) = mall.batch().await;
+            let answer = mall.call("prices", &[("sku", &batch)]).await;
+            each(answer.result(), |entry| {
+                decimal(&entry["price"]) <= decimal(&entry["market_price"])
+            })
+        }
+        "three-decimal-prices" => {
+            let (_, batch) = mall.batch().await;
+            let answer = mall.call("prices", &[("sku", &batch)]).await;
+            each(answer.result(), |entry| {
+                decimal(&entry["price"]).normalize().scale() <= 2
+                    && decimal(&entry["market_price"]).normalize().scale() <= 2
+            })
+        }
+        "no-counties" => {
+            let answer = mall.call("counties", &[("id", "120100")]).await;
+            answer
+                .result()
+                .as_object()
+                .is_some_and(|map| !map.is_empty())
+        }
+        "duplicate-county-names" | "tianjin-district-missing" => tianjin_districts_ok(mall).await,
+        "new-skus-not-in-pool" => {
+            let feed = mall.call("new_skus", &[]).await;
+            let first = &feed.result()[0];
+            let pool = mall
+                .call("skus", &[("catalog_id", &text(&first["catalog_id"]))])
+                .await;
+            let sku = first["sku"].clone();
+            pool.result()
+                .as_array()
+                .is_some_and(|skus| skus.contains(&sku))
+        }
+        "changed-skus-fails" => mall.call("changed_skus", &[]).await.success(),
+        "submit-no-order-id" => {
+            let answer = mall.submit(1).await;
+            answer.success() && !text(&answer.result()["order_id"]).is_empty()
+        }
+        "no-price-check" => {
+            let sku = mall.first_sku().await;
+            let wrong = mall.agreement_price(&sku).await - Decimal::new(100, 2);
+            !mall
+                .submit_as("WRONG-PRICE", 1, Some(wrong))
+                .await
+                .success()
+        }
+        "no-stock-lock" => {
+            let sku = mall.first_sku().await;
+            mall.set_stock(&sku, 1).await;
+            let first = mall.submit(1).await.success();
+            let second = mall.submit(1).await.success();
+            first && !second && mall.stock(&sku).await == 0
+        }
+        "confirm-noop" => {
+            let order = mall.confirmed_order().await;
+            let select = mall.call("select", &[("order_id", &order)]).await;
+            select.result()["submit_state"] == json!(1)
+        }
+        "cancel-refused" => {
+            let order = mall.submitted_order().await;
+            mall.call("cancel", &[("order_id", &order)]).await.success()
+        }
+        "cancel-after-confirm" => {
+            let order = mall.confirmed_order().await;
+            !mall.call("cancel", &[("order_id", &order)]).await.success()
+        }
+        "confirm-after-cancel" => {
+            let order = mall.submitted_order().await;
+            let cancelled = mall.call("cancel", &[("order_id", &order)]).await.success();
+            cancelled
+                && !mall
+                    .call("confirm", &[("order_id", &order)])
+                    .await
+                    .success()
+        }
+        "duplicate-order-on-resubmit" => {
+            let first = mall.submit_as("SAME-ORDER", 1, None).await;
+            let second = mall.submit_as("SAME-ORDER", 1, None).await;
+            first.result()["order_id"] == second.result()["order_id"]
+        }
+        "order-never-completes" => {
+            let order = mall.completed_order().await;
+            let select = mall.call("select", &[("order_id", &order)]).await;
+            select.result()["state"] == json!(1)
+        }
+        "wrong-order-total" => {
+            let order = mall.submitted_order().await;
+            let select = mall.call("select", &[("order_id", &order)]).await;
+            let result = select.result();
+            let lines: Decimal = result["skus"]
+                .as_array()
+                .map(|lines| {
+                    lines
+                        .iter()
+                        .map(|l| decimal(&l["price"]) * decimal(&l["num"]))
+                        .sum()
+                })
+                .unwrap_or_default();
+            decimal(&result["order_price"]) == lines + decimal(&result["freight"])
+        }
+        "track-no-waybill" => {
+            let order = mall.confirmed_order().await;
+            let track = mall.call("track", &[("order_id", &order)]).await;
+            track.result()["waybill"]
+                .as_array()
+                .is_some_and(|w| !w.is_empty() && !text(&w[0]["logistic_no"]).is_empty())
+        }
+        "sku-without-detail" => {
+            let sku = mall.first_sku().await;
+            mall.call("detail", &[("sku", &sku)]).await.success()
+        }
+        "onshelf-incomplete" => {
+            let sku = mall.first_sku().await;
+            let detail = mall.call("detail", &[("sku", &sku)]).await;
+            detail.result()["state"] == json!(1)
+                && !text(&detail.result()["introduction"]).is_empty()
+        }
+        "special-above-agreement" => {
+            let specials = mall.call("specials", &[]).await;
+            let mut fine = specials.result().as_array().is_some_and(|s| !s.is_empty());
+            for special in specials.result().as_array().cloned().unwrap_or_default() {
+                let price = mall.agreement_price(&text(&special["sku"])).await;
+                fine &= decimal(&special["price"]) <= price;
+            }
+            fine
+        }
+        "ratings-out-of-range" => {
+            let (_, batch) = mall.batch().await;
+            let answer = mall.call("ratings", &[("sku", &batch)]).await;
+            each(answer.result(), |entry| {
+                let average = decimal(&entry["average"]);
+                average >= Decimal::ZERO && average <= Decimal::new(5, 0)
+            })
+        }
+        "after-sale-refused" => {
+            let order = mall.completed_order().await;
+            let sku = mall.first_sku().await;
+            let lines = json!([{"sku": sku, "num": 1}]).to_string();
+            mall.call(
+                "after_sale",
+                &[("order_id", &order), ("skus", &lines), ("type", "5")],
+            )
+            .await
+            .success()
+        }
+        "reconcile-wrong-count" => {
+            mall.submitted_order().await;
+            mall.submitted_order().await;
+            let today = (Utc::now() + Duration::hours(8))
+                .format("%Y-%m-%d")
+                .to_string();
+            let answer = mall
+                .call("reconcile", &[("bdate", &today), ("edate", &today)])
+                .await;
+            let listed = answer.result()["orders"].as_array().map(Vec::len);
+            answer.result()["count"].as_u64().map(|c| c as usize) == listed && listed == Some(2)
+        }
+        "accessory-bad-kind" => {
+            let (_, batch) = mall.batch().await;
+            let answer = mall.call("accessories", &[("sku", &batch)]).await;
+            let kinds: Vec<Value> = answer
+                .result()
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|entry| entry["items"].as_array().cloned().unwrap_or_default())
+                .map(|item| item["kind"].clone())
+                .collect();
+            !kinds.is_empty() && kinds.iter().all(|k| *k == json!(1) || *k == json!(2))
+        }
+        "credit-never-verified" => {
+            let order = mall.completed_order().await;
+            let select = mall.call("select", &[("order_id", &order)]).await;
+            let amount = decimal(&select.result()["order_price"]).to_string();
+            let paid = mall
+                .call(
+                    "credit_payment",
+                    &[
+                        ("order_id", &order),
+                        ("pay_amount", &amount),
+                        ("pay_time", &cst_now()),
+                        ("transfer_no", "T1"),
+                    ],
+                )
+                .await;
+            let query = mall
+                .call("credit_payment_query", &[("order_id", &order)])
+                .await;
+            paid.success() && query.result()["pay_state"] == json!(2)
+        }
+        "warranty-missing-price" => {
+            let sku = mall.first_sku().await;
+            let answer = mall
+                .call("warranty", &[("sku", &sku), ("area_id", COUNTY)])
+                .await;
+            let services = answer.result()[0]["services"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            !services.is_empty() && services.iter().all(|s| s["price"].is_number())
+        }
+        "links-empty-sku-refused" => {
+            let answer = mall.call("accessory_links", &[("sku", "")]).await;
+            answer.success() && answer.result().as_array().is_some_and(|l| !l.is_empty())
+        }
+        "group-buy-ends-before-start" => {
+            let answer = mall.call("group_buys", &[]).await;
+            each(answer.result(), |g| {
+                text(&g["end_time"]) >= text(&g["start_time"])
+            })
+        }
+        "special-missing-id" => {
+            let answer = mall.call("specials", &[]).await;
+            each(answer.result(), |s| !text(&s["id"]).is_empty())
+        }
+        "tiers-unordered" => {
+            let answer = mall.call("tiered_rates", &[]).await;
+            each(answer.result(), |entry| {
+                let mins: Vec<u64> = entry["tiers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t["min_num"].as_u64())
+                    .collect();
+                mins.windows(2).all(|w| w[0] < w[1])
+            })
+        }
+        "einvoice-relative-url" => {
+            let order = mall.confirmed_order().await;
+            let answer = mall.call("einvoice", &[("order_id", &order)]).await;
+            text(&answer.result()[0]["url"]).starts_with("http://")
+        }
+        "slow-stocks" => {
+            let sku = mall.first_sku().await;
+            let started = std::time::Instant::now();
+            let answer = mall
+                .call("stocks", &[("sku", &sku), ("area_id", COUNTY)])
+                .await;
+            answer.success() && started.elapsed() < std::time::Duration::from_secs(1)
+        }
+        other => panic!("no check for fault {other}"),
+    }
+}
+
+/// A non-empty array whose every entry passes.
+fn each(result: &Value, check: impl Fn(&Value) -> bool) -> bool {
+    result
+        .as_array()
+        .is_some_and(|entries| !entries.is_empty() && entries.iter().all(check))
+}
+
+/// A batch of 20 is answered once per SKU asked, and for no other SKU.
+async fn batch_complete(mall: &Mall, id: &str) -> bool {
+    let (skus, batch) = mall.batch().await;
+    let answer = mall.call(id, &[("sku", &batch), ("area_id", COUNTY)]).await;
+    let mut answered: Vec<String> = answer
+        .result()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| text(&entry["sku"]))
+        .collect();
+    answered.sort();
+    let mut asked = skus;
+    asked.sort();
+    answer.success() && answered == asked
+}
+
+/// Every image of the first SKUs is an absolute URL answering a PNG.
+async fn images_reachable(mall: &Mall) -> bool {
+    let (_, batch) = mall.batch().await;
+    let answer = mall.call("images", &[("sku", &batch)]).await;
+    let paths: Vec<String> = answer
+        .result()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|entry| entry["images"].as_array().cloned().unwrap_or_default())
+        .map(|image| text(&image["path"]))
+        .take(5)
+        .collect();
+    if paths.is_empty() {
+        return false;
+    }
+    for path in paths {
+        if !path.starts_with("http://") {
+            return false;
+        }
+        let Ok(response) = mall.client.get(&path).send().await else {
+            return false;
+        };
+        let is_png = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes() == b"image/png");
+        if response.status() != StatusCode::OK || !is_png {
+            return false;
+        }
+    }
+    true
+}
+
+/// Tianjin's 16 districts, each name once.
+async fn tianjin_districts_ok(mall: &Mall) -> bool {
+    let answer = mall.call("counties", &[("id", "120100")]).await;
+    let raw = String::from_utf8_lossy(&answer.raw).into_owned();
+    let names = [
+        "和平区",
+        "河东区",
+        "河西区",
+        "南开区",
+        "河北区",
+        "红桥区",
+        "东丽区",
+        "西青区",
+        "津南区",
+        "北辰区",
+        "武清区",
+        "宝坻区",
+        "滨海新区",
+        "宁河区",
+        "静海区",
+        "蓟州区",
+    ];
+    names
+        .iter()
+        .all(|name| raw.matches(&format!("\"{name}\"")).count() == 1)
+}
+
+/// The clean supplier holds the requirement; the one started with the fault breaks it.
+async fn assert_fault(fault: &str) {
+    let clean = mall(&[]).await;
+    assert!(
+        holds(&clean, fault).await,
+        "the clean supplier breaks what {fault} checks"
+    );
+    clean.supplier.shutdown().await;
+    let faulty = mall(&[fault]).await;
+    assert!(
+        !holds(&faulty, fault).await,
+        "fault {fault} changes nothing"
+    );
+    faulty.supplier.shutdown().await;
+}
+
+async fn assert_faults(faults: &[&str]) {
+    for fault in faults {
+        assert_fault(fault).await;
+    }
+}
+
+#[tokio::test]
+async fn envelope_faults() {
+    assert_faults(&[
+        "prices-get-only",
+        "html-error-page",
+        "success-as-string",
+        "newlines-in-body",
+        "no-desc-on-failure",
+        "http-500-on-failure",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn token_faults() {
+    assert_faults(&[
+        "token-any-credentials",
+        "no-token-check",
+        "no-expired-marker",
+        "token-ttl-12h",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn catalogue_faults() {
+    assert_faults(&[
+        "duplicate-pool-ids",
+        "duplicate-skus",
+        "detail-missing-brand",
+        "detail-wrong-sku",
+        "shelf-drops-sku",
+        "images-drop-sku",
+        "dead-image-link",
+        "relative-image-path",
+        "prices-drop-sku",
+        "price-above-market",
+        "three-decimal-prices",
+        "new-skus-not-in-pool",
+        "changed-skus-fails",
+        "sku-without-detail",
+        "onshelf-incomplete",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn area_and_stock_faults() {
+    assert_faults(&[
+        "no-counties",
+        "duplicate-county-names",
+        "tianjin-district-missing",
+        "stocks-drop-sku",
+        "batch-extra-sku",
+        "slow-stocks",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn order_faults() {
+    assert_faults(&[
+        "submit-no-order-id",
+        "no-price-check",
+        "no-stock-lock",
+        "confirm-noop",
+        "cancel-refused",
+        "cancel-after-confirm",
+        "confirm-after-cancel",
+        "duplicate-order-on-resubmit",
+        "order-never-completes",
+        "wrong-order-total",
+        "track-no-waybill",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn optional_interface_faults() {
+    assert_faults(&[
+        "special-above-agreement",
+        "ratings-out-of-range",
+        "after-sale-refused",
+        "reconcile-wrong-count",
+        "accessory-bad-kind",
+        "credit-never-verified",
+        "warranty-missing-price",
+        "links-empty-sku-refused",
+        "group-buy-ends-before-start",
+        "special-missing-id",
+        "tiers-unordered",
+        "einvoice-relative-url",
+    ])
+    .await;
+}
+
+#[test]
+fn every_fault_is_tested_and_names_known_requirements() {
+    let tested: BTreeSet<&str> = [
+        "prices-get-only",
+        "html-error-page",
+        "success-as-string",
+        "newlines-in-body",
+        "no-desc-on-failure",
+        "http-500-on-failure",
+        "token-any-credentials",
+        "no-token-check",
+        "no-expired-marker",
+        "token-ttl-12h",
+        "duplicate-pool-ids",
+        "duplicate-skus",
+        "detail-missing-brand",
+        "detail-wrong-sku",
+        "shelf-drops-sku",
+        "images-drop-sku",
+        "dead-image-link",
+        "relative-image-path",
+        "prices-drop-sku",
+        "price-above-market",
+        "three-decimal-prices",
+        "new-skus-not-in-pool",
+        "changed-skus-fails",
+        "sku-without-detail",
+        "onshelf-incomplete",
+        "no-counties",
+        "duplicate-county-names",
+        "tianjin-district-missing",
+        "stocks-drop-sku",
+        "batch-extra-sku",
+        "slow-stocks",
+        "submit-no-order-id",
+        "no-price-check",
+        "no-stock-lock",
+        "confirm-noop",
+        "cancel-refused",
+        "cancel-after-confirm",
+        "confirm-after-cancel",
+        "duplicate-order-on-resubmit",
+        "order-never-completes",
+        "wrong-order-total",
+        "track-no-waybill",
+        "special-above-agreement",
+        "ratings-out-of-range",
+        "after-sale-refused",
+        "reconcile-wrong-count",
+        "accessory-bad-kind",
+        "credit-never-verified",
+        "warranty-missing-price",
+        "links-empty-sku-refused",
+        "group-buy-ends-before-start",
+        "special-missing-id",
+        "tiers-unordered",
+        "einvoice-relative-url",
+    ]
+    .into_iter()
+    .collect();
+    let known: BTreeSet<&str> = supplier::faults().iter().map(|f| f.id).collect();
+    assert_eq!(tested, known, "every fault has a test above");
+    let profile = profile();
+    for fault in supplier::faults() {
+        assert!(!fault.description_zh.is_empty() && !fault.description_en.is_empty());
+        for requirement in fault.requirements {
+            assert!(
+                profile.requirement(requirement).is_some(),
+                "{}: unknown requirement {requirement}",
+                fault.id
+            );
+        }
+    }
+}
+
+// ---- the command line ----
+
+#[cfg(unix)]
+#[test]
+fn serve_prints_its_url_first_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--skus", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("mallcheck serve: {e}"));
+    let mut first_line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = std::io::BufReader::new(stdout).read_line(&mut first_line);
+    }
+    let url = first_line.trim().to_string();
+    let host = url.strip_prefix("http://").unwrap_or_default().to_string();
+    let accepts = std::net::TcpStream::connect(&host).is_ok();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                break None;
+            }
+        }
+    };
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "first line: {first_line:?}"
+    );
+    assert!(accepts, "it accepts connections once the URL is printed");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "stops cleanly on SIGTERM: {status:?}"
+    );
+}
+
+#[test]
+fn faults_command_lists_every_fault_as_json() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        .args(["faults", "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("mallcheck faults: {e}"));
+    assert!(output.status.success());
+    let listed: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|fault| fault["id"].as_str())
+        .collect();
+    let known: Vec<&str> = supplier::faults().iter().map(|f| f.id).collect();
+    assert_eq!(ids, known);
+    assert!(listed[0]["requirements"].is_array() && listed[0]["description_zh"].is_string());
+}
