@@ -5,6 +5,7 @@ use super::{CheckRun, Finding, ids};
 use crate::client::Exchange;
 
 const STATUS_REQ: &str = "GEN-HTTP-STATUS";
+const POST_REQ: &str = "GEN-POST";
 const NEWLINE_REQ: &str = "GEN-NO-NEWLINE";
 
 /// A transport error or a status other than 2xx fails: a business failure still answers 200
@@ -34,11 +35,30 @@ pub(crate) fn http_status(exchange: &Exchange) -> CheckRun {
         ),
         (None, Some(_)) => None,
     };
-    CheckRun::new(
-        ids::HTTP_STATUS,
-        &[STATUS_REQ],
-        finding.into_iter().collect(),
-    )
+    let mut findings: Vec<Finding> = finding.into_iter().collect();
+    // 405 Method Not Allowed to a POST: the interface is not served over POST.
+    if exchange.request.method == "POST"
+        && let Some(response) = exchange.response.as_ref().filter(|r| r.status == 405)
+    {
+        findings.push(
+            Finding::new(
+                ids::HTTP_STATUS,
+                POST_REQ,
+                format!(
+                    "接口不接受 POST（HTTP 405）the interface refuses POST (HTTP 405; allows {})",
+                    response.header("Allow").unwrap_or("?")
+                ),
+            )
+            .expected("POST")
+            .actual("405 Method Not Allowed"),
+        );
+    }
+    let requirements: &[&str] = if exchange.request.method == "POST" {
+        &[STATUS_REQ, POST_REQ]
+    } else {
+        &[STATUS_REQ]
+    };
+    CheckRun::new(ids::HTTP_STATUS, requirements, findings)
 }
 
 /// CR, LF or any other C0 control byte but TAB, on the raw bytes: the first one is located

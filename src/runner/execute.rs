@@ -738,6 +738,9 @@ pub(crate) async fn run_admin(
         }
         if path == "/__admin/clock" {
             learn_supplier_clock(&shared.client, &shared.profile.settings, &exchange);
+            if !step.admin.keep_token {
+                shared.client.forget_token();
+            }
         }
     }
     Ok(())

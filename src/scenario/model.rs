@@ -167,6 +167,10 @@ pub struct AdminAction {
     pub advance_seconds: Option<i64>,
     #[serde(default)]
     pub set_stock: Option<Map<String, Value>>,
+    /// Keep using the current token after the clock moved (to test its lifetime); by default a
+    /// new one is fetched, signed on the supplier's new time.
+    #[serde(default)]
+    pub keep_token: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

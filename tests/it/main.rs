@@ -2,5 +2,6 @@
 
 mod checks;
 mod client;
+mod faults;
 mod profile;
 mod supplier;
