@@ -181,7 +181,13 @@ pub fn load_scenarios(
         let violations: Vec<_> = validator.iter_errors(&located.value).collect();
         if !violations.is_empty() {
             for v in violations {
-                let pointer = v.instance_path().to_string();
+                let mut pointer = v.instance_path().to_string();
+                // An unexpected key is pointed at itself, not at the object holding it.
+                if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = v.kind()
+                    && let Some(key) = unexpected.first()
+                {
+                    pointer = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                }
                 let at = located.position(&pointer);
                 problems.push(problem(
                     at.line,

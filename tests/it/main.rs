@@ -5,3 +5,4 @@ mod client;
 mod faults;
 mod profile;
 mod supplier;
+mod run_cli;
