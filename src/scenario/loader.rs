@@ -183,7 +183,8 @@ pub fn load_scenarios(
             for v in violations {
                 let mut pointer = v.instance_path().to_string();
                 // An unexpected key is pointed at itself, not at the object holding it.
-                if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = v.kind()
+                if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                    v.kind()
                     && let Some(key) = unexpected.first()
                 {
                     pointer = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));

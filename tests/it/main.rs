@@ -4,5 +4,5 @@ mod checks;
 mod client;
 mod faults;
 mod profile;
-mod supplier;
 mod run_cli;
+mod supplier;

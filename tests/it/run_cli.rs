@@ -55,10 +55,16 @@ fn a_run_without_arguments_tests_the_embedded_supplier_and_passes() {
             assert!(row.get(key).is_some(), "{key} missing in {row}");
         }
     }
-    assert!(results.iter().all(|r| r["status"] == "pass" || r["status"] == "skip"));
+    assert!(
+        results
+            .iter()
+            .all(|r| r["status"] == "pass" || r["status"] == "skip")
+    );
     // Required scenarios come first in the live view.
     let required_at = stderr.find("必需接口 Required").expect("required heading");
-    let optional_at = stderr.find("非必需接口 Optional").expect("optional heading");
+    let optional_at = stderr
+        .find("非必需接口 Optional")
+        .expect("optional heading");
     assert!(required_at < optional_at);
     // The order ledger lives in the state folder, with every pre-order of the run.
     let ledger = std::fs::read_to_string(dir.join(".mallcheck/ledger.jsonl")).expect("ledger");
@@ -69,10 +75,17 @@ fn a_run_without_arguments_tests_the_embedded_supplier_and_passes() {
 #[test]
 fn a_fault_fails_the_run_with_evidence_and_no_secret() {
     let dir = temp_dir("fault");
-    let out = mallcheck(&["run", "--out", "out", "--fault", "price-above-market"], &dir, &[]);
+    let out = mallcheck(
+        &["run", "--out", "out", "--fault", "price-above-market"],
+        &dir,
+        &[],
+    );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("PRC-NOT-ABOVE-MARKET") && stderr.contains("curl -sS -X POST"), "{stderr}");
+    assert!(
+        stderr.contains("PRC-NOT-ABOVE-MARKET") && stderr.contains("curl -sS -X POST"),
+        "{stderr}"
+    );
     let report = report(&dir);
     assert_eq!(report["verdict"]["required"], "fail");
     let failure = report["results"]
@@ -82,17 +95,37 @@ fn a_fault_fails_the_run_with_evidence_and_no_secret() {
         .find(|r| r["requirement"] == "PRC-NOT-ABOVE-MARKET" && r["status"] == "fail")
         .expect("a failed PRC-NOT-ABOVE-MARKET row");
     assert_eq!(failure["interface"], "prices");
-    assert!(failure["pointer"].as_str().is_some_and(|p| p.starts_with("/result/")), "{failure}");
+    assert!(
+        failure["pointer"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/result/")),
+        "{failure}"
+    );
     let exchange_id = failure["exchange"].as_u64().expect("evidence exchange");
-    assert!(report["exchanges"].as_array().expect("exchanges").iter().any(|e| e["id"] == exchange_id));
+    assert!(
+        report["exchanges"]
+            .as_array()
+            .expect("exchanges")
+            .iter()
+            .any(|e| e["id"] == exchange_id)
+    );
     // No secret anywhere: not the password, not its md5, not a token value.
-    let everything = format!("{}{}{}", std::fs::read_to_string(dir.join("out/report.json")).unwrap_or_default(), stderr, text(&out.stdout));
+    let everything = format!(
+        "{}{}{}",
+        std::fs::read_to_string(dir.join("out/report.json")).unwrap_or_default(),
+        stderr,
+        text(&out.stdout)
+    );
     let password_md5 = format!("{:x}", md5::compute("tjmall-test"));
     assert!(!everything.contains("tjmall-test"), "plain password leaked");
     assert!(!everything.contains(&password_md5), "md5 password leaked");
     for (i, _) in everything.match_indices("\"access_token\":\"") {
         let rest = &everything[i + 16..];
-        assert!(rest.starts_with("***"), "a token value leaked: {}", &rest[..rest.len().min(40)]);
+        assert!(
+            rest.starts_with("***"),
+            "a token value leaked: {}",
+            &rest[..rest.len().min(40)]
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -100,7 +133,11 @@ fn a_fault_fails_the_run_with_evidence_and_no_secret() {
 #[test]
 fn selection_runs_a_scenario_with_what_it_requires() {
     let dir = temp_dir("select");
-    let out = mallcheck(&["run", "--out", "out", "--scenario", "order-cancel"], &dir, &[]);
+    let out = mallcheck(
+        &["run", "--out", "out", "--scenario", "order-cancel"],
+        &dir,
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let ids: Vec<String> = report(&dir)["scenarios"]
         .as_array()
@@ -109,7 +146,11 @@ fn selection_runs_a_scenario_with_what_it_requires() {
         .filter_map(|s| s["id"].as_str().map(str::to_string))
         .collect();
     assert_eq!(ids, ["catalogue", "order-cancel"]);
-    let out = mallcheck(&["run", "--out", "out", "--tag", "nothing-has-this"], &dir, &[]);
+    let out = mallcheck(
+        &["run", "--out", "out", "--tag", "nothing-has-this"],
+        &dir,
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -120,7 +161,11 @@ fn input_errors_exit_2_and_point_at_the_line() {
     let out = mallcheck(&["run", "--no-such-flag"], &dir, &[]);
     assert_eq!(out.status.code(), Some(2));
     let out = mallcheck(&["run", "--target", "http://127.0.0.1:9"], &dir, &[]);
-    assert_eq!(out.status.code(), Some(2), "no credentials for an external target");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no credentials for an external target"
+    );
     assert!(text(&out.stderr).contains("MALLCHECK_USERNAME"));
 
     let scenarios = dir.join("scenarios");
@@ -133,12 +178,21 @@ fn input_errors_exit_2_and_point_at_the_line() {
     let out = mallcheck(&["run", "--scenarios", "scenarios"], &dir, &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("broken.yaml:5:5"), "the unknown key is pointed at: {stderr}");
+    assert!(
+        stderr.contains("broken.yaml:5:5"),
+        "the unknown key is pointed at: {stderr}"
+    );
 
     std::fs::write(scenarios.join("broken.yaml"), "id: broken\ntitle: {zh: 坏, en: broken}\nsteps:\n  - call: no_such_interface\n  - call: prices\n    params: {sku: \"${nope}\"}\n").expect("write");
     let stderr = text(&mallcheck(&["run", "--scenarios", "scenarios"], &dir, &[]).stderr);
-    assert!(stderr.contains("broken.yaml:4:5") && stderr.contains("no_such_interface"), "{stderr}");
-    assert!(stderr.contains("broken.yaml:6:") && stderr.contains("nope"), "{stderr}");
+    assert!(
+        stderr.contains("broken.yaml:4:5") && stderr.contains("no_such_interface"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("broken.yaml:6:") && stderr.contains("nope"),
+        "{stderr}"
+    );
 
     std::fs::write(dir.join("mallcheck.toml"), "timeout_secondz = 3\n").expect("write");
     let out = mallcheck(&["run"], &dir, &[]);
@@ -151,7 +205,11 @@ fn input_errors_exit_2_and_point_at_the_line() {
 fn an_unreachable_target_is_a_runtime_error() {
     let dir = temp_dir("unreachable");
     // A port nobody listens on: bind, take the port, let it go.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let target = format!("http://127.0.0.1:{port}");
     let out = mallcheck(
         &["run", "--target", &target, "--out", "out"],
@@ -187,19 +245,28 @@ fn an_external_reference_supplier_with_a_fault_fails_the_run() {
     let mut serve = Serve(child);
     let stdout = serve.0.stdout.take().expect("stdout");
     let mut url = String::new();
-    BufReader::new(stdout).read_line(&mut url).expect("the first line is the URL");
+    BufReader::new(stdout)
+        .read_line(&mut url)
+        .expect("the first line is the URL");
     let url = url.trim().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let out = mallcheck(
         &["run", "--target", &url, "--out", "out", "--allow-orders"],
         &dir,
-        &[("MALLCHECK_USERNAME", "tjmall"), ("MALLCHECK_PASSWORD", "tjmall-test")],
+        &[
+            ("MALLCHECK_USERNAME", "tjmall"),
+            ("MALLCHECK_PASSWORD", "tjmall-test"),
+        ],
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let report = report(&dir);
     assert!(
-        report["results"].as_array().expect("results").iter().any(|r| r["requirement"] == "ORD-NO-CANCEL-AFTER-CONFIRM" && r["status"] == "fail"),
+        report["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .any(|r| r["requirement"] == "ORD-NO-CANCEL-AFTER-CONFIRM" && r["status"] == "fail"),
         "{stderr}"
     );
     drop(serve);
@@ -217,20 +284,34 @@ fn orders_are_skipped_against_a_target_not_declared_a_test_environment() {
         .expect("serve starts");
     let mut serve = Serve(child);
     let mut url = String::new();
-    BufReader::new(serve.0.stdout.take().expect("stdout")).read_line(&mut url).expect("URL");
+    BufReader::new(serve.0.stdout.take().expect("stdout"))
+        .read_line(&mut url)
+        .expect("URL");
     let out = mallcheck(
         &["run", "--target", url.trim(), "--out", "out"],
         &dir,
-        &[("MALLCHECK_USERNAME", "tjmall"), ("MALLCHECK_PASSWORD", "tjmall-test")],
+        &[
+            ("MALLCHECK_USERNAME", "tjmall"),
+            ("MALLCHECK_PASSWORD", "tjmall-test"),
+        ],
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report = report(&dir);
     let status_of = |id: &str| {
-        report["scenarios"].as_array().expect("scenarios").iter().find(|s| s["id"] == id).map(|s| s["status"].clone())
+        report["scenarios"]
+            .as_array()
+            .expect("scenarios")
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["status"].clone())
     };
     assert_eq!(status_of("order-confirm"), Some(Value::from("skip")));
-    assert_eq!(status_of("token-lifetime"), Some(Value::from("skip")), "no admin endpoints without --admin");
+    assert_eq!(
+        status_of("token-lifetime"),
+        Some(Value::from("skip")),
+        "no admin endpoints without --admin"
+    );
     assert_eq!(status_of("catalogue"), Some(Value::from("pass")));
     // Nothing was ordered: no ledger entry.
     assert!(!dir.join(".mallcheck/ledger.jsonl").exists());
