@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rust_decimal::Decimal;
+use serde::Serialize;
 use serde_json::{Map, Number, Value, json};
 
 use super::areas;
@@ -14,6 +15,7 @@ use super::clock::{Clock, Instant};
 use super::faults::{Fault, FaultSet};
 use super::orders::{LineRequest, Order, OrderBook, SubmitRequest, SubmitRules};
 use super::params::Params;
+use super::rng::MixState;
 use super::token::{self, TIMESTAMP_TOLERANCE_SECONDS, TokenState, TokenStore};
 use crate::profile::Profile;
 
@@ -369,7 +371,8 @@ impl App {
     /// batch_max.
     fn batch_indices(&self, params: &Params) -> Result<Vec<u64>, String> {
         let text = params.required("sku")?;
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<&str, MixState> =
+            HashSet::with_capacity_and_hasher(32, MixState::default());
         let codes: Vec<&str> = text
             .split(',')
             .map(str::trim)
@@ -565,19 +568,23 @@ impl App {
                 .map(|&index| book.available(&self.catalog, index, &area))
                 .collect()
         };
-        let entries = skus
+        let mut entries: Vec<StockEntry<'_>> = skus
             .iter()
             .zip(nums)
-            .map(|(&index, num)| {
-                json!({
-                    "sku": self.catalog.code(index),
-                    "area_id": area,
-                    "num": num,
-                    "desc": if num > 0 { "有货" } else { "无货" },
-                })
+            .map(|(&index, num)| StockEntry {
+                sku: self.catalog.code(index),
+                area_id: &area,
+                num,
+                desc: if num > 0 { "有货" } else { "无货" },
             })
             .collect();
-        self.batch_answer(entries, Fault::StocksDropSku)
+        if self.has(Fault::StocksDropSku) {
+            entries.pop();
+        }
+        // Stock is asked while buyers browse: written without building a Value tree.
+        serde_json::to_string(&entries)
+            .map(Reply::Raw)
+            .map_err(|e| format!("内部错误 internal error: {e}"))
     }
 
     // ---- 2.12 – 2.16 orders ----
@@ -1199,6 +1206,15 @@ impl App {
             .collect();
         Ok(Value::Array(entries).into())
     }
+}
+
+/// One entry of the stocks answer (2.11).
+#[derive(Serialize)]
+struct StockEntry<'a> {
+    sku: String,
+    area_id: &'a str,
+    num: u64,
+    desc: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
