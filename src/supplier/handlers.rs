@@ -96,7 +96,7 @@ impl Iface {
 /// object with a duplicate key).
 pub enum Reply {
     Json(Value),
-    Raw(String),
+    Raw(Vec<u8>),
 }
 
 impl From<Value> for Reply {
@@ -534,7 +534,9 @@ impl App {
                 // A JSON object cannot hold one key twice in serde_json: write the text.
                 let text = Self::area_map(&counties).to_string();
                 let body = text.strip_suffix('}').unwrap_or(&text);
-                return Ok(Reply::Raw(format!("{body},\"和平区\":\"120199\"}}")));
+                return Ok(Reply::Raw(
+                    format!("{body},\"和平区\":\"120199\"}}").into_bytes(),
+                ));
             }
         }
         Ok(Self::area_map(&counties).into())
@@ -572,7 +574,7 @@ impl App {
             .iter()
             .zip(nums)
             .map(|(&index, num)| StockEntry {
-                sku: self.catalog.code(index),
+                sku: SkuCode(self.catalog.code_number(index)),
                 area_id: &area,
                 num,
                 desc: if num > 0 { "有货" } else { "无货" },
@@ -582,9 +584,10 @@ impl App {
             entries.pop();
         }
         // Stock is asked while buyers browse: written without building a Value tree.
-        serde_json::to_string(&entries)
-            .map(Reply::Raw)
-            .map_err(|e| format!("内部错误 internal error: {e}"))
+        let mut text = Vec::with_capacity(96 * entries.len() + 2);
+        serde_json::to_writer(&mut text, &entries)
+            .map_err(|e| format!("内部错误 internal error: {e}"))?;
+        Ok(Reply::Raw(text))
     }
 
     // ---- 2.12 – 2.16 orders ----
@@ -1208,10 +1211,19 @@ impl App {
     }
 }
 
+/// A SKU code written as a JSON string straight from its number, without an allocation.
+struct SkuCode(u64);
+
+impl Serialize for SkuCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
 /// One entry of the stocks answer (2.11).
 #[derive(Serialize)]
 struct StockEntry<'a> {
-    sku: String,
+    sku: SkuCode,
     area_id: &'a str,
     num: u64,
     desc: &'static str,
