@@ -416,7 +416,12 @@ impl Catalog {
     }
 
     pub fn code(&self, index: u64) -> String {
-        (self.code_base + index).to_string()
+        self.code_number(index).to_string()
+    }
+
+    /// The SKU code as a number (codes are 9-digit numbers).
+    pub fn code_number(&self, index: u64) -> u64 {
+        self.code_base + index
     }
 
     /// The index of a SKU code, if it is in the catalogue.

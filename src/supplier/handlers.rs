@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rust_decimal::Decimal;
+use serde::Serialize;
 use serde_json::{Map, Number, Value, json};
 
 use super::areas;
@@ -14,6 +15,7 @@ use super::clock::{Clock, Instant};
 use super::faults::{Fault, FaultSet};
 use super::orders::{LineRequest, Order, OrderBook, SubmitRequest, SubmitRules};
 use super::params::Params;
+use super::rng::MixState;
 use super::token::{self, TIMESTAMP_TOLERANCE_SECONDS, TokenState, TokenStore};
 use crate::profile::Profile;
 
@@ -94,7 +96,7 @@ impl Iface {
 /// object with a duplicate key).
 pub enum Reply {
     Json(Value),
-    Raw(String),
+    Raw(Vec<u8>),
 }
 
 impl From<Value> for Reply {
@@ -369,7 +371,8 @@ impl App {
     /// batch_max.
     fn batch_indices(&self, params: &Params) -> Result<Vec<u64>, String> {
         let text = params.required("sku")?;
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<&str, MixState> =
+            HashSet::with_capacity_and_hasher(32, MixState::default());
         let codes: Vec<&str> = text
             .split(',')
             .map(str::trim)
@@ -531,7 +534,9 @@ impl App {
                 // A JSON object cannot hold one key twice in serde_json: write the text.
                 let text = Self::area_map(&counties).to_string();
                 let body = text.strip_suffix('}').unwrap_or(&text);
-                return Ok(Reply::Raw(format!("{body},\"和平区\":\"120199\"}}")));
+                return Ok(Reply::Raw(
+                    format!("{body},\"和平区\":\"120199\"}}").into_bytes(),
+                ));
             }
         }
         Ok(Self::area_map(&counties).into())
@@ -565,19 +570,24 @@ impl App {
                 .map(|&index| book.available(&self.catalog, index, &area))
                 .collect()
         };
-        let entries = skus
+        let mut entries: Vec<StockEntry<'_>> = skus
             .iter()
             .zip(nums)
-            .map(|(&index, num)| {
-                json!({
-                    "sku": self.catalog.code(index),
-                    "area_id": area,
-                    "num": num,
-                    "desc": if num > 0 { "有货" } else { "无货" },
-                })
+            .map(|(&index, num)| StockEntry {
+                sku: SkuCode(self.catalog.code_number(index)),
+                area_id: &area,
+                num,
+                desc: if num > 0 { "有货" } else { "无货" },
             })
             .collect();
-        self.batch_answer(entries, Fault::StocksDropSku)
+        if self.has(Fault::StocksDropSku) {
+            entries.pop();
+        }
+        // Stock is asked while buyers browse: written without building a Value tree.
+        let mut text = Vec::with_capacity(96 * entries.len() + 2);
+        serde_json::to_writer(&mut text, &entries)
+            .map_err(|e| format!("内部错误 internal error: {e}"))?;
+        Ok(Reply::Raw(text))
     }
 
     // ---- 2.12 – 2.16 orders ----
@@ -1199,6 +1209,24 @@ impl App {
             .collect();
         Ok(Value::Array(entries).into())
     }
+}
+
+/// A SKU code written as a JSON string straight from its number, without an allocation.
+struct SkuCode(u64);
+
+impl Serialize for SkuCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// One entry of the stocks answer (2.11).
+#[derive(Serialize)]
+struct StockEntry<'a> {
+    sku: SkuCode,
+    area_id: &'a str,
+    num: u64,
+    desc: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

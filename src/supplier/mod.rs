@@ -12,6 +12,14 @@
 //!   is also when the e-invoice becomes available).
 //! - A credit-term payment (order paid with `payment = 5`) is accepted once the order is confirmed
 //!   and verified at once: `pay_state` 2 when the amount equals the order price, -1 otherwise.
+//!
+//! Besides the interfaces it serves, over GET, what its answers link to: product images
+//! (`/images/<sku>/<n>.png`), product pages (`/product/<sku>.html`) and e-invoices
+//! (`/einvoice/<order_id>.pdf`). With `admin` on, two POST endpoints (form or JSON) drive tests:
+//! `/__admin/clock` (`advance_seconds`: moves the supplier clock forward; token expiry and
+//! delivery follow it) and `/__admin/stock` (`sku`, `num`, optional `area_id`, all counties
+//! without it: sets the units available). Faults that touch "some SKUs" always include the first
+//! SKU of every pool and the SKUs of the new-SKU feed, the ones a harness samples first.
 
 mod areas;
 mod catalog;

@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 
 use super::catalog::Catalog;
 use super::clock::Instant;
+use super::rng::MixState;
 
 /// How long after confirmation an order is delivered.
 pub const DELIVERY_SECONDS: i64 = 24 * 3600;
@@ -161,9 +162,9 @@ pub struct OrderBook {
     by_id: HashMap<String, usize>,
     by_yggc: HashMap<String, usize>,
     /// Stock set through the admin endpoint: the total (available + taken) per (SKU, area).
-    stock_totals: HashMap<(u64, u32), u64>,
+    stock_totals: HashMap<(u64, u32), u64, MixState>,
     /// Units locked or sold per (SKU, area).
-    taken: HashMap<(u64, u32), u64>,
+    taken: HashMap<(u64, u32), u64, MixState>,
     next_service: u64,
 }
 

@@ -2,15 +2,22 @@
 //! object (when the Content-Type says so), read into one map. Nested values (order lines) travel
 //! as JSON text inside a form field, or as JSON values in a JSON body; both are accepted.
 
-use std::collections::HashMap;
-
 use axum::http::{HeaderMap, header};
 use serde_json::Value;
 
 #[derive(Debug, Default, Clone)]
-pub struct Params(HashMap<String, Value>);
+pub struct Params(Vec<(String, Value)>);
 
 impl Params {
+    /// A request has a handful of parameters: a list searched in order is cheaper than a map.
+    /// The first occurrence of a repeated key wins.
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value)
+    }
+
     pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Params, String> {
         let is_json = headers
             .get(header::CONTENT_TYPE)
@@ -37,7 +44,7 @@ impl Params {
 
     /// A parameter as text, trimmed; absent or empty gives None. Numbers give their text.
     pub fn text(&self, key: &str) -> Option<String> {
-        let text = match self.0.get(key)? {
+        let text = match self.get(key)? {
             Value::String(text) => text.trim().to_string(),
             Value::Number(number) => number.to_string(),
             Value::Bool(flag) => flag.to_string(),
@@ -54,7 +61,7 @@ impl Params {
 
     /// A parameter holding JSON: JSON text in a form field, or a JSON value in a JSON body.
     pub fn json(&self, key: &str) -> Result<Value, String> {
-        match self.0.get(key) {
+        match self.get(key) {
             None | Some(Value::Null) => Err(format!("缺少参数 missing parameter: {key}")),
             Some(Value::String(text)) => serde_json::from_str(text)
                 .map_err(|e| format!("参数不是合法 JSON parameter {key} is not valid JSON: {e}")),

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use super::clock::Instant;
+use super::rng::MixState;
 
 /// How far a token request's timestamp may be off the supplier clock.
 pub const TIMESTAMP_TOLERANCE_SECONDS: i64 = 600;
@@ -31,7 +32,7 @@ pub enum TokenState {
 
 #[derive(Debug, Default)]
 pub struct TokenStore {
-    expiries: RwLock<HashMap<String, Instant>>,
+    expiries: RwLock<HashMap<String, Instant, MixState>>,
     issued: AtomicU64,
 }
 
