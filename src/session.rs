@@ -6,13 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::client::{Client, ClientConfig};
 use crate::config::{Config, Credentials};
 use crate::profile::Profile;
 use crate::report::Reporter;
-use crate::report::events::{Event, SetVerdict, Verdict};
+use crate::report::events::{Event, Verdict};
 use crate::runner::{self, RunOptions, Selection};
 use crate::scenario::{Scenario, ScenarioSource, load_scenarios};
 use crate::supplier::{self, SupplierConfig};
@@ -174,7 +172,7 @@ pub async fn execute(
         target_label: if embedded.is_some() {
             format!("{base_url} (内置参考供应商 embedded reference supplier)")
         } else {
-            base_url.clone()
+            without_password(&base_url)
         },
         embedded: embedded.is_some(),
         admin,
@@ -200,28 +198,23 @@ pub async fn execute(
         errors
     });
 
-    let interrupted = sender.clone();
-    let outcome = tokio::select! {
-        verdict = runner::run(Arc::clone(&profile), client, config, options, scenarios, sender) => Some(verdict),
-        _ = tokio::signal::ctrl_c() => None,
-    };
-    let (verdict, aborted) = match outcome {
-        Some((verdict, aborted)) => (verdict, aborted),
-        None => {
-            let verdict = Verdict {
-                required: SetVerdict::Fail,
-                optional: SetVerdict::NotTested,
-            };
-            let reason = "被中断 interrupted (Ctrl-C); orders this run created are listed in the ledger of the state folder".to_string();
-            let _ = interrupted.send(Event::RunFinished {
-                verdict,
-                duration_ms: 0,
-                aborted: Some(reason.clone()),
-            });
-            (verdict, Some(reason))
-        }
-    };
-    drop(interrupted);
+    // Ctrl-C or SIGTERM asks the runner to stop: it cancels the orders it left and still reports.
+    let (interrupt, interrupted) = tokio::sync::watch::channel(false);
+    let signals = tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        let _ = interrupt.send(true);
+    });
+    let (verdict, aborted) = runner::run(
+        Arc::clone(&profile),
+        client,
+        config,
+        options,
+        scenarios,
+        sender,
+        interrupted,
+    )
+    .await;
+    signals.abort();
     let errors = consumer
         .await
         .map_err(|e| SessionError::Runtime(e.to_string()))?;
@@ -238,6 +231,39 @@ pub async fn execute(
     })
 }
 
+/// The target as shown in reports: a password in the URL's user part is masked.
+fn without_password(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string().trim_end_matches('/').to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// The reference supplier (`mallcheck serve --admin`) answers its admin clock; a real supplier
 /// answers 404 or something else, and the scenarios that need it are skipped.
 async fn admin_available(client: &Client, profile: &Profile) -> bool {
@@ -246,11 +272,5 @@ async fn admin_available(client: &Client, profile: &Profile) -> bool {
         .await;
     // A supplier started earlier may have a moved clock: sign tokens on its time.
     runner::learn_supplier_clock(client, &profile.settings, &probe);
-    probe
-        .response
-        .as_ref()
-        .filter(|r| r.status == 200)
-        .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
-        .and_then(|a| a.get("success").and_then(Value::as_bool))
-        == Some(true)
+    probe.response.as_ref().is_some_and(|r| r.status == 200) && probe.succeeded()
 }

@@ -33,6 +33,7 @@ pub fn run_command(profile: Profile, args: RunArgs, verbose: bool) -> ExitCode {
             Box::new(TerminalReporter::new(
                 verbose,
                 Some(report.display().to_string()),
+                profile,
             )),
             Box::new(JsonReporter::new(report, profile)),
         ];

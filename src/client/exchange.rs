@@ -113,6 +113,18 @@ impl Exchange {
         line
     }
 
+    /// The answer parsed as JSON, if the body is JSON (the checks judge it; the runner reads it).
+    pub fn answer(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.response.as_ref()?.body).ok()
+    }
+
+    /// Whether the supplier answered `"success": true` (a JSON boolean).
+    pub fn succeeded(&self) -> bool {
+        self.answer()
+            .and_then(|a| a.get("success").and_then(serde_json::Value::as_bool))
+            == Some(true)
+    }
+
     /// The body as text (lossy), for messages.
     pub fn body_text(&self) -> String {
         self.response

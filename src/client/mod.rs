@@ -191,6 +191,16 @@ impl Client {
         &self.shared.base_url
     }
 
+    /// The configured username (not a secret; scenarios use it to try a wrong password).
+    pub fn username(&self) -> &str {
+        &self.shared.username
+    }
+
+    /// How far the supplier's clock is ahead of ours, as last learned (ms).
+    pub fn supplier_skew_ms(&self) -> i64 {
+        self.shared.supplier_skew_ms.load(Ordering::Relaxed)
+    }
+
     /// Calls interface `id` with logical parameters (without the token) over POST in the
     /// profile's encoding. The token is added per `token` (a token value in `params` under the
     /// token parameter's name is replaced by it, unless `Omit`). With `Auto` and no token to be
@@ -361,9 +371,17 @@ impl Client {
             .as_ref()
             .filter(|r| !r.truncated)
             .and_then(|r| token::parse_issued(&r.body, token::now_ms()));
-        // Known before the exchange is recorded, so the token answer itself is redacted.
+        // Known before the exchange is recorded, so the token answer itself is redacted, also
+        // when the answer is not a valid issue (a token behind `"success": "true"`).
         if let Some(issued) = &issued {
             self.remember_secret(&issued.value);
+        } else if let Some(text) = performed
+            .raw
+            .response
+            .as_ref()
+            .and_then(|r| token::token_text(&r.body))
+        {
+            self.remember_secret(&text);
         }
         (self.record(performed), issued)
     }

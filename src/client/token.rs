@@ -100,6 +100,19 @@ fn parse_time_ms(text: &str, settings: &Settings) -> Option<u64> {
 /// The token of a token answer: `{success: true, result: {access_token, expires_at?, expires_in?}}`.
 /// Lenient on purpose (a BOM, `expires_in` as text): judging the answer is the checks' job, using
 /// whatever token it carries is the client's.
+/// Any token text in a token answer, whatever its `success` says (`"success": "true"` still
+/// hands out a token): it must be redacted even when the answer is not a valid issue.
+pub fn token_text(body: &[u8]) -> Option<String> {
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+    let answer: Value = serde_json::from_slice(body).ok()?;
+    let result = answer.get("result")?;
+    ["access_token", "accessToken", "token"]
+        .iter()
+        .find_map(|key| result.get(key)?.as_str())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
 pub fn parse_issued(body: &[u8], obtained_at_ms: u64) -> Option<IssuedToken> {
     let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
     let answer: Value = serde_json::from_slice(body).ok()?;

@@ -37,7 +37,7 @@ pub struct RequirementReport {
     pub set: String,
     pub text_zh: String,
     pub text_en: String,
-    /// pass | fail | warn | not_tested
+    /// pass | fail | warn | partial | not_tested
     pub status: String,
 }
 
@@ -55,6 +55,9 @@ pub struct Report {
     pub aborted: Option<String>,
     pub summary: Counts,
     pub requirements: Vec<RequirementReport>,
+    /// MUST requirements that were not fully judged (skipped or blocked in part or whole): the
+    /// verdict says nothing about them.
+    pub untested_must: Vec<String>,
     pub scenarios: Vec<ScenarioReport>,
     pub results: Vec<ResultRow>,
     pub exchanges: Vec<Exchange>,
@@ -100,6 +103,7 @@ impl JsonReporter {
                 aborted: None,
                 summary: Counts::default(),
                 requirements: Vec::new(),
+                untested_must: Vec::new(),
                 scenarios: Vec::new(),
                 results: Vec::new(),
                 exchanges: Vec::new(),
@@ -122,17 +126,9 @@ impl JsonReporter {
         self.requirements
             .iter()
             .map(|(id, level, set, zh, en)| {
-                let statuses = seen.get(id.as_str());
-                let has = |s: Status| statuses.is_some_and(|all| all.contains(&s));
-                let status = if has(Status::Fail) {
-                    "fail"
-                } else if has(Status::Warn) {
-                    "warn"
-                } else if has(Status::Pass) {
-                    "pass"
-                } else {
-                    "not_tested"
-                };
+                let status = seen
+                    .get(id.as_str())
+                    .map_or("not_tested", super::coverage_status);
                 RequirementReport {
                     id: id.clone(),
                     level: level.clone(),
@@ -214,6 +210,13 @@ impl Reporter for JsonReporter {
 
     fn finish(&mut self) -> Result<(), ReportError> {
         self.report.requirements = self.coverage();
+        self.report.untested_must = self
+            .report
+            .requirements
+            .iter()
+            .filter(|r| r.level == "MUST" && matches!(r.status.as_str(), "partial" | "not_tested"))
+            .map(|r| r.id.clone())
+            .collect();
         // Evidence only: the exchanges that a failure or warning points at.
         let evidence: BTreeSet<u64> = self
             .report

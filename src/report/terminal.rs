@@ -2,7 +2,7 @@
 //! headings, and under each failed scenario its failures with requirement, interface, JSON
 //! pointer, expected and actual, and the curl line that repeats the call.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::IsTerminal;
 
 use colored::Colorize;
@@ -23,10 +23,31 @@ pub struct TerminalReporter {
     /// Most failures printed per scenario before "… and N more".
     max_failures: usize,
     report_path: Option<String>,
+    /// MUST requirement ids, and the statuses seen on every requirement.
+    must: Vec<String>,
+    seen: BTreeMap<String, BTreeSet<Status>>,
+}
+
+/// Supplier text shown on a terminal: control characters (escape sequences that could rewrite
+/// the screen or a CI log) are written as `\u{..}`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl TerminalReporter {
-    pub fn new(verbose: bool, report_path: Option<String>) -> TerminalReporter {
+    pub fn new(
+        verbose: bool,
+        report_path: Option<String>,
+        profile: &crate::profile::Profile,
+    ) -> TerminalReporter {
         let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
@@ -46,6 +67,13 @@ impl TerminalReporter {
             verbose,
             max_failures: 8,
             report_path,
+            must: profile
+                .requirements
+                .iter()
+                .filter(|r| r.level == crate::profile::Level::Must)
+                .map(|r| r.id.clone())
+                .collect(),
+            seen: BTreeMap::new(),
         }
     }
 
@@ -100,11 +128,16 @@ impl Reporter for TerminalReporter {
             }
             Event::ScenarioStarted { scenario } => self.bar.set_message(scenario.clone()),
             Event::Exchange(_) => {}
-            Event::Result(row) => self
-                .rows
-                .entry(row.scenario.clone())
-                .or_default()
-                .push((**row).clone()),
+            Event::Result(row) => {
+                self.seen
+                    .entry(row.requirement.clone())
+                    .or_default()
+                    .insert(row.status);
+                self.rows
+                    .entry(row.scenario.clone())
+                    .or_default()
+                    .push((**row).clone());
+            }
             Event::ScenarioFinished {
                 scenario,
                 status,
@@ -134,7 +167,7 @@ impl Reporter for TerminalReporter {
                     format!("({checks} checks, {:.1}s)", *duration_ms as f64 / 1000.0).dimmed()
                 ));
                 if let Some(note) = note {
-                    self.line(format!("      {}", note.dimmed()));
+                    self.line(format!("      {}", printable(note).dimmed()));
                 }
                 let problems: Vec<&ResultRow> = rows
                     .iter()
@@ -157,16 +190,18 @@ impl Reporter for TerminalReporter {
                     self.line(format!(
                         "    {mark} [{}] {} {}",
                         row.requirement.bold(),
-                        place.cyan(),
-                        row.message
+                        printable(&place).cyan(),
+                        printable(&row.message)
                     ));
                     if let (Some(expected), Some(actual)) = (&row.expected, &row.actual) {
                         self.line(format!(
-                            "        期望 expected: {expected}\n        实际 actual:   {actual}"
+                            "        期望 expected: {}\n        实际 actual:   {}",
+                            printable(expected),
+                            printable(actual)
                         ));
                     }
                     if let Some(curl) = &row.curl {
-                        self.line(format!("        {}", curl.dimmed()));
+                        self.line(format!("        {}", printable(curl).dimmed()));
                     }
                 }
                 if problems.len() > self.max_failures {
@@ -195,6 +230,26 @@ impl Reporter for TerminalReporter {
                     verdict_text(verdict.optional),
                     *duration_ms as f64 / 1000.0
                 ));
+                let untested: Vec<&str> = self
+                    .must
+                    .iter()
+                    .filter(|id| {
+                        let status = self
+                            .seen
+                            .get(*id)
+                            .map_or("not_tested", super::coverage_status);
+                        matches!(status, "partial" | "not_tested")
+                    })
+                    .map(String::as_str)
+                    .collect();
+                if !untested.is_empty() {
+                    self.line(format!(
+                        "{} {} 条 MUST 需求未完整测试 MUST requirements not fully tested (skipped or blocked): {}",
+                        "!".yellow(),
+                        untested.len(),
+                        untested.join(", ")
+                    ));
+                }
                 if let Some(path) = &self.report_path {
                     self.line(format!("报告 report: {path}"));
                 }

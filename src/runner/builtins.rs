@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::execute::{Abort, record_check_run};
+use super::execute::{Abort, call_checked, record_check_run};
 use super::results::Rows;
 use super::{Knowledge, Shared};
 use crate::checks::{self, CheckRun, Finding, Status};
@@ -100,7 +100,17 @@ fn pick_order_sku(
     let (price, _) = knowledge.prices[sku];
     let stock = knowledge.stock.get(sku).copied().unwrap_or(0);
     // Totals are computed here, exactly: a template cannot multiply.
-    let beyond = stock + 1;
+    // Supplier numbers: checked, never a panic on an absurd stock or price.
+    let Some(beyond) = stock.checked_add(1) else {
+        return Err(Abort(format!(
+            "库存数值异常 stock of {sku} is out of range: {stock}"
+        )));
+    };
+    let Some(beyond_total) = price.checked_mul(Decimal::from(beyond)) else {
+        return Err(Abort(format!(
+            "订单金额溢出 the total for {beyond} × {price} is out of range"
+        )));
+    };
     local.insert(
         "pick_order_sku".into(),
         json!({
@@ -108,7 +118,9 @@ fn pick_order_sku(
             "price": exact_number(price),
             "stock": stock,
             "beyond_stock": beyond,
-            "beyond_stock_total": exact_number(price * Decimal::from(beyond)),
+            "beyond_stock_total": exact_number(beyond_total),
+            // One fen off: the smallest wrong price a supplier must still refuse.
+            "price_plus_cent": exact_number(price + Decimal::new(1, 2)),
         }),
     );
     Ok(())
@@ -241,13 +253,17 @@ async fn offer_prices(
     args: &Map<String, Value>,
     rows: &mut Rows<'_>,
 ) -> Result<(), Abort> {
-    let offers: Vec<(String, Decimal)> = args
+    const REQUIREMENT: &str = "X-OFFER-BELOW-AGREEMENT";
+    // (pointer into the offers answer, sku, offer price)
+    let offers: Vec<(String, String, Decimal)> = args
         .get("offers")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|o| {
+        .enumerate()
+        .filter_map(|(index, o)| {
             Some((
+                format!("/result/{index}/price"),
                 o.get("sku")?.as_str()?.to_string(),
                 checks::decimal_of(o.get("price")?)?,
             ))
@@ -256,12 +272,12 @@ async fn offer_prices(
     if offers.is_empty() {
         rows.note(
             Status::Skip,
-            "X-OFFER-BELOW-AGREEMENT",
+            REQUIREMENT,
             "没有优惠商品 no offers to compare".into(),
         );
         return Ok(());
     }
-    let mut skus: Vec<String> = offers.iter().map(|(s, _)| s.clone()).collect();
+    let mut skus: Vec<String> = offers.iter().map(|(_, s, _)| s.clone()).collect();
     skus.sort();
     skus.dedup();
     let batch = shared.profile.settings.batch_max.max(1);
@@ -269,13 +285,9 @@ async fn offer_prices(
     for chunk in skus.chunks(batch) {
         let mut params = Map::new();
         params.insert("sku".into(), Value::String(chunk.join(",")));
-        let exchange = shared.client.call("prices", &params, TokenUse::Auto).await;
-        shared.emit(Event::Exchange(Box::new(exchange.clone())));
-        let answer: Option<Value> = exchange
-            .response
-            .as_ref()
-            .and_then(|r| serde_json::from_slice(&r.body).ok());
-        for item in answer
+        let exchange = call_checked(shared, rows, "prices", &params).await;
+        for item in exchange
+            .answer()
             .as_ref()
             .and_then(|a| a.get("result"))
             .and_then(Value::as_array)
@@ -291,19 +303,21 @@ async fn offer_prices(
         }
     }
     let mut run = CheckRun {
-        check: "offer-price".into(),
-        requirements: vec!["X-OFFER-BELOW-AGREEMENT".into()],
+        check: checks::ids::OFFER_PRICE.into(),
+        requirements: vec![REQUIREMENT.into()],
         findings: vec![],
     };
-    for (sku, offer) in &offers {
-        if let Some(price) = agreement.get(sku)
-            && offer > price
-        {
-            run.findings.push(finding(
-                "offer-price",
-                "X-OFFER-BELOW-AGREEMENT",
-                format!("优惠价高于协议价 offer price above the agreement price: sku {sku} offer {offer} > agreement {price}"),
-            ));
+    for (pointer, sku, offer) in &offers {
+        match agreement.get(sku) {
+            Some(price) => run.findings.extend(checks::judge_offer(pointer, sku, *offer, *price)),
+            // An offer on a SKU without an agreement price cannot be bought at a checked price.
+            None => run.findings.push(
+                finding(
+                    checks::ids::OFFER_PRICE,
+                    REQUIREMENT,
+                    format!("优惠商品没有协议价 offer on sku {sku} has no agreement price in the prices interface"),
+                ),
+            ),
         }
     }
     record_runs(rows, &run, false);
@@ -315,7 +329,8 @@ async fn offer_prices(
 async fn saved_token_lifetime(shared: &Arc<Shared>, rows: &mut Rows<'_>) -> Result<(), Abort> {
     const REQUIREMENT: &str = "TOK-TTL-36H";
     if shared.options.embedded {
-        rows.note(Status::Skip, REQUIREMENT, "内置供应商每次运行都是新的 the embedded supplier is new on every run; its moved clock tests the lifetime instead".into());
+        // Not applicable (no row): the embedded supplier is new on every run, and the
+        // token-lifetime scenario judges this requirement on its moved clock instead.
         return Ok(());
     }
     let file: PathBuf = shared.options.state_dir.join("tokens.json");
@@ -344,7 +359,7 @@ async fn saved_token_lifetime(shared: &Arc<Shared>, rows: &mut Rows<'_>) -> Resu
             let hours = (now_ms - issued) as f64 / 3_600_000.0;
             let exchange = shared.client.call("pools", &Map::new(), TokenUse::Explicit(token)).await;
             shared.emit(Event::Exchange(Box::new(exchange.clone())));
-            let answer: Option<Value> = exchange.response.as_ref().and_then(|r| serde_json::from_slice(&r.body).ok());
+            let answer = exchange.answer();
             let success = answer.as_ref().and_then(|a| a.get("success")).and_then(Value::as_bool);
             let desc = answer.as_ref().and_then(|a| a.get("desc")).and_then(Value::as_str).unwrap_or_default();
             let marker = &shared.profile.settings.expired_marker;
@@ -389,18 +404,25 @@ async fn saved_token_lifetime(shared: &Arc<Shared>, rows: &mut Rows<'_>) -> Resu
     Ok(())
 }
 
-/// Writes the state file atomically, readable by its owner only (it holds a token).
+/// Writes the state file atomically, readable by its owner only from the start (it holds a token).
 fn write_private(path: &std::path::Path, text: &str) {
+    use std::io::Write;
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
     let temporary = path.with_extension("tmp");
-    if std::fs::write(&temporary, text).is_ok() {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o600));
-        }
+    let _ = std::fs::remove_file(&temporary);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    if written.is_ok() {
         let _ = std::fs::rename(&temporary, path);
     }
 }

@@ -140,19 +140,6 @@ pub fn select(scenarios: &[Scenario], selection: &Selection) -> Vec<Scenario> {
         .collect()
 }
 
-/// The phases of a run, in order: a scenario that moves the supplier's clock runs alone after
-/// the other scenarios of its set, so it cannot expire a token another scenario is using.
-fn phase_of(s: &Scenario) -> usize {
-    // `clock` moves the supplier's clock; `exclusive` changes shared state such as stock.
-    let clock = s.has_tag("clock") || s.has_tag("exclusive");
-    match (s.set(), clock) {
-        (RequirementSet::Required, false) => 0,
-        (RequirementSet::Required, true) => 1,
-        (RequirementSet::Optional, false) => 2,
-        (RequirementSet::Optional, true) => 3,
-    }
-}
-
 /// Runs the scenarios and returns the verdict, with the reason when a runtime error (an
 /// unreachable supplier) stopped it early; every fact goes out as an event on the way.
 pub async fn run(
@@ -162,6 +149,7 @@ pub async fn run(
     options: RunOptions,
     scenarios: Vec<Scenario>,
     events: UnboundedSender<Event>,
+    mut interrupt: tokio::sync::watch::Receiver<bool>,
 ) -> (Verdict, Option<String>) {
     let started = Instant::now();
     let infos = scenarios
@@ -202,14 +190,16 @@ pub async fn run(
     let mut outcomes: HashMap<String, Outcome> = HashMap::new();
     let mut statuses: Vec<(RequirementSet, Status)> = Vec::new();
     let mut aborted: Option<String> = None;
-    for phase in 0..4 {
+    'phases: for phase in 0..4 {
         let mut pending: Vec<Scenario> = scenarios
             .iter()
-            .filter(|s| phase_of(s) == phase)
+            .filter(|s| s.phase() == phase)
             .cloned()
             .collect();
         let limit = if phase % 2 == 1 { 1 } else { jobs };
         let mut running = tokio::task::JoinSet::new();
+        // Which scenario each task runs, to name it if the task dies.
+        let mut tasks: HashMap<tokio::task::Id, Scenario> = HashMap::new();
         while !pending.is_empty() || !running.is_empty() {
             // Start every scenario whose prerequisites have ended, up to the limit.
             let mut index = 0;
@@ -226,16 +216,27 @@ pub async fn run(
                 let blocker = scenario
                     .requires
                     .iter()
-                    .find(|r| matches!(outcomes.get(*r), Some(Outcome::NotCompleted(_))))
-                    .cloned();
+                    .find_map(|r| match outcomes.get(r) {
+                        Some(Outcome::NotCompleted(status)) => Some((r.clone(), *status)),
+                        _ => None,
+                    });
                 let shared = Arc::clone(&shared);
                 let abort_note = aborted.clone();
-                running.spawn(async move {
+                let task_scenario = scenario.clone();
+                let handle = running.spawn(async move {
+                    let scenario = task_scenario;
                     let id = scenario.id.clone();
                     let set = scenario.set();
                     let outcome = match (abort_note, blocker) {
                         (Some(note), _) => execute::not_run(&shared, &scenario, Status::Blocked, note),
-                        (None, Some(blocker)) => execute::not_run(
+                        // A prerequisite that was skipped skips this one too; one that broke blocks it.
+                        (None, Some((blocker, Status::Skip))) => execute::not_run(
+                            &shared,
+                            &scenario,
+                            Status::Skip,
+                            format!("前置场景被跳过 skipped: prerequisite scenario `{blocker}` was skipped"),
+                        ),
+                        (None, Some((blocker, _))) => execute::not_run(
                             &shared,
                             &scenario,
                             Status::Blocked,
@@ -245,6 +246,7 @@ pub async fn run(
                     };
                     (id, set, outcome)
                 });
+                tasks.insert(handle.id(), scenario);
             }
             if running.is_empty() {
                 // Nothing can start: the rest wait on scenarios that are not in this run.
@@ -260,18 +262,53 @@ pub async fn run(
                 }
                 break;
             }
-            if let Some(Ok((id, set, outcome))) = running.join_next().await {
-                statuses.push((set, status_of(outcome)));
-                if aborted.is_none()
-                    && let Some(reason) = shared.client_unreachable()
-                {
-                    aborted = Some(reason);
+            let joined = tokio::select! {
+                joined = running.join_next_with_id() => joined,
+                _ = stop_requested(&mut interrupt) => {
+                    // Ctrl-C or SIGTERM: stop every scenario, then clean up below.
+                    running.abort_all();
+                    while running.join_next().await.is_some() {}
+                    aborted = Some("被中断 interrupted; the orders this run created are being cancelled and are listed in the ledger of the state folder".into());
+                    break 'phases;
                 }
-                outcomes.insert(id, outcome);
+            };
+            match joined {
+                Some(Ok((task, (id, set, outcome)))) => {
+                    tasks.remove(&task);
+                    statuses.push((set, status_of(outcome)));
+                    outcomes.insert(id, outcome);
+                }
+                Some(Err(error)) => {
+                    // A scenario that panicked on what a supplier sent is a failure of the harness
+                    // to say so properly; it is reported, never silently dropped.
+                    if let Some(scenario) = tasks.remove(&error.id()) {
+                        let outcome = execute::not_run(
+                            &shared,
+                            &scenario,
+                            Status::Fail,
+                            format!("内部错误 internal error while running the scenario: {error}"),
+                        );
+                        statuses.push((scenario.set(), status_of(outcome)));
+                        outcomes.insert(scenario.id.clone(), outcome);
+                    }
+                }
+                None => {}
+            }
+            if aborted.is_none()
+                && let Some(reason) = shared.client_unreachable()
+            {
+                aborted = Some(reason);
             }
         }
     }
-    shared.orders.cancel_leftovers(&shared).await;
+    // Cancel what the run left pre-ordered; bounded, so an interrupted run still ends.
+    let cleanup = shared.orders.cancel_leftovers(&shared);
+    if tokio::time::timeout(std::time::Duration::from_secs(60), cleanup)
+        .await
+        .is_err()
+    {
+        shared.orders.note_cleanup_timeout();
+    }
 
     let verdict = verdict_of(&statuses, &shared);
     shared.emit(Event::RunFinished {
@@ -282,12 +319,27 @@ pub async fn run(
     (verdict, aborted)
 }
 
+/// Resolves when a stop is asked for; never when nobody can ask any more.
+async fn stop_requested(interrupt: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *interrupt.borrow_and_update() {
+            return;
+        }
+        if interrupt.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 fn status_of(outcome: Outcome) -> Status {
     match outcome {
         Outcome::Completed(s) | Outcome::NotCompleted(s) => s,
     }
 }
 
+/// A set passes when nothing in it failed and nothing it needed was blocked; a required set that
+/// did not run at all does not pass. What was skipped (orders on a production target, admin-only
+/// scenarios elsewhere) shows in the per-requirement coverage of the report.
 fn verdict_of(statuses: &[(RequirementSet, Status)], shared: &Shared) -> Verdict {
     let failed = shared.failed_sets();
     let set_verdict = |set: RequirementSet| {
@@ -301,8 +353,8 @@ fn verdict_of(statuses: &[(RequirementSet, Status)], shared: &Shared) -> Verdict
             SetVerdict::Fail
         } else if !ran {
             SetVerdict::NotTested
-        } else if blocked && set == RequirementSet::Required {
-            // A required scenario that could not run is not a pass.
+        } else if blocked {
+            // A scenario that could not run is not a pass.
             SetVerdict::Fail
         } else {
             SetVerdict::Pass
@@ -326,7 +378,10 @@ pub(crate) fn global_vars(shared: &Shared) -> Map<String, Value> {
     // Times in the profile's zone (China Standard Time by default), in its format.
     let offset = chrono::FixedOffset::east_opt(shared.profile.settings.utc_offset_seconds)
         .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
-    let now = chrono::Utc::now().with_timezone(&offset);
+    // On the supplier's clock (the reference supplier's can have been moved).
+    let now = (chrono::Utc::now()
+        + chrono::Duration::milliseconds(shared.client.supplier_skew_ms()))
+    .with_timezone(&offset);
     let format = &shared.profile.settings.timestamp_format;
     let day = |days: i64| {
         (now + chrono::Duration::days(days))
@@ -338,9 +393,11 @@ pub(crate) fn global_vars(shared: &Shared) -> Map<String, Value> {
         json!({
             "id": shared.options.run_id,
             "embedded": shared.options.embedded,
+            "username": shared.client.username(),
             "now": now.format(format).to_string(),
             "today": day(0),
             "yesterday": day(-1),
+            "week_ago": day(-7),
             "in_3_days": day(3),
         }),
     );

@@ -100,6 +100,7 @@ impl OrderBook {
         if !success {
             return;
         }
+        let mut lines = Vec::new();
         let Ok(mut orders) = self.orders.lock() else {
             return;
         };
@@ -111,6 +112,11 @@ impl OrderBook {
                     .iter_mut()
                     .find(|o| Some(&o.yggc_order) == yggc.as_ref())
                 {
+                    // The supplier's order id is what a later cancel needs: it goes to the ledger.
+                    lines.push(json!({
+                        "event": "accepted", "run_id": self.run_id, "target": self.target,
+                        "yggc_order": order.yggc_order, "order_id": order_id,
+                    }));
                     order.order_id = order_id;
                     order.state = OrderState::PreOrdered;
                 }
@@ -129,11 +135,25 @@ impl OrderBook {
                     // A supplier that wrongly accepts both keeps the first fate.
                     if order.state == OrderState::PreOrdered {
                         order.state = state;
+                        lines.push(json!({
+                            "event": interface, "run_id": self.run_id, "target": self.target,
+                            "yggc_order": order.yggc_order, "order_id": order.order_id,
+                        }));
                     }
                 }
             }
             _ => {}
         }
+        drop(orders);
+        for line in lines {
+            self.append(line);
+        }
+    }
+
+    pub(crate) fn note_cleanup_timeout(&self) {
+        self.append(json!({
+            "event": "cleanup_timeout", "run_id": self.run_id, "target": self.target,
+        }));
     }
 
     /// Cancels every order the run left pre-ordered (best effort; recorded in the ledger).
@@ -143,25 +163,26 @@ impl OrderBook {
             .lock()
             .map(|o| {
                 o.iter()
-                    .filter(|o| o.state == OrderState::PreOrdered)
+                    .filter(|o| matches!(o.state, OrderState::PreOrdered | OrderState::Sent))
                     .cloned()
                     .collect()
             })
             .unwrap_or_default();
         for order in leftovers {
             let Some(order_id) = &order.order_id else {
+                // Accepted without an order id: nothing to cancel with; the ledger says so.
+                self.append(json!({
+                    "event": "cleanup_impossible", "run_id": self.run_id, "target": self.target,
+                    "yggc_order": order.yggc_order,
+                    "reason": if order.state == OrderState::Sent { "no answer to the submit (timeout, refusal or interruption): check this order by hand" } else { "no order_id in the submit answer" },
+                }));
                 continue;
             };
             let mut params = Map::new();
             params.insert("order_id".into(), Value::String(order_id.clone()));
             let exchange = shared.client.call("cancel", &params, TokenUse::Auto).await;
             shared.emit(Event::Exchange(Box::new(exchange.clone())));
-            let cancelled = exchange
-                .response
-                .as_ref()
-                .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
-                .and_then(|a| a.get("success").and_then(Value::as_bool))
-                == Some(true);
+            let cancelled = exchange.succeeded();
             self.append(json!({
                 "event": if cancelled { "cleanup_cancelled" } else { "cleanup_failed" },
                 "run_id": self.run_id, "target": self.target,

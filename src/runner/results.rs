@@ -22,10 +22,11 @@ pub(crate) struct Rows<'a> {
     pub worst: Status,
 }
 
+/// How bad a status is for the scenario it belongs to. A skip note beside passing checks (one
+/// requirement that could not be judged) does not make the scenario skipped.
 fn rank(status: Status) -> u8 {
     match status {
-        Status::Pass => 0,
-        Status::Skip => 1,
+        Status::Pass | Status::Skip => 0,
         Status::Warn => 2,
         Status::Blocked => 3,
         Status::Fail => 4,

@@ -250,17 +250,12 @@ fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut
                     &format!("/requires/{i}"),
                     format!("requires unknown scenario {required:?}"),
                 ),
-                Some(other)
-                    if other.set() == RequirementSet::Optional
-                        && scenario.set() == RequirementSet::Required =>
-                {
-                    report(
-                        &format!("/requires/{i}"),
-                        format!(
-                            "a required scenario cannot depend on the optional scenario {required:?}"
-                        ),
-                    )
-                }
+                Some(other) if other.phase() > scenario.phase() => report(
+                    &format!("/requires/{i}"),
+                    format!(
+                        "{required:?} runs later than this scenario (it is optional, or moves the clock / runs alone): it cannot be required here"
+                    ),
+                ),
                 _ => {}
             }
         }
@@ -291,7 +286,7 @@ fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut
                     let mut step_roots = roots.clone();
                     if let Some(each) = &call.for_each {
                         check_templates(
-                            &Value::String(each.items.clone()),
+                            &each.items,
                             &roots,
                             &format!("{base}/for_each/in"),
                             &mut report,
@@ -313,8 +308,16 @@ fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut
                         &format!("{base}/call"),
                         &mut report,
                     );
+                    if let Some(when) = &call.when {
+                        check_templates(
+                            &Value::String(when.clone()),
+                            &step_roots,
+                            &format!("{base}/when"),
+                            &mut report,
+                        );
+                    }
                     check_templates(
-                        &Value::Object(call.params.clone()),
+                        &call.params,
                         &step_roots,
                         &format!("{base}/params"),
                         &mut report,

@@ -43,6 +43,18 @@ impl Scenario {
     pub fn has_tag(&self, tag: &str) -> bool {
         self.tags.iter().any(|t| t == tag)
     }
+
+    /// When it runs: 0 required, 1 required and alone (it moves the supplier's clock or changes
+    /// shared state such as stock), 2 optional, 3 optional and alone.
+    pub fn phase(&self) -> usize {
+        let alone = self.has_tag("clock") || self.has_tag("exclusive");
+        match (self.set(), alone) {
+            (RequirementSet::Required, false) => 0,
+            (RequirementSet::Required, true) => 1,
+            (RequirementSet::Optional, false) => 2,
+            (RequirementSet::Optional, true) => 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,8 +90,12 @@ pub struct CallStep {
     /// For the token interface: credentials other than the configured ones (templated).
     #[serde(default)]
     pub credentials: Option<Credentials>,
+    /// An object of parameters (values may be templates), or one template yielding an object.
+    #[serde(default = "empty_object")]
+    pub params: Value,
+    /// Run the step only when this template yields something (not null, false, "" or []).
     #[serde(default)]
-    pub params: Map<String, Value>,
+    pub when: Option<String>,
     #[serde(default)]
     pub expect: Expect,
     /// Requirements this step's expectations test.
@@ -98,12 +114,16 @@ pub struct Credentials {
     pub password: String,
 }
 
+fn empty_object() -> Value {
+    Value::Object(Map::new())
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForEach {
-    /// A template that yields an array.
+    /// A template that yields an array, or an array (whose items may hold templates).
     #[serde(rename = "in")]
-    pub items: String,
+    pub items: Value,
     #[serde(rename = "as")]
     pub name: String,
     #[serde(default)]

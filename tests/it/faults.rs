@@ -30,6 +30,37 @@ impl Reporter for Collector {
 struct Run {
     verdict: Verdict,
     results: Vec<ResultRow>,
+    /// Every event as JSON text, to look for secrets.
+    text: String,
+    /// Scenarios announced, and those that finished.
+    announced: usize,
+    finished: usize,
+}
+
+/// No secret in anything a run emits: not the password, not its md5, not a token value.
+fn assert_no_secret(run: &Run, context: &str) {
+    let password_md5 = format!(
+        "{:x}",
+        md5::compute(supplier::SupplierConfig::default().password)
+    );
+    assert!(
+        !run.text
+            .contains(&supplier::SupplierConfig::default().password),
+        "{context}: plain password leaked"
+    );
+    assert!(
+        !run.text.contains(&password_md5),
+        "{context}: md5 password leaked"
+    );
+    // Bodies are JSON text inside JSON: the token field appears escaped.
+    for (i, _) in run.text.match_indices(r#"\"access_token\":\""#) {
+        let rest = &run.text[i + 19..];
+        assert!(
+            rest.starts_with("***"),
+            "{context}: a token value leaked: {}",
+            &rest[..rest.len().min(40)]
+        );
+    }
 }
 
 async fn run_with(faults: &[&str], state: &std::path::Path) -> Run {
@@ -49,18 +80,36 @@ async fn run_with(faults: &[&str], state: &std::path::Path) -> Run {
     })
     .await
     .expect("the run completes");
+    let events = events.lock().expect("events");
     let results = events
-        .lock()
-        .expect("events")
         .iter()
         .filter_map(|e| match e {
             Event::Result(row) => Some((**row).clone()),
             _ => None,
         })
         .collect();
+    let text = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let announced = events
+        .iter()
+        .map(|e| match e {
+            Event::RunStarted { scenarios, .. } => scenarios.len(),
+            _ => 0,
+        })
+        .sum();
+    let finished = events
+        .iter()
+        .filter(|e| matches!(e, Event::ScenarioFinished { .. }))
+        .count();
     Run {
         verdict: outcome.verdict,
         results,
+        text,
+        announced,
+        finished,
     }
 }
 
@@ -91,6 +140,8 @@ async fn clean_reference_supplier_has_no_findings_and_passes() {
         findings.join("\n")
     );
     assert_eq!(run.verdict.required, SetVerdict::Pass);
+    assert_eq!(run.announced, run.finished, "every scenario finished");
+    assert_no_secret(&run, "clean");
     assert_eq!(run.verdict.optional, SetVerdict::Pass);
     assert!(
         run.results
@@ -119,6 +170,34 @@ async fn every_fault_is_caught_by_its_requirements() {
             fault.requirements.contains(&r.requirement.as_str())
                 && (r.status == Status::Fail || (soft(&r.requirement) && r.status == Status::Warn))
         });
+        assert_eq!(
+            run.announced, run.finished,
+            "{}: a scenario vanished",
+            fault.id
+        );
+        assert_no_secret(&run, fault.id);
+        // A broken MUST requirement turns the verdict of its set to fail.
+        for id in fault.requirements {
+            let Some(requirement) = profile.requirement(id) else {
+                continue;
+            };
+            let failed_here = run
+                .results
+                .iter()
+                .any(|r| r.requirement == *id && r.status == Status::Fail);
+            if requirement.level == Level::Must && failed_here {
+                let verdict = match requirement.set {
+                    mallcheck::profile::RequirementSet::Required => run.verdict.required,
+                    mallcheck::profile::RequirementSet::Optional => run.verdict.optional,
+                };
+                assert_eq!(
+                    verdict,
+                    SetVerdict::Fail,
+                    "{}: {id} failed but its set passed",
+                    fault.id
+                );
+            }
+        }
         if !caught {
             let seen: Vec<String> = run
                 .results

@@ -5,4 +5,5 @@ mod client;
 mod faults;
 mod profile;
 mod run_cli;
+mod scenarios;
 mod supplier;
