@@ -257,7 +257,7 @@ impl App {
         } else {
             self.profile.settings.token_ttl_seconds
         };
-        let expires_at = now + ttl;
+        let expires_at = now.saturating_add(ttl);
         let access_token = self.tokens.issue(self.seed, now, expires_at);
         Ok(json!({
             "access_token": access_token,
@@ -634,6 +634,13 @@ impl App {
             return Err("商城订单号过长 yggc_order is longer than 50 characters".to_string());
         }
         let lines = self.order_lines(params, "sku", true)?;
+        let max_lines = self.profile.settings.batch_max;
+        if lines.len() > max_lines {
+            return Err(format!(
+                "订单行过多 at most {max_lines} lines per order, got {}",
+                lines.len()
+            ));
+        }
         for field in ["name", "address"] {
             params.required(field)?;
         }
@@ -792,6 +799,9 @@ impl App {
     fn after_sale(&self, params: &Params, now: Instant) -> Outcome {
         let id = params.required("order_id")?;
         let lines = self.order_lines(params, "skus", false)?;
+        if lines.len() > self.profile.settings.batch_max {
+            return Err(format!("退换货行过多 too many lines: {}", lines.len()));
+        }
         let kind: u8 = parse_int(&params.required("type")?, "type")?;
         if ![4, 5, 6].contains(&kind) {
             return Err(format!("退换货类型错误 type must be 4, 5 or 6: {kind}"));

@@ -145,8 +145,7 @@ impl Order {
             .iter()
             .flat_map(|service| service.lines.iter())
             .filter(|(line_index, _)| *line_index == index)
-            .map(|(_, num)| num)
-            .sum()
+            .fold(0u64, |total, (_, num)| total.saturating_add(*num))
     }
 }
 
@@ -233,7 +232,11 @@ impl OrderBook {
                     line.sku, sku.price, line.price
                 ));
             }
-            sum += line.price * Decimal::from(line.num);
+            sum = line
+                .price
+                .checked_mul(Decimal::from(line.num))
+                .and_then(|amount| sum.checked_add(amount))
+                .ok_or_else(|| format!("金额溢出 amount overflow at sku {}", line.sku))?;
             lines.push(Line {
                 index,
                 sku: sku.code,
@@ -242,7 +245,9 @@ impl OrderBook {
                 price: line.price,
             });
         }
-        let expected = sum + request.freight;
+        let expected = sum
+            .checked_add(request.freight)
+            .ok_or_else(|| "金额溢出 amount overflow".to_string())?;
         if expected != request.order_price {
             return Err(format!(
                 "订单金额不符 order_price mismatch: expected {expected} (Σ price × num + freight), got {}",
@@ -356,8 +361,11 @@ impl OrderBook {
             let Some(line) = order.lines.iter().find(|line| &line.sku == sku) else {
                 return Err(format!("订单中没有该商品 sku {sku} is not in order {id}"));
             };
-            let asked: u64 = lines.iter().filter(|(s, _)| s == sku).map(|(_, n)| n).sum();
-            if asked + order.returned(line.index) > line.num {
+            let asked = lines
+                .iter()
+                .filter(|(s, _)| s == sku)
+                .fold(0u64, |total, (_, n)| total.saturating_add(*n));
+            if asked.saturating_add(order.returned(line.index)) > line.num {
                 return Err(format!(
                     "退换数量超过购买数量 sku {sku}: bought {}, already returned {}, asked {asked}",
                     line.num,
@@ -452,6 +460,20 @@ mod tests {
         assert!(book.cancel(&first, 10, false).is_ok());
         assert_eq!(book.available(&catalog, 0, "120101"), 3);
         assert!(book.confirm(&first, 20, true, false).is_err());
+    }
+
+    #[test]
+    fn huge_amounts_are_refused_not_overflowed() {
+        let catalog = Catalog::new(1, 100, 0);
+        let mut book = OrderBook::default();
+        let mut order = request(&catalog, "Y1", u64::MAX);
+        order.lines[0].price = Decimal::MAX;
+        let rules = SubmitRules {
+            check_prices: false,
+            ..RULES
+        };
+        let refused = book.submit(&catalog, order, rules, 0).err();
+        assert!(refused.is_some_and(|desc| desc.contains("overflow")));
     }
 
     #[test]

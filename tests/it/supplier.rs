@@ -275,11 +275,16 @@ impl Mall {
         };
         let lines = json!([{"sku": sku, "num": num, "price": money(price)}]).to_string();
         let total = (price * Decimal::from(num)).to_string();
+        self.submit_lines(yggc, &lines, &total).await
+    }
+
+    /// A pre-order with valid receiver and invoice fields around the given lines and total.
+    async fn submit_lines(&self, yggc: &str, lines: &str, total: &str) -> Answer {
         self.call(
             "submit",
             &[
                 ("yggc_order", yggc),
-                ("sku", &lines),
+                ("sku", lines),
                 ("name", "张三"),
                 ("province", "120000"),
                 ("city", "120100"),
@@ -297,7 +302,7 @@ impl Mall {
                 ("invoice_mobile", "13800138000"),
                 ("invoice_receipt_address", "天津市和平区南京路1号"),
                 ("payment", "5"),
-                ("order_price", &total),
+                ("order_price", total),
                 ("freight", "0"),
             ],
         )
@@ -565,6 +570,53 @@ async fn transport_rules() {
             .body(junk);
         assert!(!mall.send(request).await.success());
     }
+    let huge = format!(
+        r#"[{{"sku":"{sku}","num":18446744073709551615,"price":79228162514264337593543950335}}]"#
+    );
+    for lines in [huge.as_str(), "[]", "{}", "not json", r#"[{"sku":1}]"#] {
+        let answer = mall.submit_lines("HOSTILE", lines, "100.00").await;
+        assert!(!answer.success(), "{lines}");
+    }
+    // The seven VAT invoice fields are required when invoice_type = 2.
+    let price = mall.agreement_price(&sku).await;
+    let line = json!([{"sku": sku, "num": 1, "price": money(price)}]).to_string();
+    let mut form: Vec<(&str, String)> = vec![("token", mall.token.clone())];
+    for (key, value) in [
+        ("yggc_order", "NO-VAT-FIELDS"),
+        ("sku", line.as_str()),
+        ("name", "张三"),
+        ("province", "120000"),
+        ("city", "120100"),
+        ("county", COUNTY),
+        ("address", "天津市和平区"),
+        ("phone", "022-12345678"),
+        ("invoice_type", "2"),
+        ("invoice_title", "天津市某某局"),
+        ("invoice_org_code", "11120000MB0000000X"),
+        ("payment", "2"),
+        ("freight", "0"),
+    ] {
+        form.push((key, value.to_string()));
+    }
+    form.push(("order_price", price.to_string()));
+    let answer = mall.post_form(&mall.path("submit"), &form).await;
+    assert!(
+        !answer.success() && answer.desc().contains("invoice_name"),
+        "{}",
+        answer.desc()
+    );
+    for (key, value) in form.iter_mut() {
+        if *key == "invoice_type" {
+            *value = "1".to_string();
+        }
+    }
+    let answer = mall.post_form(&mall.path("submit"), &form).await;
+    assert!(
+        answer.success(),
+        "an ordinary invoice needs no VAT fields: {}",
+        answer.desc()
+    );
+    assert!(mall.call("pools", &[]).await.success(), "still serving");
     mall.supplier.shutdown().await;
 
     // The admin endpoints exist only with --admin.
