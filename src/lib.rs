@@ -5,7 +5,14 @@
 //! that `report` renders. `supplier` is the embedded reference supplier; it shares only `profile`
 //! with the harness. See `../shared/DESIGN.md` and `schemas/README.md`.
 
+pub mod checks;
 pub mod cli;
+pub mod client;
+pub mod config;
 pub mod exit;
 pub mod profile;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod session;
 pub mod supplier;

@@ -9,7 +9,7 @@ use crate::profile::{Profile, openapi};
 
 fn print_json(value: &Value) -> Result<ExitCode, String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    println!("{text}");
+    super::stdout(&format!("{text}\n"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -51,14 +51,14 @@ pub fn list(profile: &Profile, as_json: bool) -> Result<ExitCode, String> {
             i.path.clone(),
         ]);
     }
-    print!("{}", table.render());
+    super::stdout(&table.render());
     let required = profile.interfaces.iter().filter(|i| i.required).count();
-    println!(
-        "{} 个接口 interfaces: {} 必需 required, {} 非必需 optional",
+    super::stdout(&format!(
+        "{} 个接口 interfaces: {} 必需 required, {} 非必需 optional\n",
         profile.interfaces.len(),
         required,
         profile.interfaces.len() - required
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -91,7 +91,7 @@ pub fn requirements(profile: &Profile, as_json: bool) -> Result<ExitCode, String
             format!("{} / {}", r.text_zh, r.text_en),
         ]);
     }
-    print!("{}", table.render());
+    super::stdout(&table.render());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,6 +2,7 @@
 //! to the documented exit codes (see `crate::exit`).
 
 mod catalogue;
+mod run;
 mod serve;
 mod table;
 
@@ -74,11 +75,63 @@ enum Command {
         )]
         password: String,
     },
+    /// 运行一致性测试 / Run the conformance scenarios against a supplier (by default the embedded reference supplier).
+    Run(RunFlags),
     /// 列出参考供应商的故障 / List the faults of the reference supplier.
     Faults {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct RunFlags {
+    /// Base URL of the supplier under test; without it the embedded reference supplier is started and tested.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// Config file (default: ./mallcheck.toml when present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Load scenarios from this folder (or file) instead of the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
+    /// Where the reports go (default: reports/<run id>/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Where mallcheck keeps state between runs (saved token, order ledger).
+    #[arg(long, value_name = "DIR", default_value = ".mallcheck")]
+    state_dir: PathBuf,
+    /// Scenarios run at the same time.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: Option<u16>,
+    /// Let scenarios that create orders run against this target (they always run on the embedded supplier).
+    #[arg(long)]
+    allow_orders: bool,
+    /// Switch on a fault of the embedded reference supplier (repeatable; see `mallcheck faults`).
+    #[arg(long = "fault", value_name = "ID")]
+    faults: Vec<String>,
+    /// Only scenarios that call this interface (repeatable), plus what they require.
+    #[arg(long = "interface", value_name = "ID")]
+    interfaces: Vec<String>,
+    /// Only this scenario (repeatable), plus what it requires.
+    #[arg(long = "scenario", value_name = "ID")]
+    scenario_ids: Vec<String>,
+    /// Only scenarios with this tag (repeatable), plus what they require.
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Only the required set.
+    #[arg(long)]
+    required_only: bool,
+    /// Also list skipped and blocked checks in the live view.
+    #[arg(long, short = 'v')]
+    verbose: bool,
+}
+
+/// Writes to stdout; a closed pipe (`mallcheck list | head`) is not an error.
+pub(crate) fn stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 pub fn main() -> ExitCode {
@@ -132,5 +185,37 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             },
         )),
         Command::Faults { json } => Ok(serve::faults_command(json)),
+        Command::Run(flags) => {
+            let profile = load()?;
+            if let Some(unknown) = flags
+                .interfaces
+                .iter()
+                .find(|id| profile.interface(id).is_none())
+            {
+                return Err(format!(
+                    "未知接口 unknown interface {unknown:?}; `mallcheck list` shows the ids"
+                ));
+            }
+            Ok(run::run_command(
+                profile,
+                crate::session::RunArgs {
+                    target: flags.target,
+                    config: flags.config,
+                    scenarios: flags.scenarios,
+                    out: flags.out,
+                    state_dir: flags.state_dir,
+                    jobs: flags.jobs.map(usize::from),
+                    allow_orders: flags.allow_orders,
+                    faults: flags.faults,
+                    selection: crate::runner::Selection {
+                        interfaces: flags.interfaces,
+                        scenarios: flags.scenario_ids,
+                        tags: flags.tags,
+                        required_only: flags.required_only,
+                    },
+                },
+                flags.verbose,
+            ))
+        }
     }
 }

@@ -119,7 +119,7 @@ pub fn faults_command(json: bool) -> ExitCode {
             })
             .collect();
         match serde_json::to_string_pretty(&Value::Array(entries)) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => super::stdout(&format!("{text}\n")),
             Err(e) => {
                 eprintln!("mallcheck: {e}");
                 return ExitCode::from(exit::RUNTIME);
@@ -136,7 +136,7 @@ pub fn faults_command(json: bool) -> ExitCode {
             fault.description_en.to_string(),
         ]);
     }
-    print!("{}", table.render());
-    println!("{} 个故障 faults", faults.len());
+    super::stdout(&table.render());
+    super::stdout(&format!("{} 个故障 faults\n", faults.len()));
     ExitCode::SUCCESS
 }

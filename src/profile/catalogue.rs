@@ -54,6 +54,8 @@ pub struct Interface {
     pub result: String,
     /// Requirement ids this interface serves.
     pub requirements: Vec<String>,
+    /// The requirement a violation of the result schema counts against (e.g. `DET-FIELDS`).
+    pub schema_requirement: String,
     /// The parameter carrying a comma-separated SKU batch, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_param: Option<String>,
@@ -89,7 +91,7 @@ impl Level {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RequirementSet {
     Required,
@@ -209,6 +211,19 @@ pub(super) fn cross_check(
                 CATALOGUE_FILE,
                 format!("interface[{index}] ({}).requirements", interface.id),
                 format!("unknown requirement id {unknown} (not in {REQUIREMENTS_FILE})"),
+            ));
+        }
+        if !interface
+            .requirements
+            .contains(&interface.schema_requirement)
+        {
+            return Err(ProfileError::invalid(
+                CATALOGUE_FILE,
+                format!("interface[{index}] ({}).schema_requirement", interface.id),
+                format!(
+                    "{} is not among the interface's requirements",
+                    interface.schema_requirement
+                ),
             ));
         }
     }

@@ -10,7 +10,7 @@ pub mod openapi;
 mod schemas;
 mod source;
 
-pub use catalogue::{Interface, Level, Requirement, RequirementSet, Settings};
+pub use catalogue::{Encoding, Interface, Level, Requirement, RequirementSet, Settings};
 pub use error::ProfileError;
 pub use schemas::Violation;
 pub use source::ProfileSource;

@@ -42,8 +42,8 @@ impl SchemaStore {
         let mut by_path = BTreeMap::new();
         let mut by_id = HashMap::new();
         for path in source.json_files()? {
-            // Examples are data, not schemas.
-            if path.starts_with("examples/") {
+            // Examples are data; mallcheck/ holds the schemas of mallcheck's own files.
+            if path.starts_with("examples/") || path.starts_with("mallcheck/") {
                 continue;
             }
             let text = source.read(&path)?;

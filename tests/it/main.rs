@@ -1,4 +1,8 @@
 //! The one integration-test binary of mallcheck; each module tests one part end to end.
 
+mod checks;
+mod client;
+mod faults;
 mod profile;
+mod run_cli;
 mod supplier;

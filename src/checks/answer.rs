@@ -1,0 +1,353 @@
+//! An answer parsed once: the JSON value, its `success` and `desc`, and what serde_json's `Map`
+//! would hide (members written twice at the top level or in an object `result`).
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use super::{Finding, ids};
+use crate::client::Exchange;
+
+/// A body that parsed as JSON.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The whole answer.
+    pub value: Value,
+    /// `success` when it is a JSON boolean (`None` when missing or of another type).
+    pub success: Option<bool>,
+    /// `desc` when it is a string.
+    pub desc: Option<String>,
+    /// Top-level member names written more than once (serde_json keeps only the last value).
+    pub duplicate_keys: Vec<String>,
+    /// The members of an object `result` exactly as written, duplicates kept, in order;
+    /// `None` when `result` is not an object.
+    pub result_members: Option<Vec<(String, Value)>>,
+}
+
+impl Answer {
+    /// The `result` member, if present.
+    pub fn result(&self) -> Option<&Value> {
+        self.value.get("result")
+    }
+}
+
+/// The answer parsed once: `Err` holds the GEN-JSON finding when the body is not JSON (or
+/// there is no body at all).
+pub type Parsed = Result<Answer, Finding>;
+
+/// Characters of body shown in a GEN-JSON finding.
+const EXCERPT_CHARS: usize = 120;
+
+// Parsed once per exchange: the size of the error variant costs nothing worth a Box.
+#[allow(clippy::result_large_err)]
+pub fn parse_answer(exchange: &Exchange) -> Parsed {
+    let not_json = |message: String| Finding::new(ids::JSON, "GEN-JSON", message);
+    let Some(response) = exchange.response.as_ref() else {
+        let why = exchange
+            .error
+            .as_ref()
+            .map(|e| e.describe())
+            .unwrap_or_else(|| "没有记录响应 no response recorded".to_string());
+        return Err(not_json(format!("没有响应体 no answer body: {why}")));
+    };
+    let body = response.body.as_slice();
+    if response.truncated {
+        return Err(not_json(format!(
+            "响应体超过上限 {} 字节，未完整读取 body larger than the cap {} bytes, not read in full",
+            body.len(),
+            body.len()
+        ))
+        .expected("一个完整的 JSON 文本 one complete JSON text")
+        .actual(excerpt(body)));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(not_json("响应体为空 empty body".to_string())
+            .expected("JSON 文本 a JSON text")
+            .actual(excerpt(body)));
+    }
+    if body.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(not_json(
+            "响应体以 UTF-8 BOM 开头 body starts with a UTF-8 byte-order mark (not allowed in JSON)"
+                .to_string(),
+        )
+        .actual(excerpt(body)));
+    }
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(not_json(format!(
+                "响应体不是有效的 UTF-8 body is not valid UTF-8 at byte {}",
+                e.valid_up_to()
+            ))
+            .actual(excerpt(body)));
+        }
+    };
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => {
+            let message = if text.trim_start().starts_with('<') {
+                format!(
+                    "响应体像是 HTML 页面而不是 JSON body looks like an HTML page, not JSON ({e})"
+                )
+            } else {
+                format!("响应体不是 JSON body is not JSON: {e}")
+            };
+            return Err(not_json(message)
+                .expected("JSON 文本 a JSON text")
+                .actual(excerpt(body)));
+        }
+    };
+    let (duplicate_keys, result_members) = if value.is_object() {
+        match serde_json::from_str::<TopScan>(text) {
+            Ok(scan) => (scan.duplicates, scan.result_members),
+            // Cannot happen after the parse above succeeded; losing the scan only loses the
+            // duplicate-key findings.
+            Err(_) => (Vec::new(), None),
+        }
+    } else {
+        (Vec::new(), None)
+    };
+    // The scan visits whatever `result` is; keep its members only for an object.
+    let result_members =
+        result_members.filter(|_| value.get("result").is_some_and(Value::is_object));
+    Ok(Answer {
+        success: value.get("success").and_then(Value::as_bool),
+        desc: value
+            .get("desc")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        value,
+        duplicate_keys,
+        result_members,
+    })
+}
+
+/// The first characters of a body, lossy, with control characters escaped, for messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    // A prefix generous enough for 120 characters of any UTF-8 (4 bytes each at most).
+    let prefix = &body[..body.len().min(EXCERPT_CHARS * 4)];
+    let text = String::from_utf8_lossy(prefix);
+    let mut out = String::new();
+    let mut chars = text.chars();
+    for c in chars.by_ref().take(EXCERPT_CHARS) {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:02x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    if chars.next().is_some() || body.len() > prefix.len() {
+        out.push('…');
+    }
+    if body.is_empty() {
+        out.push_str("(空 empty)");
+    }
+    out
+}
+
+/// A second pass over an object answer that sees what `Value` hides: repeated member names.
+struct TopScan {
+    duplicates: Vec<String>,
+    result_members: Option<Vec<(String, Value)>>,
+}
+
+impl<'de> Deserialize<'de> for TopScan {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(TopScanVisitor)
+    }
+}
+
+struct TopScanVisitor;
+
+impl<'de> Visitor<'de> for TopScanVisitor {
+    type Value = TopScan;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopScan, A::Error> {
+        let mut seen = HashSet::new();
+        let mut duplicates = Vec::new();
+        let mut result_members = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) && !duplicates.contains(&key) {
+                duplicates.push(key.clone());
+            }
+            if key == "result" {
+                // serde_json keeps the last value of a repeated key: so does this scan.
+                result_members = map.next_value::<Members>()?.0;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(TopScan {
+            duplicates,
+            result_members,
+        })
+    }
+}
+
+/// The members of an object as written (`None` for any other value).
+struct Members(Option<Vec<(String, Value)>>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(MembersVisitor)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+        let mut members = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            members.push((key, map.next_value::<Value>()?));
+        }
+        Ok(Members(Some(members)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Members, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Members(None))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Members, E> {
+        Ok(Members(None))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Members, E> {
+        Ok(Members(None))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Members, E> {
+        Ok(Members(None))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Members, E> {
+        Ok(Members(None))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Members, E> {
+        Ok(Members(None))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Members, E> {
+        Ok(Members(None))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Members, E> {
+        Ok(Members(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::{exchange, exchange_truncated};
+
+    fn err(body: &[u8]) -> Finding {
+        match parse_answer(&exchange(200, body)) {
+            Ok(a) => panic!("expected not JSON, got {:?}", a.value),
+            Err(f) => f,
+        }
+    }
+
+    #[test]
+    fn parses_an_envelope() {
+        let a = parse_answer(&exchange(
+            200,
+            br#"{"success":true,"desc":"ok","result":[1]}"#,
+        ))
+        .expect("json");
+        assert_eq!(a.success, Some(true));
+        assert_eq!(a.desc.as_deref(), Some("ok"));
+        assert_eq!(a.result(), Some(&serde_json::json!([1])));
+        assert!(a.duplicate_keys.is_empty());
+        assert!(a.result_members.is_none());
+    }
+
+    #[test]
+    fn string_success_is_not_a_flag() {
+        let a = parse_answer(&exchange(200, br#"{"success":"true"}"#)).expect("json");
+        assert_eq!(a.success, None);
+    }
+
+    #[test]
+    fn keeps_duplicate_members_of_an_object_result() {
+        let body =
+            r#"{"success":true,"success":true,"result":{"和平区":"120101","和平区":"120102"}}"#;
+        let a = parse_answer(&exchange(200, body.as_bytes())).expect("json");
+        assert_eq!(a.duplicate_keys, vec!["success".to_string()]);
+        let members = a.result_members.expect("members");
+        assert_eq!(members.len(), 2);
+        assert_eq!(members[1].1, serde_json::json!("120102"));
+    }
+
+    #[test]
+    fn number_result_has_no_members() {
+        let a = parse_answer(&exchange(200, br#"{"success":true,"result":1e400}"#)).expect("json");
+        assert!(a.result_members.is_none());
+        assert_eq!(
+            a.result().map(ToString::to_string).as_deref(),
+            Some("1e+400")
+        );
+    }
+
+    #[test]
+    fn hostile_bodies_are_gen_json_findings() {
+        let html = err(b"<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>");
+        assert_eq!(html.requirement, "GEN-JSON");
+        assert!(html.message.contains("HTML"), "{}", html.message);
+        assert!(html.actual.as_deref().unwrap_or("").contains("\\n<html>"));
+        assert!(err(b"").message.contains("empty body"));
+        assert!(err(b"  \r\n").message.contains("empty body"));
+        assert!(err(b"ok").message.contains("not JSON"));
+        let utf8 = err(b"{\"success\":true,\"desc\":\"\xff\xfe\"}");
+        assert!(
+            utf8.message.contains("UTF-8 at byte 24"),
+            "{}",
+            utf8.message
+        );
+        assert!(err(b"\xEF\xBB\xBF{}").message.contains("byte-order mark"));
+        let nested = format!(
+            "{{\"success\":true,\"result\":{}{}}}",
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
+        assert!(err(nested.as_bytes()).message.contains("not JSON"));
+    }
+
+    #[test]
+    fn truncated_body_names_the_cap() {
+        let f = parse_answer(&exchange_truncated(b"{\"success\":true,\"result\":[1,2,"))
+            .expect_err("truncated");
+        assert!(
+            f.message.contains("larger than the cap 30 bytes"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn excerpt_escapes_and_cuts() {
+        let e = excerpt(b"a\x01b\rc");
+        assert_eq!(e, "a\\u{01}b\\rc");
+        let long = "天".repeat(300);
+        let e = excerpt(long.as_bytes());
+        assert_eq!(e.chars().count(), EXCERPT_CHARS + 1);
+        assert!(e.ends_with('…'));
+    }
+}

@@ -1,0 +1,709 @@
+//! The catalogue answers: batch completeness, detail completeness and identity, pools, SKU
+//! lists and areas.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::answer::Answer;
+use super::{CheckRun, Finding, batch_requirement, ids, walk};
+use crate::profile::Interface;
+
+const BATCH_REQ: &str = "BATCH-COMPLETE";
+
+/// Each SKU asked for answered exactly once, and nothing else. `None` when the batch was not
+/// sent as a text or the result is not a list (the schema reports the latter).
+pub(crate) fn batch_complete(
+    interface: &Interface,
+    sent: Option<&Value>,
+    result: &Value,
+) -> Option<CheckRun> {
+    let asked: Vec<&str> = sent?
+        .as_str()?
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let items = result.as_array()?;
+    let own = batch_requirement(&interface.id);
+    let mut requirements: Vec<&str> = own.into_iter().collect();
+    requirements.push(BATCH_REQ);
+    // SKU → index of its first answer; then the repeats and the SKUs not asked for.
+    let mut answered: HashMap<String, usize> = HashMap::new();
+    let mut extra = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let Some(sku) = item.get("sku").and_then(walk::key_text) else {
+            continue;
+        };
+        let pointer = format!("/result/{index}/sku");
+        if let Some(first) = answered.get(&sku) {
+            extra.push(
+                Finding::new(
+                    ids::BATCH_COMPLETE,
+                    BATCH_REQ,
+                    format!(
+                        "SKU {sku} 被返回多次（第 {first} 项与第 {index} 项） sku {sku} answered more than once (items {first} and {index})"
+                    ),
+                )
+                .at(pointer)
+                .expected("每个 SKU 一次 each SKU once")
+                .actual(sku.clone()),
+            );
+            continue;
+        }
+        if !asked.contains(&sku.as_str()) {
+            extra.push(
+                Finding::new(
+                    ids::BATCH_COMPLETE,
+                    BATCH_REQ,
+                    format!("返回了未请求的 SKU {sku} sku {sku} answered but not asked for"),
+                )
+                .at(pointer)
+                .expected(walk::shorten(&asked.join(","), 200))
+                .actual(sku.clone()),
+            );
+        }
+        answered.insert(sku, index);
+    }
+    // Missing SKUs first: the findings cap must not hide them behind a flood of extras.
+    let mut findings = Vec::new();
+    let mut reported = std::collections::HashSet::new();
+    let distinct: std::collections::HashSet<&str> = asked.iter().copied().collect();
+    let answered_asked = distinct
+        .iter()
+        .filter(|s| answered.contains_key(**s))
+        .count();
+    for sku in &asked {
+        if answered.contains_key(*sku) || !reported.insert(*sku) {
+            continue;
+        }
+        let message = format!(
+            "批量请求中的 SKU {sku} 没有返回 sku {sku} was asked for in the batch but not answered ({} of {} answered)",
+            answered_asked,
+            distinct.len()
+        );
+        for requirement in &requirements {
+            findings.push(
+                Finding::new(ids::BATCH_COMPLETE, requirement, message.clone())
+                    .at("/result")
+                    .expected(sku.to_string())
+                    .actual("(缺失 missing)"),
+            );
+        }
+    }
+    findings.extend(extra);
+    Some(CheckRun::new(ids::BATCH_COMPLETE, &requirements, findings))
+}
+
+const DETAIL_REQ: &str = "DET-COMPLETE";
+
+/// What a mandatory detail field must be.
+#[derive(Clone, Copy)]
+enum FieldKind {
+    Text,
+    Url,
+    Flag,
+}
+
+const DETAIL_FIELDS: &[(&str, FieldKind)] = &[
+    ("sku", FieldKind::Text),
+    ("url", FieldKind::Url),
+    ("model", FieldKind::Text),
+    ("image_path", FieldKind::Url),
+    ("brand_name", FieldKind::Text),
+    ("name", FieldKind::Text),
+    ("unit", FieldKind::Text),
+    ("category", FieldKind::Text),
+    ("service", FieldKind::Text),
+    ("introduction", FieldKind::Text),
+    ("param", FieldKind::Text),
+    ("is_energy_saving", FieldKind::Flag),
+    ("is_environmental", FieldKind::Flag),
+    ("is_imported", FieldKind::Flag),
+];
+
+/// Every mandatory field present, non-empty and valid: a SKU that fails may not be sold.
+pub(crate) fn detail_complete(sent: &Map<String, Value>, result: &Value) -> CheckRun {
+    let sku = result
+        .get("sku")
+        .and_then(walk::key_text)
+        .or_else(|| sent.get("sku").and_then(walk::key_text))
+        .map(|s| walk::shorten(&s, 40))
+        .unwrap_or_else(|| "?".to_string());
+    let mut findings = Vec::new();
+    let Some(object) = result.as_object() else {
+        findings.push(
+            Finding::new(
+                ids::DETAIL_COMPLETE,
+                DETAIL_REQ,
+                format!("商品 {sku} 的详情不是对象 detail of sku {sku} is not an object"),
+            )
+            .at("/result")
+            .actual(walk::text(result)),
+        );
+        return CheckRun::new(ids::DETAIL_COMPLETE, &[DETAIL_REQ], findings);
+    };
+    for (field, kind) in DETAIL_FIELDS {
+        let problem = match object.get(*field) {
+            None | Some(Value::Null) => Some(("缺少必填字段", "mandatory field missing", "")),
+            Some(value) => field_problem(value, *kind),
+        };
+        if let Some((zh, en, expected)) = problem {
+            let actual = object
+                .get(*field)
+                .map(walk::text)
+                .unwrap_or_else(|| "(缺失 missing)".to_string());
+            let mut finding = Finding::new(
+                ids::DETAIL_COMPLETE,
+                DETAIL_REQ,
+                format!("商品 {sku} {zh} {field} detail of sku {sku}: {en}: {field}"),
+            )
+            .at(walk::child("/result", field))
+            .actual(actual);
+            if !expected.is_empty() {
+                finding = finding.expected(expected);
+            }
+            findings.push(finding);
+        }
+    }
+    CheckRun::new(ids::DETAIL_COMPLETE, &[DETAIL_REQ], findings)
+}
+
+/// (Chinese, English, expected) when a present value is not acceptable.
+fn field_problem(
+    value: &Value,
+    kind: FieldKind,
+) -> Option<(&'static str, &'static str, &'static str)> {
+    match kind {
+        FieldKind::Text => match value {
+            Value::String(s) if s.trim().is_empty() => Some((
+                "必填字段为空",
+                "mandatory field is empty",
+                "非空文本 a non-empty text",
+            )),
+            Value::String(_) | Value::Number(_) => None,
+            _ => Some((
+                "必填字段不是文本",
+                "mandatory field is not a text",
+                "非空文本 a non-empty text",
+            )),
+        },
+        FieldKind::Url => match value.as_str() {
+            Some(s) if s.trim().is_empty() => Some((
+                "必填字段为空",
+                "mandatory field is empty",
+                "http(s):// 绝对地址 an absolute http(s) URL",
+            )),
+            Some(s) if is_absolute_http_url(s) => None,
+            _ => Some((
+                "地址不是 http(s) 绝对地址",
+                "not an absolute http(s) URL",
+                "http(s):// 绝对地址 an absolute http(s) URL",
+            )),
+        },
+        FieldKind::Flag => {
+            let ok = match value {
+                Value::Bool(_) => true,
+                Value::Number(n) => matches!(n.to_string().as_str(), "0" | "1"),
+                Value::String(s) => matches!(s.as_str(), "0" | "1"),
+                _ => false,
+            };
+            (!ok).then_some(("标志不是 0/1", "flag is not 0/1", "0 或 1 0 or 1"))
+        }
+    }
+}
+
+/// `http://host…` or `https://host…` (scheme case-insensitive), a host, no whitespace.
+pub(crate) fn is_absolute_http_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    !host.is_empty() && !url.chars().any(char::is_whitespace)
+}
+
+const SAME_SKU_REQ: &str = "DET-SAME-SKU";
+
+/// `None` when no SKU was sent or none answered (detail-complete reports the latter).
+pub(crate) fn detail_same_sku(sent: &Map<String, Value>, result: &Value) -> Option<CheckRun> {
+    let asked = sent.get("sku").and_then(walk::key_text)?;
+    let answered = result.get("sku").and_then(walk::key_text)?;
+    let findings = if asked.trim() == answered.trim() {
+        Vec::new()
+    } else {
+        vec![
+            Finding::new(
+                ids::DETAIL_SAME_SKU,
+                SAME_SKU_REQ,
+                format!(
+                    "请求 SKU {asked} 却返回了 SKU {answered} 的详情 asked for sku {asked}, answered the detail of sku {answered}"
+                ),
+            )
+            .at("/result/sku")
+            .expected(asked)
+            .actual(answered),
+        ]
+    };
+    Some(CheckRun::new(
+        ids::DETAIL_SAME_SKU,
+        &[SAME_SKU_REQ],
+        findings,
+    ))
+}
+
+const POOL_REQ: &str = "POOL-LIST";
+
+/// A non-empty list of pools with unique ids.
+pub(crate) fn pool_ids(result: &Value) -> CheckRun {
+    let mut findings = Vec::new();
+    match result.as_array() {
+        Some(pools) if pools.is_empty() => findings.push(
+            Finding::new(
+                ids::POOL_IDS,
+                POOL_REQ,
+                "品目池列表为空 the list of pools is empty",
+            )
+            .at("/result")
+            .expected("至少一个品目池 at least one pool")
+            .actual("[]"),
+        ),
+        Some(pools) => {
+            findings.extend(duplicates(pools.iter().map(|p| p.get("id")), "/id", |id, first, index| {
+                Finding::new(
+                    ids::POOL_IDS,
+                    POOL_REQ,
+                    format!("品目池 id {id} 重复（第 {first} 项与第 {index} 项） pool id {id} appears twice (items {first} and {index})"),
+                )
+            }));
+        }
+        // Not a list: the schema reports it.
+        None => {}
+    }
+    CheckRun::new(ids::POOL_IDS, &[POOL_REQ], findings)
+}
+
+const SKU_LIST_REQ: &str = "SKU-LIST";
+
+/// SKUs of a pool are unique codes.
+pub(crate) fn sku_list(result: &Value) -> CheckRun {
+    let findings = match result.as_array() {
+        Some(skus) => duplicates(skus.iter().map(Some), "", |sku, first, index| {
+            Finding::new(
+                ids::SKU_LIST,
+                SKU_LIST_REQ,
+                format!(
+                    "SKU {sku} 重复（第 {first} 项与第 {index} 项） sku {sku} listed twice (items {first} and {index})"
+                ),
+            )
+        }),
+        None => Vec::new(),
+    };
+    CheckRun::new(ids::SKU_LIST, &[SKU_LIST_REQ], findings)
+}
+
+/// A finding (made by `make(key, first index, this index)`) for each repeated key, pointing at
+/// `/result/<index><suffix>`.
+fn duplicates<'v>(
+    keys: impl Iterator<Item = Option<&'v Value>>,
+    suffix: &str,
+    make: impl Fn(&str, usize, usize) -> Finding,
+) -> Vec<Finding> {
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+    let mut findings = Vec::new();
+    for (index, key) in keys.enumerate() {
+        let Some(key) = key.and_then(walk::key_text) else {
+            continue;
+        };
+        match first_seen.get(&key) {
+            Some(first) => findings.push(
+                make(&walk::shorten(&key, 60), *first, index)
+                    .at(format!("/result/{index}{suffix}"))
+                    .expected("唯一 unique")
+                    .actual(walk::shorten(&key, 60)),
+            ),
+            None => {
+                first_seen.insert(key, index);
+            }
+        }
+    }
+    findings
+}
+
+const LEVELS_REQ: &str = "AREA-LEVELS";
+const NAME_MATCH_REQ: &str = "AREA-NAME-MATCH";
+
+/// Areas are a non-empty object Chinese name → id. On counties, where the mall matches by
+/// name, names must be Chinese and unique (checked on the raw members: serde_json would keep
+/// only one of two equal names) and ids unique (AREA-NAME-MATCH); on provinces and cities the
+/// same faults count against AREA-LEVELS.
+pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
+    let naming_req = if interface_id == "counties" {
+        NAME_MATCH_REQ
+    } else {
+        LEVELS_REQ
+    };
+    let requirements: &[&str] = if naming_req == LEVELS_REQ {
+        &[LEVELS_REQ]
+    } else {
+        &[LEVELS_REQ, NAME_MATCH_REQ]
+    };
+    let mut findings = Vec::new();
+    let Some(members) = answer.result_members.as_deref() else {
+        findings.push(
+            Finding::new(
+                ids::AREA_NAMES,
+                LEVELS_REQ,
+                "地区结果不是对象（中文名 → 编码） areas are not an object (Chinese name → id)",
+            )
+            .at("/result")
+            .expected("{\"和平区\": \"120101\", …}")
+            .actual(
+                answer
+                    .result()
+                    .map(walk::text)
+                    .unwrap_or_else(|| "(缺失 missing)".to_string()),
+            ),
+        );
+        return CheckRun::new(ids::AREA_NAMES, requirements, findings);
+    };
+    if members.is_empty() {
+        findings.push(
+            Finding::new(
+                ids::AREA_NAMES,
+                LEVELS_REQ,
+                "地区列表为空 no areas in the answer",
+            )
+            .at("/result")
+            .expected("至少一个地区 at least one area")
+            .actual("{}"),
+        );
+    }
+    let mut names: HashMap<&str, &Value> = HashMap::new();
+    let mut area_ids: HashMap<String, &str> = HashMap::new();
+    for (name, id) in members {
+        let pointer = walk::child("/result", name);
+        let shown = walk::shorten(name, 40);
+        if let Some(first_id) = names.get(name.as_str()) {
+            findings.push(
+                Finding::new(
+                    ids::AREA_NAMES,
+                    naming_req,
+                    format!(
+                        "地区名 {shown} 出现多次（编码 {} 与 {}），无法按名称匹配 area name {shown} appears more than once (ids {} and {}); the mall cannot match by name",
+                        walk::text(first_id),
+                        walk::text(id),
+                        walk::text(first_id),
+                        walk::text(id)
+                    ),
+                )
+                .at(pointer.clone())
+                .expected("名称唯一 unique names")
+                .actual(shown.clone()),
+            );
+        } else {
+            names.insert(name, id);
+        }
+        if !name.chars().any(is_cjk) {
+            findings.push(
+                Finding::new(
+                    ids::AREA_NAMES,
+                    naming_req,
+                    format!("地区名 {shown} 不含汉字 area name {shown} holds no Chinese character"),
+                )
+                .at(pointer.clone())
+                .expected("中文地区名 a Chinese area name")
+                .actual(shown.clone()),
+            );
+        }
+        if let Some(id_text) = walk::key_text(id) {
+            match area_ids.get(&id_text) {
+                Some(other) if *other != name.as_str() => findings.push(
+                    Finding::new(
+                        ids::AREA_NAMES,
+                        naming_req,
+                        format!(
+                            "地区编码 {id_text} 同时用于 {} 和 {shown} area id {id_text} is used by both {} and {shown}",
+                            walk::shorten(other, 40),
+                            walk::shorten(other, 40)
+                        ),
+                    )
+                    .at(pointer)
+                    .expected("编码唯一 unique ids")
+                    .actual(id_text),
+                ),
+                Some(_) => {}
+                None => {
+                    area_ids.insert(id_text, name);
+                }
+            }
+        }
+    }
+    CheckRun::new(ids::AREA_NAMES, requirements, findings)
+}
+
+/// CJK unified ideographs (basic, extension A, compatibility, extensions B and later).
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+    use serde_json::json;
+
+    // ---- batch-complete
+    fn shelf(result: Value, sent: &str) -> Vec<crate::checks::CheckRun> {
+        run_result("shelf_states", result, json!({"sku": sent}))
+    }
+
+    #[test]
+    fn complete_batch_passes() {
+        let runs = shelf(
+            json!([{"sku": "1", "state": 1}, {"sku": "2", "state": 0}]),
+            "1,2",
+        );
+        passes(&runs, ids::BATCH_COMPLETE);
+        assert_eq!(
+            run_of(&runs, ids::BATCH_COMPLETE).requirements,
+            vec!["SHELF-BATCH", "BATCH-COMPLETE"]
+        );
+    }
+
+    #[test]
+    fn missing_sku_fails_both_requirements() {
+        let runs = shelf(json!([{"sku": "1", "state": 1}]), "1,2");
+        let f = one(&runs, ids::BATCH_COMPLETE, "SHELF-BATCH", "/result");
+        assert!(f.message.contains("sku 2 was asked"), "{}", f.message);
+        one(&runs, ids::BATCH_COMPLETE, "BATCH-COMPLETE", "/result");
+    }
+
+    #[test]
+    fn twice_and_unasked_fail_batch_complete() {
+        let runs = shelf(
+            json!([{"sku": "1", "state": 1}, {"sku": "2", "state": 0}, {"sku": "1", "state": 1}, {"sku": "9", "state": 1}]),
+            "1,2",
+        );
+        let twice = one(
+            &runs,
+            ids::BATCH_COMPLETE,
+            "BATCH-COMPLETE",
+            "/result/2/sku",
+        );
+        assert!(twice.message.contains("items 0 and 2"), "{}", twice.message);
+        let unasked = one(
+            &runs,
+            ids::BATCH_COMPLETE,
+            "BATCH-COMPLETE",
+            "/result/3/sku",
+        );
+        assert!(
+            unasked.message.contains("sku 9 answered but not asked"),
+            "{}",
+            unasked.message
+        );
+        assert!(
+            findings_of(&runs, ids::BATCH_COMPLETE)
+                .iter()
+                .all(|f| f.requirement == "BATCH-COMPLETE")
+        );
+    }
+
+    #[test]
+    fn batch_of_other_interfaces_names_only_batch_complete() {
+        let runs = run_result("ratings", json!([]), json!({"sku": "7"}));
+        let run = run_of(&runs, ids::BATCH_COMPLETE);
+        assert_eq!(run.requirements, vec!["BATCH-COMPLETE"]);
+        one(&runs, ids::BATCH_COMPLETE, "BATCH-COMPLETE", "/result");
+    }
+
+    #[test]
+    fn huge_answer_is_capped() {
+        let items: Vec<Value> = (0..10_000)
+            .map(|i| json!({"sku": format!("x{i}"), "state": 1}))
+            .collect();
+        let runs = shelf(json!(items), "1");
+        let f = findings_of(&runs, ids::BATCH_COMPLETE);
+        // The missing SKU (on both requirements, first so the cap keeps it), 99 unasked and
+        // "and N more".
+        assert_eq!(f.len(), crate::checks::FINDINGS_CAP + 2);
+        assert!(f[0].message.contains("sku 1 was asked"), "{}", f[0].message);
+        assert!(f.iter().any(|f| f.message.contains("9901 more")));
+    }
+
+    // ---- detail
+    fn detail() -> Value {
+        json!({"sku": "100012345", "url": "https://www.example.cn/item/1.html", "model": "M437",
+            "image_path": "https://img.example.cn/1.jpg", "state": 1, "brand_name": "联想", "name": "台式机",
+            "unit": "台", "category": "672", "service": "三年保修", "introduction": "<p>x</p>", "param": "i5",
+            "is_energy_saving": 1, "is_environmental": 0, "is_imported": 0})
+    }
+
+    #[test]
+    fn complete_detail_passes() {
+        let runs = run_result("detail", detail(), json!({"sku": "100012345"}));
+        passes(&runs, ids::DETAIL_COMPLETE);
+        passes(&runs, ids::DETAIL_SAME_SKU);
+        passes(&runs, ids::SCHEMA);
+        // Boolean-like flags are accepted here (the schema is stricter).
+        let mut d = detail();
+        d["is_imported"] = json!("1");
+        d["is_environmental"] = json!(true);
+        passes(
+            &run_result("detail", d, json!({"sku": "100012345"})),
+            ids::DETAIL_COMPLETE,
+        );
+    }
+
+    #[test]
+    fn each_bad_field_is_one_finding() {
+        let mut d = detail();
+        d["brand_name"] = json!("  ");
+        d.as_object_mut().map(|o| o.remove("unit"));
+        d["url"] = json!("/item/1.html");
+        d["is_imported"] = json!(2);
+        d["param"] = json!(["x"]);
+        let runs = run_result("detail", d, json!({"sku": "100012345"}));
+        let f = one(
+            &runs,
+            ids::DETAIL_COMPLETE,
+            "DET-COMPLETE",
+            "/result/brand_name",
+        );
+        assert!(f.message.contains("sku 100012345"), "{}", f.message);
+        assert!(f.message.contains("brand_name"), "{}", f.message);
+        one(&runs, ids::DETAIL_COMPLETE, "DET-COMPLETE", "/result/unit");
+        one(&runs, ids::DETAIL_COMPLETE, "DET-COMPLETE", "/result/url");
+        one(
+            &runs,
+            ids::DETAIL_COMPLETE,
+            "DET-COMPLETE",
+            "/result/is_imported",
+        );
+        one(&runs, ids::DETAIL_COMPLETE, "DET-COMPLETE", "/result/param");
+        assert_eq!(findings_of(&runs, ids::DETAIL_COMPLETE).len(), 5);
+    }
+
+    #[test]
+    fn detail_that_is_not_an_object_fails() {
+        let runs = run_result("detail", json!([]), json!({"sku": "1"}));
+        one(&runs, ids::DETAIL_COMPLETE, "DET-COMPLETE", "/result");
+    }
+
+    #[test]
+    fn other_sku_fails_same_sku() {
+        let runs = run_result("detail", detail(), json!({"sku": "999"}));
+        let f = one(&runs, ids::DETAIL_SAME_SKU, "DET-SAME-SKU", "/result/sku");
+        assert_eq!(f.expected.as_deref(), Some("999"));
+        assert_eq!(f.actual.as_deref(), Some("100012345"));
+    }
+
+    #[test]
+    fn url_shapes() {
+        assert!(is_absolute_http_url("https://a.cn/x.jpg"));
+        assert!(is_absolute_http_url("HTTP://a.cn"));
+        assert!(!is_absolute_http_url("//a.cn/x.jpg"));
+        assert!(!is_absolute_http_url("ftp://a.cn/x.jpg"));
+        assert!(!is_absolute_http_url("https:///x.jpg"));
+        assert!(!is_absolute_http_url("https://a.cn/x y.jpg"));
+        assert!(!is_absolute_http_url("图片.jpg"));
+    }
+
+    // ---- pools, skus
+    #[test]
+    fn pools_unique_and_non_empty() {
+        let runs = run_result(
+            "pools",
+            json!([{"id": "A0101", "name": "台式计算机"}, {"id": "A0102", "name": "笔记本"}]),
+            json!({}),
+        );
+        passes(&runs, ids::POOL_IDS);
+        let runs = run_result("pools", json!([]), json!({}));
+        one(&runs, ids::POOL_IDS, "POOL-LIST", "/result");
+        let runs = run_result(
+            "pools",
+            json!([{"id": "A0101", "name": "a"}, {"id": "A0102", "name": "b"}, {"id": "A0101", "name": "c"}]),
+            json!({}),
+        );
+        let f = one(&runs, ids::POOL_IDS, "POOL-LIST", "/result/2/id");
+        assert!(
+            f.message.contains("A0101") && f.message.contains("items 0 and 2"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn skus_unique() {
+        passes(
+            &run_result("skus", json!(["1", "2"]), json!({})),
+            ids::SKU_LIST,
+        );
+        let runs = run_result("skus", json!(["1", "2", "1"]), json!({}));
+        let f = one(&runs, ids::SKU_LIST, "SKU-LIST", "/result/2");
+        assert!(f.message.contains("sku 1 listed twice"), "{}", f.message);
+    }
+
+    // ---- areas
+    #[test]
+    fn chinese_unique_counties_pass() {
+        let runs = run_result(
+            "counties",
+            json!({"和平区": "120101", "河东区": "120102"}),
+            json!({"id": "120100"}),
+        );
+        passes(&runs, ids::AREA_NAMES);
+        assert_eq!(
+            run_of(&runs, ids::AREA_NAMES).requirements,
+            vec!["AREA-LEVELS", "AREA-NAME-MATCH"]
+        );
+    }
+
+    #[test]
+    fn duplicate_county_names_in_raw_text_fail() {
+        let body =
+            r#"{"success":true,"result":{"和平区":"120101","河东区":"120102","和平区":"120199"}}"#;
+        let runs = run_body("counties", body.as_bytes(), json!({"id": "120100"}));
+        let f = one(&runs, ids::AREA_NAMES, "AREA-NAME-MATCH", "/result/和平区");
+        assert!(
+            f.message.contains("120101") && f.message.contains("120199"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn latin_names_and_shared_ids_fail() {
+        let runs = run_result(
+            "counties",
+            json!({"Heping": "120101", "河东区": "120101"}),
+            json!({}),
+        );
+        one(&runs, ids::AREA_NAMES, "AREA-NAME-MATCH", "/result/Heping");
+        let f = one(&runs, ids::AREA_NAMES, "AREA-NAME-MATCH", "/result/河东区");
+        assert!(f.message.contains("120101"), "{}", f.message);
+    }
+
+    #[test]
+    fn empty_or_list_provinces_fail_levels() {
+        let runs = run_result("provinces", json!({}), json!({}));
+        one(&runs, ids::AREA_NAMES, "AREA-LEVELS", "/result");
+        assert_eq!(
+            run_of(&runs, ids::AREA_NAMES).requirements,
+            vec!["AREA-LEVELS"]
+        );
+        let runs = run_result(
+            "cities",
+            json!([{"id": "120100", "name": "市辖区"}]),
+            json!({"id": "120000"}),
+        );
+        one(&runs, ids::AREA_NAMES, "AREA-LEVELS", "/result");
+        let runs = run_result("provinces", json!({"a/b": "1"}), json!({}));
+        one(&runs, ids::AREA_NAMES, "AREA-LEVELS", "/result/a~1b");
+    }
+}

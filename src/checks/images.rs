@@ -1,0 +1,269 @@
+//! IMG-REACHABLE: image URLs are absolute http(s) links (judged on the answer) that answer with
+//! an image (judged on the GET the client made for each, see [`judge_image`]).
+
+use serde_json::Value;
+
+use super::catalogue::is_absolute_http_url;
+use super::{CheckRun, ExchangeInput, Finding, answer::excerpt, ids, parse_answer, walk};
+use crate::client::Exchange;
+
+const REACHABLE_REQ: &str = "IMG-REACHABLE";
+
+/// Where the image URLs of each interface sit in its result.
+fn image_pattern(interface_id: &str) -> Option<&'static str> {
+    match interface_id {
+        "images" => Some("/*/images/*/path"),
+        "detail" => Some("/image_path"),
+        _ => None,
+    }
+}
+
+/// Every image URL value of the result with its pointer.
+fn image_values<'v>(interface_id: &str, result: &'v Value) -> Vec<(String, &'v Value)> {
+    image_pattern(interface_id)
+        .map(|pattern| walk::select(result, "/result", pattern))
+        .unwrap_or_default()
+}
+
+/// Relative or non-http(s) image URLs.
+pub(crate) fn image_url_check(interface_id: &str, result: &Value) -> CheckRun {
+    let mut findings = Vec::new();
+    for (pointer, value) in image_values(interface_id, result) {
+        // Other types are the schema's to report.
+        let Some(url) = value.as_str() else {
+            continue;
+        };
+        if !is_absolute_http_url(url) {
+            let url = walk::shorten(url, 120);
+            findings.push(
+                Finding::new(
+                    ids::IMAGE_URLS,
+                    REACHABLE_REQ,
+                    format!(
+                        "图片地址不是可直接访问的 http(s) 绝对地址 image URL is not an absolute http(s) link: {url}"
+                    ),
+                )
+                .at(pointer)
+                .expected("http(s)://host/… 绝对地址 an absolute http(s) URL")
+                .actual(url),
+            );
+        }
+    }
+    CheckRun::new(ids::IMAGE_URLS, &[REACHABLE_REQ], findings)
+}
+
+/// The absolute http(s) image URLs of a successful answer, with their pointers, for the client
+/// to fetch (in answer order; the same URL may appear at several pointers).
+pub fn image_urls(input: &ExchangeInput<'_>) -> Vec<(String, String)> {
+    let Ok(answer) = parse_answer(input.exchange) else {
+        return Vec::new();
+    };
+    if answer.success != Some(true) {
+        return Vec::new();
+    }
+    let Some(result) = answer.result() else {
+        return Vec::new();
+    };
+    image_values(&input.interface.id, result)
+        .into_iter()
+        .filter_map(|(pointer, value)| {
+            let url = value.as_str()?;
+            is_absolute_http_url(url).then(|| (pointer, url.to_string()))
+        })
+        .collect()
+}
+
+/// The GET the client made for one image URL: 2xx with an image Content-Type, or a body that
+/// starts like a PNG, JPEG, GIF or WebP file.
+pub fn judge_image(pointer: &str, url: &str, probe: &Exchange) -> CheckRun {
+    let shown = walk::shorten(url, 120);
+    let fail = |why: String| {
+        CheckRun::new(
+            ids::IMAGE,
+            &[REACHABLE_REQ],
+            vec![
+                Finding::new(
+                    ids::IMAGE,
+                    REACHABLE_REQ,
+                    format!("图片无法访问 image not reachable: {shown}: {why}"),
+                )
+                .at(pointer)
+                .expected("2xx，Content-Type image/* 2xx with an image")
+                .actual(shown.clone()),
+            ],
+        )
+    };
+    if let Some(error) = &probe.error {
+        return fail(error.describe());
+    }
+    let Some(response) = &probe.response else {
+        return fail("没有响应 no response".to_string());
+    };
+    if !(200..300).contains(&response.status) {
+        return fail(format!(
+            "HTTP 状态 {} HTTP status {}",
+            response.status, response.status
+        ));
+    }
+    let content_type = response.header("Content-Type").unwrap_or("").trim();
+    let is_image_type = content_type
+        .get(..6)
+        .is_some_and(|p| p.eq_ignore_ascii_case("image/"));
+    if response.body.is_empty() && !response.truncated {
+        return fail("响应体为空 empty body".to_string());
+    }
+    if is_image_type || has_image_magic(&response.body) {
+        return CheckRun::new(ids::IMAGE, &[REACHABLE_REQ], Vec::new());
+    }
+    let content_type = if content_type.is_empty() {
+        "(无 none)"
+    } else {
+        content_type
+    };
+    fail(format!(
+        "不是图片 not an image: Content-Type {content_type}, body starts with {}",
+        walk::shorten(&excerpt(&response.body), 40)
+    ))
+}
+
+fn has_image_magic(body: &[u8]) -> bool {
+    body.starts_with(b"\x89PNG\r\n\x1a\n")
+        || body.starts_with(&[0xFF, 0xD8, 0xFF])
+        || body.starts_with(b"GIF87a")
+        || body.starts_with(b"GIF89a")
+        || (body.len() >= 12 && body.starts_with(b"RIFF") && &body[8..12] == b"WEBP")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+    use crate::client::TransportError;
+    use serde_json::json;
+
+    fn images_result() -> Value {
+        json!([
+            {"sku": "1", "images": [{"path": "https://img.cn/1.jpg", "order": 0}, {"path": "/img/2.jpg", "order": 1}]},
+            {"sku": "2", "images": [{"path": "http://img.cn/3.jpg", "order": 0}]}
+        ])
+    }
+
+    #[test]
+    fn relative_paths_fail_and_absolute_pass() {
+        let runs = run_result("images", images_result(), json!({"sku": "1,2"}));
+        let f = one(
+            &runs,
+            ids::IMAGE_URLS,
+            "IMG-REACHABLE",
+            "/result/0/images/1/path",
+        );
+        assert!(f.message.contains("/img/2.jpg"), "{}", f.message);
+        assert_eq!(findings_of(&runs, ids::IMAGE_URLS).len(), 1);
+        let ok = json!([{"sku": "1", "images": [{"path": "https://img.cn/1.jpg", "order": 0}]}]);
+        passes(
+            &run_result("images", ok, json!({"sku": "1"})),
+            ids::IMAGE_URLS,
+        );
+    }
+
+    #[test]
+    fn detail_main_image_is_checked() {
+        let runs = run_result(
+            "detail",
+            json!({"sku": "1", "image_path": "img/1.jpg"}),
+            json!({"sku": "1"}),
+        );
+        one(
+            &runs,
+            ids::IMAGE_URLS,
+            "IMG-REACHABLE",
+            "/result/image_path",
+        );
+    }
+
+    #[test]
+    fn image_urls_lists_only_absolute_ones() {
+        let profile = profile();
+        let e = exchange(200, &ok_body(&images_result()));
+        let params = params(json!({"sku": "1,2"}));
+        let input = ExchangeInput {
+            profile,
+            interface: profile.interface("images").expect("images"),
+            exchange: &e,
+            params: &params,
+            expect_success: true,
+        };
+        assert_eq!(
+            image_urls(&input),
+            vec![
+                (
+                    "/result/0/images/0/path".to_string(),
+                    "https://img.cn/1.jpg".to_string()
+                ),
+                (
+                    "/result/1/images/0/path".to_string(),
+                    "http://img.cn/3.jpg".to_string()
+                ),
+            ]
+        );
+        let e = exchange(200, b"<html>");
+        let input = ExchangeInput {
+            exchange: &e,
+            ..input
+        };
+        assert!(image_urls(&input).is_empty());
+    }
+
+    #[test]
+    fn image_probes() {
+        let url = "https://img.cn/1.jpg";
+        let ok = exchange_with(200, &[("content-type", "image/jpeg")], b"xx");
+        assert!(
+            judge_image("/result/image_path", url, &ok)
+                .findings
+                .is_empty()
+        );
+        let magic = exchange_with(
+            200,
+            &[("Content-Type", "application/octet-stream")],
+            b"\x89PNG\r\n\x1a\n....",
+        );
+        assert!(judge_image("/p", url, &magic).findings.is_empty());
+        let webp = exchange_with(200, &[], b"RIFF\0\0\0\0WEBPVP8 ");
+        assert!(judge_image("/p", url, &webp).findings.is_empty());
+
+        let html = exchange_with(200, &[("Content-Type", "text/html")], b"<html>404</html>");
+        let run = judge_image("/result/0/images/0/path", url, &html);
+        assert_eq!(run.findings.len(), 1);
+        assert_eq!(run.findings[0].requirement, "IMG-REACHABLE");
+        assert_eq!(
+            run.findings[0].pointer.as_deref(),
+            Some("/result/0/images/0/path")
+        );
+        assert!(
+            run.findings[0].message.contains("text/html"),
+            "{}",
+            run.findings[0].message
+        );
+        let missing = exchange_with(404, &[("Content-Type", "image/png")], b"");
+        assert!(
+            judge_image("/p", url, &missing).findings[0]
+                .message
+                .contains("404")
+        );
+        let empty = exchange_with(200, &[("Content-Type", "image/png")], b"");
+        assert!(
+            judge_image("/p", url, &empty).findings[0]
+                .message
+                .contains("empty")
+        );
+        let down = exchange_error(TransportError::Connect {
+            message: "refused".to_string(),
+        });
+        assert!(
+            judge_image("/p", url, &down).findings[0]
+                .message
+                .contains("refused")
+        );
+    }
+}

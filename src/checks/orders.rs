@@ -1,0 +1,149 @@
+//! X-ORDER-TOTAL: an order's total is Σ price × num of its lines, plus freight, in exact
+//! decimals.
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use super::{CheckRun, Finding, decimal_of, ids};
+
+const TOTAL_REQ: &str = "X-ORDER-TOTAL";
+
+/// The member holding the order lines of each interface that answers an order.
+fn lines_member(interface_id: &str) -> Option<&'static str> {
+    match interface_id {
+        "submit" => Some("sku"),
+        "select" => Some("skus"),
+        _ => None,
+    }
+}
+
+pub(crate) fn order_total(interface_id: &str, result: &Value) -> Option<CheckRun> {
+    let member = lines_member(interface_id)?;
+    let run = |findings| Some(CheckRun::new(ids::ORDER_TOTAL, &[TOTAL_REQ], findings));
+    // Without a readable total or lines there is nothing to add up (schema and money report it).
+    let (Some(total), Some(Value::Array(lines))) = (
+        result.get("order_price").and_then(decimal_of),
+        result.get(member),
+    ) else {
+        return None;
+    };
+    let freight = match result.get("freight") {
+        None | Some(Value::Null) => Decimal::ZERO,
+        Some(value) => decimal_of(value)?,
+    };
+    let mut sum = freight;
+    let mut terms = Vec::new();
+    for line in lines {
+        let (Some(price), Some(num)) = (
+            line.get("price").and_then(decimal_of),
+            line.get("num").and_then(decimal_of),
+        ) else {
+            return None;
+        };
+        let Some(next) = price.checked_mul(num).and_then(|t| sum.checked_add(t)) else {
+            return run(vec![
+                Finding::new(
+                    ids::ORDER_TOTAL,
+                    TOTAL_REQ,
+                    format!(
+                        "订单行合计溢出 the sum of the order lines overflows: order_price {total}"
+                    ),
+                )
+                .at("/result/order_price"),
+            ]);
+        };
+        sum = next;
+        if terms.len() < 10 {
+            terms.push(format!("{price}×{num}"));
+        }
+    }
+    if sum == total {
+        return run(Vec::new());
+    }
+    let mut formula = terms.join(" + ");
+    if lines.len() > terms.len() {
+        formula.push_str(" + …");
+    }
+    if formula.is_empty() {
+        formula.push('0');
+    }
+    run(vec![
+        Finding::new(
+            ids::ORDER_TOTAL,
+            TOTAL_REQ,
+            format!(
+                "订单总价与明细不符 order total does not match its lines: order_price {total} ≠ Σ price×num + freight = {formula} + {freight} = {sum}"
+            ),
+        )
+        .at("/result/order_price")
+        .expected(sum.to_string())
+        .actual(total.to_string()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+    use serde_json::json;
+
+    fn select_result(order_price: Value, freight: Value) -> Value {
+        json!({"order_id": "S1", "yggc_order": "Y1", "state": 0, "submit_state": 0, "deliver_state": 0,
+            "order_price": order_price, "freight": freight,
+            "skus": [{"sku": "100012345", "num": 2, "price": 4599.00}, {"sku": "100012347", "num": 10, "price": 19.99}]})
+    }
+
+    #[test]
+    fn matching_total_passes() {
+        let body = r#"{"success":true,"result":{"order_id":"S1","yggc_order":"Y1","state":0,"submit_state":0,"deliver_state":0,"order_price":9397.90,"freight":0.00,"skus":[{"sku":"100012345","num":2,"price":4599.00},{"sku":"100012347","num":10,"price":19.99}]}}"#;
+        let runs = run_body("select", body.as_bytes(), json!({"order_id": "S1"}));
+        passes(&runs, ids::ORDER_TOTAL);
+        let runs = run_result(
+            "select",
+            select_result(json!("9407.90"), json!(10)),
+            json!({}),
+        );
+        passes(&runs, ids::ORDER_TOTAL);
+    }
+
+    #[test]
+    fn wrong_total_fails_with_the_sum() {
+        let runs = run_result("select", select_result(json!(9397.91), json!(0)), json!({}));
+        let f = one(
+            &runs,
+            ids::ORDER_TOTAL,
+            "X-ORDER-TOTAL",
+            "/result/order_price",
+        );
+        assert_eq!(f.expected.as_deref(), Some("9397.90"));
+        assert!(f.message.contains("4599.0×2 + 19.99×10"), "{}", f.message);
+    }
+
+    #[test]
+    fn freight_is_added_on_submit() {
+        let result = json!({"order_id": "S1", "yggc_order": "Y1", "order_price": 100, "freight": 5,
+            "sku": [{"sku": "1", "num": 1, "price": 100}]});
+        let runs = run_result("submit", result, json!({}));
+        let f = one(
+            &runs,
+            ids::ORDER_TOTAL,
+            "X-ORDER-TOTAL",
+            "/result/order_price",
+        );
+        assert_eq!(f.expected.as_deref(), Some("105"));
+    }
+
+    #[test]
+    fn overflowing_lines_are_a_finding_not_a_panic() {
+        let result = json!({"order_id": "S1", "yggc_order": "Y1", "order_price": 1, "freight": 0,
+            "sku": [{"sku": "1", "num": 79228162514264337593543950335u128, "price": 99999}]});
+        let runs = run_result("submit", result, json!({}));
+        let f = one(
+            &runs,
+            ids::ORDER_TOTAL,
+            "X-ORDER-TOTAL",
+            "/result/order_price",
+        );
+        assert!(f.message.contains("overflows"), "{}", f.message);
+    }
+}

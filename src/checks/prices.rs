@@ -1,0 +1,90 @@
+//! PRC-NOT-ABOVE-MARKET: the agreement price (协议价) is not above the market price (市场价),
+//! compared as exact decimals.
+
+use serde_json::Value;
+
+use super::{CheckRun, Finding, decimal_of, ids, walk};
+
+const RULE_REQ: &str = "PRC-NOT-ABOVE-MARKET";
+
+pub(crate) fn price_rule(result: &Value) -> CheckRun {
+    let mut findings = Vec::new();
+    for (pointer, item) in walk::select(result, "/result", "/*") {
+        // Unparsable or missing amounts are reported by the money and schema checks.
+        let (Some(price), Some(market)) = (
+            item.get("price").and_then(decimal_of),
+            item.get("market_price").and_then(decimal_of),
+        ) else {
+            continue;
+        };
+        if price > market {
+            let sku = walk::sku_of(item);
+            findings.push(
+                Finding::new(
+                    ids::PRICE_RULE,
+                    RULE_REQ,
+                    format!(
+                        "协议价高于市场价 agreement price above market price: sku {sku} price {price} > market_price {market}"
+                    ),
+                )
+                .at(walk::child(&pointer, "price"))
+                .expected(format!("≤ {market}"))
+                .actual(price.to_string()),
+            );
+        }
+    }
+    CheckRun::new(ids::PRICE_RULE, &[RULE_REQ], findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+    use serde_json::json;
+
+    #[test]
+    fn equal_and_lower_prices_pass() {
+        let body = r#"{"success":true,"result":[{"sku":"1","price":10.00,"market_price":10},{"sku":"2","price":9.99,"market_price":10.00}]}"#;
+        let runs = run_body("prices", body.as_bytes(), json!({"sku": "1,2"}));
+        passes(&runs, ids::PRICE_RULE);
+    }
+
+    #[test]
+    fn a_cent_above_fails_exactly() {
+        let body = r#"{"success":true,"result":[{"sku":"1","price":1,"market_price":1},{"sku":"100001","price":12.50,"market_price":10.00}]}"#;
+        let runs = run_body("prices", body.as_bytes(), json!({"sku": "1,100001"}));
+        let f = one(
+            &runs,
+            ids::PRICE_RULE,
+            "PRC-NOT-ABOVE-MARKET",
+            "/result/1/price",
+        );
+        assert!(
+            f.message
+                .contains("sku 100001 price 12.50 > market_price 10.00"),
+            "{}",
+            f.message
+        );
+        // Floats would call 0.1 + 0.2 style values equal; decimals do not.
+        let body = r#"{"success":true,"result":[{"sku":"1","price":10.000000000000001,"market_price":10}]}"#;
+        let runs = run_body("prices", body.as_bytes(), json!({"sku": "1"}));
+        one(
+            &runs,
+            ids::PRICE_RULE,
+            "PRC-NOT-ABOVE-MARKET",
+            "/result/0/price",
+        );
+    }
+
+    #[test]
+    fn string_prices_are_compared_too() {
+        let result = json!([{"sku": "1", "price": "30", "market_price": "20"}]);
+        let runs = run_result("prices", result, json!({"sku": "1"}));
+        one(
+            &runs,
+            ids::PRICE_RULE,
+            "PRC-NOT-ABOVE-MARKET",
+            "/result/0/price",
+        );
+    }
+}

@@ -1,0 +1,674 @@
+//! The only module that speaks HTTP. It encodes parameters (form or JSON), fetches and reuses the
+//! access token, caps body size, times every call, keeps the raw bytes and hands back an
+//! [`Exchange`], with secrets redacted at the moment the exchange is recorded.
+//!
+//! Every call yields an exchange, never a panic and never a `Result`: what went wrong below HTTP
+//! is `exchange.error`, and judging the answer is the checks' job.
+
+mod config;
+mod encode;
+mod exchange;
+mod redact;
+mod token;
+mod transport;
+
+pub use config::{ClientConfig, ClientError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT};
+pub use exchange::{Exchange, RecordedRequest, RecordedResponse, TransportError};
+pub use redact::MASK;
+pub use token::IssuedToken;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use reqwest::{Method, Url};
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use crate::profile::{Interface, Profile, Settings};
+use transport::{RawOutcome, RawResponse};
+
+/// Which token a call carries.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TokenUse {
+    /// The client's current token, fetched on first need and reused until it expires. Adds
+    /// nothing to an interface that needs no token (the token interface itself).
+    Auto,
+    /// No token parameter at all.
+    Omit,
+    /// This value (an unknown token, an old saved one...). It is masked in the exchange.
+    Explicit(String),
+}
+
+impl std::fmt::Debug for TokenUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenUse::Auto => f.write_str("Auto"),
+            TokenUse::Omit => f.write_str("Omit"),
+            TokenUse::Explicit(_) => f.write_str("Explicit(***)"),
+        }
+    }
+}
+
+/// The interface id of harness calls that are not interfaces of the profile.
+pub const ADMIN: &str = "admin";
+
+/// Talks to one supplier. Cheap to clone: clones share the connection pool, the exchange ids, the
+/// known secrets and the current token ([`Client::detached`] gives one with its own token).
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+    token: Arc<TokenSlot>,
+}
+
+struct Shared {
+    profile: Arc<Profile>,
+    http: reqwest::Client,
+    /// Without a trailing slash; interface paths start with one.
+    base_url: String,
+    username: String,
+    password_md5: String,
+    timeout: Duration,
+    max_body_bytes: usize,
+    next_id: AtomicU64,
+    /// How far the supplier's clock is ahead of ours (ms): the reference supplier's clock can be
+    /// moved, and a token timestamp must be on the supplier's time to be accepted.
+    supplier_skew_ms: std::sync::atomic::AtomicI64,
+    /// Every token value the client has seen (issued or explicit) and every md5 password sent:
+    /// searched for in everything recorded.
+    known_secrets: Mutex<Vec<String>>,
+}
+
+#[derive(Default)]
+struct TokenSlot {
+    current: Mutex<Option<IssuedToken>>,
+    /// Held while a token is being fetched, so that concurrent Auto calls fetch one, not many.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+/// A request about to be sent, with its parameters as text (not yet redacted).
+struct Outgoing {
+    interface: String,
+    method: Method,
+    url: Url,
+    content_type: &'static str,
+    body: Option<Vec<u8>>,
+    params: Vec<(String, String)>,
+}
+
+/// A request as sent and what came back, before redaction.
+struct Performed {
+    id: u64,
+    outgoing: Outgoing,
+    raw: RawOutcome,
+    started_at_ms: u64,
+    duration_ms: u64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.shared.base_url)
+            .field("username", &self.shared.username)
+            .field("profile", &self.shared.profile.origin)
+            .field("timeout", &self.shared.timeout)
+            .field("max_body_bytes", &self.shared.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding the lock leaves plain data behind; keep using it.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn is_json(settings: &Settings) -> bool {
+    // `Encoding` is not re-exported by `profile`; its serde name is its documented spelling.
+    matches!(serde_json::to_value(settings.encoding), Ok(Value::String(name)) if name == "json")
+}
+
+impl Client {
+    pub fn new(profile: Arc<Profile>, config: ClientConfig) -> Result<Client, ClientError> {
+        let base_url = check_base_url(&config.base_url)?;
+        // reqwest is built without a crypto provider; https needs one installed process-wide.
+        // An Err means one is installed already, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .redirect(transport::redirect_policy())
+            .user_agent(concat!("mallcheck/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.timeout)
+            .build()
+            .map_err(|e| ClientError::Build {
+                message: e.to_string(),
+            })?;
+        let password_md5 = token::md5_hex(&config.password);
+        Ok(Client {
+            shared: Arc::new(Shared {
+                profile,
+                http,
+                base_url,
+                username: config.username,
+                known_secrets: Mutex::new(vec![password_md5.clone()]),
+                password_md5,
+                timeout: config.timeout,
+                max_body_bytes: config.max_body_bytes,
+                next_id: AtomicU64::new(0),
+                supplier_skew_ms: std::sync::atomic::AtomicI64::new(0),
+            }),
+            token: Arc::new(TokenSlot::default()),
+        })
+    }
+
+    /// A client sharing everything with this one but the current token: a scenario that plays
+    /// with expiry does not disturb the others.
+    pub fn detached(&self) -> Client {
+        Client {
+            shared: Arc::clone(&self.shared),
+            token: Arc::new(TokenSlot::default()),
+        }
+    }
+
+    /// Tells the client how far the supplier's clock is ahead of the local one (after the
+    /// reference supplier's clock was moved), so token timestamps stay within its window.
+    pub fn set_supplier_skew_ms(&self, skew_ms: i64) {
+        self.shared
+            .supplier_skew_ms
+            .store(skew_ms, Ordering::Relaxed);
+    }
+
+    pub fn profile(&self) -> &Arc<Profile> {
+        &self.shared.profile
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// Calls interface `id` with logical parameters (without the token) over POST in the
+    /// profile's encoding. The token is added per `token` (a token value in `params` under the
+    /// token parameter's name is replaced by it, unless `Omit`). With `Auto` and no token to be
+    /// had, the failed token exchange is returned instead (its interface is the token one).
+    pub async fn call(&self, id: &str, params: &Map<String, Value>, token: TokenUse) -> Exchange {
+        self.call_with(Method::POST, id, params, token).await
+    }
+
+    /// Like [`Client::call`] but over GET with the parameters in the query string (to test that
+    /// an interface is served over POST).
+    pub async fn call_get(
+        &self,
+        id: &str,
+        params: &Map<String, Value>,
+        token: TokenUse,
+    ) -> Exchange {
+        self.call_with(Method::GET, id, params, token).await
+    }
+
+    async fn call_with(
+        &self,
+        method: Method,
+        id: &str,
+        params: &Map<String, Value>,
+        token: TokenUse,
+    ) -> Exchange {
+        let Some(interface) = self.shared.profile.interface(id) else {
+            return self.not_sent(
+                id,
+                method,
+                self.shared.base_url.clone(),
+                format!("接口不在配置中 unknown interface {id:?}"),
+            );
+        };
+        let token_value = match token {
+            TokenUse::Auto if interface.auth => match self.current_token().await {
+                Ok(issued) => Some(issued.value),
+                Err(token_exchange) => return token_exchange,
+            },
+            TokenUse::Auto | TokenUse::Omit => None,
+            TokenUse::Explicit(value) => {
+                self.remember_secret(&value);
+                Some(value)
+            }
+        };
+        let token_param = &self.shared.profile.settings.token_param;
+        let mut list: Vec<(String, Value)> = Vec::with_capacity(params.len() + 1);
+        if let Some(value) = token_value {
+            list.push((token_param.clone(), Value::String(value)));
+        }
+        for (name, value) in params {
+            if list.first().is_some_and(|(first, _)| first == name) {
+                continue;
+            }
+            list.push((name.clone(), value.clone()));
+        }
+        match self.outgoing(interface, method, &list) {
+            Ok(outgoing) => {
+                let performed = self.perform(outgoing).await;
+                self.record(performed)
+            }
+            Err(exchange) => *exchange,
+        }
+    }
+
+    /// The request for `interface` with `params` (token included), in the profile's encoding.
+    fn outgoing(
+        &self,
+        interface: &Interface,
+        method: Method,
+        params: &[(String, Value)],
+    ) -> Result<Outgoing, Box<Exchange>> {
+        let mut url = self.url_for(&interface.id, method.clone(), &interface.path)?;
+        if method == Method::GET {
+            let texts: Vec<(String, String)> = params
+                .iter()
+                .map(|(name, value)| (name.clone(), encode::value_text(value)))
+                .collect();
+            if !texts.is_empty() {
+                url.query_pairs_mut().extend_pairs(&texts);
+            }
+            return Ok(Outgoing {
+                interface: interface.id.clone(),
+                method,
+                url,
+                content_type: "",
+                body: None,
+                params: Vec::new(),
+            });
+        }
+        let encoded = encode::encode(params, is_json(&self.shared.profile.settings));
+        Ok(Outgoing {
+            interface: interface.id.clone(),
+            method,
+            url,
+            content_type: encoded.content_type,
+            body: Some(encoded.body),
+            params: encoded.params,
+        })
+    }
+
+    fn url_for(&self, interface: &str, method: Method, path: &str) -> Result<Url, Box<Exchange>> {
+        let text = if path.starts_with('/') {
+            format!("{}{path}", self.shared.base_url)
+        } else {
+            format!("{}/{path}", self.shared.base_url)
+        };
+        Url::parse(&text).map_err(|e| {
+            let message = format!("地址无效 invalid URL: {e}");
+            Box::new(self.not_sent(interface, method, text.clone(), message))
+        })
+    }
+
+    /// A new token call with the profile's sign rule and the configured credentials. On success
+    /// the token becomes the current one for `TokenUse::Auto`.
+    pub async fn fetch_token(&self) -> (Exchange, Option<IssuedToken>) {
+        let username = self.shared.username.clone();
+        let password_md5 = self.shared.password_md5.clone();
+        let (exchange, issued) = self.token_call(&username, password_md5).await;
+        if let Some(issued) = &issued {
+            *lock(&self.token.current) = Some(issued.clone());
+        }
+        (exchange, issued)
+    }
+
+    /// A token call with these credentials (plain password); the token is never stored.
+    pub async fn fetch_token_with(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (Exchange, Option<IssuedToken>) {
+        self.token_call(username, token::md5_hex(password)).await
+    }
+
+    async fn token_call(
+        &self,
+        username: &str,
+        password_md5: String,
+    ) -> (Exchange, Option<IssuedToken>) {
+        let profile = Arc::clone(&self.shared.profile);
+        let Some(interface) = token_interface(&profile) else {
+            let exchange = self.not_sent(
+                "token",
+                Method::POST,
+                self.shared.base_url.clone(),
+                "配置中没有令牌接口 the profile has no token interface".to_string(),
+            );
+            return (exchange, None);
+        };
+        self.remember_secret(&password_md5);
+        let skew = self.shared.supplier_skew_ms.load(Ordering::Relaxed);
+        let timestamp = token::now_timestamp(&profile.settings, skew);
+        let sign = token::sign(username, &password_md5, &timestamp);
+        let params = [
+            ("username".to_string(), Value::String(username.to_string())),
+            ("password".to_string(), Value::String(password_md5)),
+            ("timestamp".to_string(), Value::String(timestamp)),
+            ("sign".to_string(), Value::String(sign)),
+        ];
+        let outgoing = match self.outgoing(interface, Method::POST, &params) {
+            Ok(outgoing) => outgoing,
+            Err(exchange) => return (*exchange, None),
+        };
+        let performed = self.perform(outgoing).await;
+        let issued = performed
+            .raw
+            .response
+            .as_ref()
+            .filter(|r| !r.truncated)
+            .and_then(|r| token::parse_issued(&r.body, token::now_ms()));
+        // Known before the exchange is recorded, so the token answer itself is redacted.
+        if let Some(issued) = &issued {
+            self.remember_secret(&issued.value);
+        }
+        (self.record(performed), issued)
+    }
+
+    /// The current token for Auto use, fetching one if there is none or it has expired by its
+    /// expires_at / expires_in. `Err` carries the failed token exchange.
+    pub async fn current_token(&self) -> Result<IssuedToken, Exchange> {
+        if let Some(issued) = self.usable_token() {
+            return Ok(issued);
+        }
+        let _fetching = self.token.fetching.lock().await;
+        // Another task may have fetched one while this one waited.
+        if let Some(issued) = self.usable_token() {
+            return Ok(issued);
+        }
+        match self.fetch_token().await {
+            (_, Some(issued)) => Ok(issued),
+            (exchange, None) => Err(exchange),
+        }
+    }
+
+    fn usable_token(&self) -> Option<IssuedToken> {
+        let settings = &self.shared.profile.settings;
+        lock(&self.token.current)
+            .as_ref()
+            .filter(|t| t.usable_at(token::now_ms(), settings))
+            .cloned()
+    }
+
+    /// Forget the current token; the next Auto call fetches a new one.
+    pub fn forget_token(&self) {
+        *lock(&self.token.current) = None;
+    }
+
+    /// GET an absolute http(s) URL (image reachability, e-invoice download) under the same body
+    /// cap, timeout and redirect rules; `purpose` becomes `exchange.interface`.
+    pub async fn get(&self, url: &str, purpose: &str) -> Exchange {
+        let parsed = match Url::parse(url.trim()) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+                parsed
+            }
+            Ok(_) => {
+                return self.not_sent(
+                    purpose,
+                    Method::GET,
+                    url.to_string(),
+                    "不是 http(s) 绝对地址 not an absolute http(s) URL".to_string(),
+                );
+            }
+            Err(e) => {
+                return self.not_sent(
+                    purpose,
+                    Method::GET,
+                    url.to_string(),
+                    format!("地址无效 invalid URL: {e}"),
+                );
+            }
+        };
+        let outgoing = Outgoing {
+            interface: purpose.to_string(),
+            method: Method::GET,
+            url: parsed,
+            content_type: "",
+            body: None,
+            params: Vec::new(),
+        };
+        let performed = self.perform(outgoing).await;
+        self.record(performed)
+    }
+
+    /// POST form parameters to a path under the base URL that is not an interface (the reference
+    /// supplier's `/__admin/clock`); `exchange.interface` is `admin`.
+    pub async fn post_path(&self, path: &str, params: &[(&str, String)]) -> Exchange {
+        let url = match self.url_for(ADMIN, Method::POST, path) {
+            Ok(url) => url,
+            Err(exchange) => return *exchange,
+        };
+        let texts: Vec<(String, String)> = params
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.clone()))
+            .collect();
+        let outgoing = Outgoing {
+            interface: ADMIN.to_string(),
+            method: Method::POST,
+            url,
+            content_type: encode::FORM,
+            body: Some(encode::form_urlencode(&texts).into_bytes()),
+            params: texts,
+        };
+        let performed = self.perform(outgoing).await;
+        self.record(performed)
+    }
+
+    fn next_id(&self) -> u64 {
+        self.shared.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn remember_secret(&self, value: &str) {
+        if value.len() < redact::MIN_SEARCHED_LEN {
+            return;
+        }
+        let mut known = lock(&self.shared.known_secrets);
+        if !known.iter().any(|k| k == value) {
+            known.push(value.to_string());
+        }
+    }
+
+    async fn perform(&self, outgoing: Outgoing) -> Performed {
+        let id = self.next_id();
+        let started_at_ms = token::now_ms();
+        let started = Instant::now();
+        let deadline = started + self.shared.timeout;
+        let mut builder = self
+            .shared
+            .http
+            .request(outgoing.method.clone(), outgoing.url.clone());
+        if let Some(body) = &outgoing.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, outgoing.content_type)
+                .body(body.clone());
+        }
+        let raw = match builder.build() {
+            Ok(request) => {
+                transport::execute(
+                    &self.shared.http,
+                    request,
+                    started,
+                    deadline,
+                    self.shared.max_body_bytes,
+                )
+                .await
+            }
+            Err(e) => RawOutcome {
+                response: None,
+                error: Some(TransportError::InvalidRequest {
+                    message: e.to_string(),
+                }),
+            },
+        };
+        Performed {
+            id,
+            outgoing,
+            raw,
+            started_at_ms,
+            duration_ms: elapsed_ms(started),
+        }
+    }
+
+    /// An exchange for a request that could not be sent at all.
+    fn not_sent(&self, interface: &str, method: Method, url: String, message: String) -> Exchange {
+        let secrets = self.searchable_secrets();
+        let url = match Url::parse(&url) {
+            Ok(parsed) => {
+                recorded_url(parsed, &self.shared.profile.settings.token_param).to_string()
+            }
+            Err(_) => url,
+        };
+        Exchange {
+            id: self.next_id(),
+            interface: interface.to_string(),
+            request: RecordedRequest {
+                method: method.to_string(),
+                url: redact::text(&url, &secrets),
+                content_type: String::new(),
+                params: Vec::new(),
+            },
+            response: None,
+            error: Some(TransportError::InvalidRequest {
+                message: redact::text(&message, &secrets),
+            }),
+            started_at_ms: token::now_ms(),
+            duration_ms: 0,
+        }
+    }
+
+    fn searchable_secrets(&self) -> Vec<String> {
+        redact::searchable(lock(&self.shared.known_secrets).iter().cloned())
+    }
+
+    /// The exchange of `performed`, with every secret masked: by parameter name, and every known
+    /// secret value wherever it appears (URL, parameters, headers, body, error messages).
+    fn record(&self, performed: Performed) -> Exchange {
+        let secrets = self.searchable_secrets();
+        let token_param = &self.shared.profile.settings.token_param;
+        let Performed {
+            id,
+            outgoing,
+            raw,
+            started_at_ms,
+            duration_ms,
+        } = performed;
+        let params = outgoing
+            .params
+            .into_iter()
+            .map(|(name, value)| {
+                let value = if redact::is_secret_name(&name, token_param) {
+                    MASK.to_string()
+                } else {
+                    redact::text(&value, &secrets)
+                };
+                (name, value)
+            })
+            .collect();
+        let url = redact::text(recorded_url(outgoing.url, token_param).as_str(), &secrets);
+        let response = raw.response.map(
+            |RawResponse {
+                 status,
+                 headers,
+                 body,
+                 truncated,
+             }| RecordedResponse {
+                status,
+                headers: headers
+                    .into_iter()
+                    .map(|(name, value)| (name, redact::text(&value, &secrets)))
+                    .collect(),
+                body: redact::bytes(body, &secrets),
+                truncated,
+            },
+        );
+        let error = raw.error.map(|e| redact_error(e, &secrets));
+        Exchange {
+            id,
+            interface: outgoing.interface,
+            request: RecordedRequest {
+                method: outgoing.method.to_string(),
+                url,
+                content_type: outgoing.content_type.to_string(),
+                params,
+            },
+            response,
+            error,
+            started_at_ms,
+            duration_ms,
+        }
+    }
+}
+
+fn token_interface(profile: &Profile) -> Option<&Interface> {
+    profile
+        .interface("token")
+        .or_else(|| profile.interfaces.iter().find(|i| !i.auth))
+}
+
+/// The URL for the record: no userinfo password, secret query parameters masked.
+fn recorded_url(mut url: Url, token_param: &str) -> Url {
+    if url.password().is_some() {
+        let _ = url.set_password(Some(MASK));
+    }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if redact::is_secret_name(&name, token_param) {
+                    MASK.to_string()
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), value)
+            })
+            .collect();
+        if !pairs.is_empty() {
+            url.query_pairs_mut().clear().extend_pairs(&pairs);
+        }
+    }
+    url
+}
+
+fn redact_error(error: TransportError, secrets: &[String]) -> TransportError {
+    match error {
+        TransportError::Connect { message } => TransportError::Connect {
+            message: redact::text(&message, secrets),
+        },
+        TransportError::Tls { message } => TransportError::Tls {
+            message: redact::text(&message, secrets),
+        },
+        TransportError::Read { message } => TransportError::Read {
+            message: redact::text(&message, secrets),
+        },
+        TransportError::InvalidRequest { message } => TransportError::InvalidRequest {
+            message: redact::text(&message, secrets),
+        },
+        TransportError::Redirect { location } => TransportError::Redirect {
+            location: redact::text(&location, secrets),
+        },
+        timeout @ TransportError::Timeout { .. } => timeout,
+    }
+}
+
+/// The base URL without its trailing slash, if it is an absolute http(s) URL with a host and no
+/// query or fragment (interface paths are appended to it).
+fn check_base_url(text: &str) -> Result<String, ClientError> {
+    let bad = |reason: &str| ClientError::BadBaseUrl {
+        url: text.to_string(),
+        reason: reason.to_string(),
+    };
+    let url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("需要 http 或 https must be http or https"));
+    }
+    if !url.has_host() {
+        return Err(bad("缺少主机 no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("不能带查询或片段 must not have a query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}

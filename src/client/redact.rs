@@ -1,0 +1,128 @@
+//! Secrets out of exchanges: parameters by name, known values wherever they appear.
+
+/// What a secret becomes.
+pub const MASK: &str = "***";
+
+/// Values shorter than this are masked by parameter name only: searching bodies for a two-letter
+/// "token" would clobber ordinary text and hide what the supplier really said.
+pub const MIN_SEARCHED_LEN: usize = 6;
+
+/// Parameter names whose value is always masked, besides the profile's token parameter.
+const SECRET_NAMES: [&str; 7] = [
+    "password",
+    "sign",
+    "token",
+    "access_token",
+    "accessToken",
+    "secret",
+    "client_secret",
+];
+
+pub fn is_secret_name(name: &str, token_param: &str) -> bool {
+    name.eq_ignore_ascii_case(token_param)
+        || SECRET_NAMES.iter().any(|s| name.eq_ignore_ascii_case(s))
+}
+
+/// The secret values worth searching for, longest first (so a value that contains another one is
+/// masked whole).
+pub fn searchable(values: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut list: Vec<String> = values
+        .into_iter()
+        .filter(|v| v.len() >= MIN_SEARCHED_LEN)
+        .collect();
+    list.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    list.dedup();
+    list
+}
+
+/// `input` with every occurrence of every secret replaced by `***`. Bodies are up to the cap
+/// (8 MiB): an answer without secrets is passed through without a copy.
+pub fn bytes(input: Vec<u8>, secrets: &[String]) -> Vec<u8> {
+    let mut current = input;
+    for secret in secrets {
+        current = replace_all(current, secret.as_bytes(), MASK.as_bytes());
+    }
+    current
+}
+
+/// `text` with every occurrence of every secret replaced by `***`.
+pub fn text(input: &str, secrets: &[String]) -> String {
+    let mut current = input.to_string();
+    for secret in secrets {
+        if current.contains(secret.as_str()) {
+            current = current.replace(secret.as_str(), MASK);
+        }
+    }
+    current
+}
+
+fn replace_all(haystack: Vec<u8>, needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let Some(mut found) = find(&haystack, needle, 0) else {
+        return haystack;
+    };
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut copied = 0;
+    loop {
+        out.extend_from_slice(&haystack[copied..found]);
+        out.extend_from_slice(with);
+        copied = found + needle.len();
+        match find(&haystack, needle, copied) {
+            Some(next) => found = next,
+            None => break,
+        }
+    }
+    out.extend_from_slice(&haystack[copied..]);
+    out
+}
+
+/// The first occurrence of `needle` in `haystack` at or after `from`.
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let first = *needle.first()?;
+    let last_start = haystack.len().checked_sub(needle.len())?;
+    let mut at = from;
+    while at <= last_start {
+        at += haystack[at..=last_start].iter().position(|&b| b == first)?;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_every_occurrence_in_invalid_utf8_too() {
+        let secrets = searchable([
+            "abcdef".to_string(),
+            "abcdefgh".to_string(),
+            "x".to_string(),
+        ]);
+        let input = b"\xff abcdefgh abcdef abcde x \xfe";
+        assert_eq!(
+            bytes(input.to_vec(), &secrets),
+            b"\xff *** *** abcde x \xfe".to_vec()
+        );
+        assert_eq!(
+            bytes(b"abcdefabcdef".to_vec(), &secrets),
+            b"******".to_vec()
+        );
+        assert_eq!(
+            bytes(b"abcdeabcdef!".to_vec(), &secrets),
+            b"abcde***!".to_vec()
+        );
+        assert_eq!(bytes(b"abc".to_vec(), &secrets), b"abc".to_vec());
+        assert_eq!(text("tok=abcdefgh;", &secrets), "tok=***;");
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_secret_name("accessToken", "token"));
+        assert!(is_secret_name("my_token", "my_token"));
+        assert!(is_secret_name("Sign", "token"));
+        assert!(!is_secret_name("sku", "token"));
+    }
+}

@@ -1,0 +1,199 @@
+//! `mallcheck.toml` and its environment overrides. Every key is optional; the defaults test the
+//! embedded reference supplier. Credentials come from the environment (or the file), never from
+//! the command line, so they stay out of shell history and CI logs.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file looked for in the working folder when `--config` is not given.
+pub const DEFAULT_FILE: &str = "mallcheck.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Base URL of the supplier; absent = the embedded reference supplier.
+    pub target: Option<String>,
+    /// `test` lets scenarios tagged `orders` run against this target; anything else keeps them skipped
+    /// unless `--allow-orders` is given.
+    pub environment: Option<String>,
+    pub timeout_seconds: u64,
+    pub max_body_mib: u64,
+    pub jobs: usize,
+    pub image_concurrency: usize,
+    /// Stock interface answers slower than this are reported (STK-REALTIME).
+    pub stock_latency_ms: u64,
+    pub credentials: CredentialSources,
+    pub test_data: TestData,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            target: None,
+            environment: None,
+            timeout_seconds: 20,
+            max_body_mib: 8,
+            jobs: 4,
+            image_concurrency: 8,
+            stock_latency_ms: 2000,
+            credentials: CredentialSources::default(),
+            test_data: TestData::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CredentialSources {
+    /// Environment variable holding the username.
+    pub username_env: String,
+    /// Environment variable holding the password (plain text; only its md5 travels).
+    pub password_env: String,
+    /// A username written in the file (the environment variable wins).
+    pub username: Option<String>,
+    /// A password written in the file: discouraged, prefer the environment variable.
+    pub password: Option<String>,
+}
+
+impl Default for CredentialSources {
+    fn default() -> CredentialSources {
+        CredentialSources {
+            username_env: "MALLCHECK_USERNAME".into(),
+            password_env: "MALLCHECK_PASSWORD".into(),
+            username: None,
+            password: None,
+        }
+    }
+}
+
+/// The data scenarios use for orders and area queries (`${config.test_data.…}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestData {
+    pub province: String,
+    pub city: String,
+    pub county: String,
+    pub county_name: String,
+    pub address: String,
+    pub name: String,
+    pub mobile: String,
+    pub zip: String,
+    pub email: String,
+    pub invoice_type: u8,
+    pub invoice_title: String,
+    pub invoice_org_code: String,
+    pub payment: u8,
+    /// SKUs the harness may order; empty = choose on-shelf SKUs with stock from the catalogue.
+    pub order_skus: Vec<String>,
+}
+
+impl Default for TestData {
+    fn default() -> TestData {
+        TestData {
+            province: "120000".into(),
+            city: "120100".into(),
+            county: "120101".into(),
+            county_name: "和平区".into(),
+            address: "天津市和平区南京路 1 号 mallcheck 测试地址".into(),
+            name: "测试收货人".into(),
+            mobile: "13800000000".into(),
+            zip: "300041".into(),
+            email: "mallcheck@example.cn".into(),
+            invoice_type: 1,
+            invoice_title: "天津市政府采购中心测试单位".into(),
+            invoice_org_code: "12120000MB0000000X".into(),
+            payment: 2,
+            order_skus: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: cannot read: {source} / 无法读取配置文件")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+/// Plain-text credentials, resolved from the environment or the file.
+#[derive(Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads `path` if given (it must exist), else `mallcheck.toml` if present, else defaults;
+    /// then applies `MALLCHECK_TARGET`, `MALLCHECK_ENVIRONMENT`, `MALLCHECK_TIMEOUT_SECONDS`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let file: Option<PathBuf> = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.is_file()),
+        };
+        let mut config = match file {
+            None => Config::default(),
+            Some(file) => {
+                let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: file.display().to_string(),
+                    message: e.to_string().trim_end().to_string(),
+                })?
+            }
+        };
+        if let Ok(target) = std::env::var("MALLCHECK_TARGET")
+            && !target.is_empty()
+        {
+            config.target = Some(target);
+        }
+        if let Ok(environment) = std::env::var("MALLCHECK_ENVIRONMENT")
+            && !environment.is_empty()
+        {
+            config.environment = Some(environment);
+        }
+        if let Ok(timeout) = std::env::var("MALLCHECK_TIMEOUT_SECONDS") {
+            config.timeout_seconds = timeout.parse().map_err(|_| ConfigError::Env {
+                name: "MALLCHECK_TIMEOUT_SECONDS".into(),
+                message: format!("not a whole number of seconds: {timeout:?}"),
+            })?;
+        }
+        Ok(config)
+    }
+
+    pub fn is_test_environment(&self) -> bool {
+        self.environment.as_deref() == Some("test")
+    }
+
+    /// Credentials from the environment variables, else the file, else `fallback` (the embedded
+    /// supplier's own); `None` when neither gives both.
+    pub fn credentials(&self, fallback: Option<Credentials>) -> Option<Credentials> {
+        let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let username =
+            from_env(&self.credentials.username_env).or_else(|| self.credentials.username.clone());
+        let password =
+            from_env(&self.credentials.password_env).or_else(|| self.credentials.password.clone());
+        match (username, password) {
+            (Some(username), Some(password)) => Some(Credentials { username, password }),
+            _ => fallback,
+        }
+    }
+}

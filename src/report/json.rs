@@ -1,0 +1,235 @@
+//! `report.json`: the whole run as data — verdict, per-requirement coverage, scenarios, every
+//! result row and the exchanges that are evidence of a failure or warning.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::events::{Event, ResultRow, ScenarioInfo, SetVerdict, Verdict};
+use super::{ReportError, Reporter, write_atomically};
+use crate::checks::Status;
+use crate::client::Exchange;
+use crate::profile::Profile;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Counts {
+    pub pass: u64,
+    pub fail: u64,
+    pub warn: u64,
+    pub skip: u64,
+    pub blocked: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioReport {
+    #[serde(flatten)]
+    pub info: ScenarioInfo,
+    pub status: Option<Status>,
+    pub duration_ms: u64,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequirementReport {
+    pub id: String,
+    pub level: String,
+    pub set: String,
+    pub text_zh: String,
+    pub text_en: String,
+    /// pass | fail | warn | not_tested
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub format: String,
+    pub tool: String,
+    pub run_id: String,
+    pub target: String,
+    pub embedded: bool,
+    pub profile: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub verdict: Verdict,
+    pub aborted: Option<String>,
+    pub summary: Counts,
+    pub requirements: Vec<RequirementReport>,
+    pub scenarios: Vec<ScenarioReport>,
+    pub results: Vec<ResultRow>,
+    pub exchanges: Vec<Exchange>,
+}
+
+pub struct JsonReporter {
+    path: PathBuf,
+    requirements: Vec<(String, String, String, String, String)>,
+    report: Report,
+    all_exchanges: BTreeMap<u64, Exchange>,
+}
+
+impl JsonReporter {
+    pub fn new(path: PathBuf, profile: &Profile) -> JsonReporter {
+        JsonReporter {
+            path,
+            requirements: profile
+                .requirements
+                .iter()
+                .map(|r| {
+                    (
+                        r.id.clone(),
+                        r.level.as_str().to_string(),
+                        r.set.as_str().to_string(),
+                        r.text_zh.clone(),
+                        r.text_en.clone(),
+                    )
+                })
+                .collect(),
+            report: Report {
+                format: "mallcheck-report/1".into(),
+                tool: format!("mallcheck {}", env!("CARGO_PKG_VERSION")),
+                run_id: String::new(),
+                target: String::new(),
+                embedded: false,
+                profile: String::new(),
+                started_at: String::new(),
+                duration_ms: 0,
+                verdict: Verdict {
+                    required: SetVerdict::NotTested,
+                    optional: SetVerdict::NotTested,
+                },
+                aborted: None,
+                summary: Counts::default(),
+                requirements: Vec::new(),
+                scenarios: Vec::new(),
+                results: Vec::new(),
+                exchanges: Vec::new(),
+            },
+            all_exchanges: BTreeMap::new(),
+        }
+    }
+
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    fn coverage(&self) -> Vec<RequirementReport> {
+        let mut seen: BTreeMap<&str, BTreeSet<Status>> = BTreeMap::new();
+        for row in &self.report.results {
+            seen.entry(row.requirement.as_str())
+                .or_default()
+                .insert(row.status);
+        }
+        self.requirements
+            .iter()
+            .map(|(id, level, set, zh, en)| {
+                let statuses = seen.get(id.as_str());
+                let has = |s: Status| statuses.is_some_and(|all| all.contains(&s));
+                let status = if has(Status::Fail) {
+                    "fail"
+                } else if has(Status::Warn) {
+                    "warn"
+                } else if has(Status::Pass) {
+                    "pass"
+                } else {
+                    "not_tested"
+                };
+                RequirementReport {
+                    id: id.clone(),
+                    level: level.clone(),
+                    set: set.clone(),
+                    text_zh: zh.clone(),
+                    text_en: en.clone(),
+                    status: status.into(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Reporter for JsonReporter {
+    fn event(&mut self, event: &Event) {
+        let r = &mut self.report;
+        match event {
+            Event::RunStarted {
+                run_id,
+                target,
+                embedded,
+                profile,
+                started_at,
+                scenarios,
+            } => {
+                r.run_id = run_id.clone();
+                r.target = target.clone();
+                r.embedded = *embedded;
+                r.profile = profile.clone();
+                r.started_at = started_at.clone();
+                r.scenarios = scenarios
+                    .iter()
+                    .map(|info| ScenarioReport {
+                        info: info.clone(),
+                        status: None,
+                        duration_ms: 0,
+                        note: None,
+                    })
+                    .collect();
+            }
+            Event::ScenarioStarted { .. } => {}
+            Event::Exchange(exchange) => {
+                self.all_exchanges.insert(exchange.id, (**exchange).clone());
+            }
+            Event::Result(row) => {
+                let counts = &mut r.summary;
+                match row.status {
+                    Status::Pass => counts.pass += row.count,
+                    Status::Fail => counts.fail += 1,
+                    Status::Warn => counts.warn += 1,
+                    Status::Skip => counts.skip += 1,
+                    Status::Blocked => counts.blocked += 1,
+                }
+                r.results.push((**row).clone());
+            }
+            Event::ScenarioFinished {
+                scenario,
+                status,
+                duration_ms,
+                note,
+            } => {
+                if let Some(s) = r.scenarios.iter_mut().find(|s| &s.info.id == scenario) {
+                    s.status = Some(*status);
+                    s.duration_ms = *duration_ms;
+                    s.note = note.clone();
+                }
+            }
+            Event::RunFinished {
+                verdict,
+                duration_ms,
+                aborted,
+            } => {
+                r.verdict = *verdict;
+                r.duration_ms = *duration_ms;
+                r.aborted = aborted.clone();
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        self.report.requirements = self.coverage();
+        // Evidence only: the exchanges that a failure or warning points at.
+        let evidence: BTreeSet<u64> = self
+            .report
+            .results
+            .iter()
+            .filter(|r| matches!(r.status, Status::Fail | Status::Warn))
+            .filter_map(|r| r.exchange)
+            .collect();
+        self.report.exchanges = evidence
+            .iter()
+            .filter_map(|id| self.all_exchanges.get(id).cloned())
+            .collect();
+        let text = serde_json::to_vec_pretty(&self.report).map_err(|e| ReportError::Write {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        write_atomically(&self.path, &text)
+    }
+}

@@ -1,0 +1,37 @@
+//! Outputs of a run. Reporters read events and never call a supplier; the terminal reporter
+//! renders live on stderr, the file reporters aggregate and write at the end (atomically).
+
+pub mod events;
+pub mod json;
+pub mod terminal;
+
+use std::path::Path;
+
+use events::Event;
+
+pub trait Reporter: Send {
+    fn event(&mut self, event: &Event);
+    /// Called once after the last event; writes files.
+    fn finish(&mut self) -> Result<(), ReportError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write report {path}: {message} / 无法写入报告")]
+    Write { path: String, message: String },
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half a
+/// report and an interrupted write leaves the old one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let error = |e: std::io::Error| ReportError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(error)?;
+    }
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&temporary, bytes).map_err(error)?;
+    std::fs::rename(&temporary, path).map_err(error)
+}

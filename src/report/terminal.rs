@@ -1,0 +1,208 @@
+//! The live view on stderr: a progress bar, one line per scenario under 必需接口 / 非必需接口
+//! headings, and under each failed scenario its failures with requirement, interface, JSON
+//! pointer, expected and actual, and the curl line that repeats the call.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+
+use colored::Colorize;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::events::{Event, ResultRow, ScenarioInfo, SetVerdict};
+use super::{ReportError, Reporter};
+use crate::checks::Status;
+use crate::profile::RequirementSet;
+
+pub struct TerminalReporter {
+    bar: ProgressBar,
+    scenarios: HashMap<String, ScenarioInfo>,
+    rows: HashMap<String, Vec<ResultRow>>,
+    heading: Option<RequirementSet>,
+    /// Print passing scenarios' checks too.
+    verbose: bool,
+    /// Most failures printed per scenario before "… and N more".
+    max_failures: usize,
+    report_path: Option<String>,
+}
+
+impl TerminalReporter {
+    pub fn new(verbose: bool, report_path: Option<String>) -> TerminalReporter {
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(0), target);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} 场景 scenarios {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        TerminalReporter {
+            bar,
+            scenarios: HashMap::new(),
+            rows: HashMap::new(),
+            heading: None,
+            verbose,
+            max_failures: 8,
+            report_path,
+        }
+    }
+
+    fn line(&self, text: String) {
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
+}
+
+fn symbol(status: Status) -> colored::ColoredString {
+    match status {
+        Status::Pass => "✔ PASS".green(),
+        Status::Fail => "✘ FAIL".red().bold(),
+        Status::Warn => "! WARN".yellow(),
+        Status::Skip => "- SKIP".dimmed(),
+        Status::Blocked => "■ BLOCKED".magenta(),
+    }
+}
+
+fn verdict_text(v: SetVerdict) -> colored::ColoredString {
+    match v {
+        SetVerdict::Pass => "通过 PASS".green().bold(),
+        SetVerdict::Fail => "未通过 FAIL".red().bold(),
+        SetVerdict::NotTested => "未测试 NOT TESTED".dimmed(),
+    }
+}
+
+impl Reporter for TerminalReporter {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted {
+                run_id,
+                target,
+                profile,
+                scenarios,
+                ..
+            } => {
+                self.line(format!(
+                    "{} {}",
+                    "mallcheck".bold(),
+                    env!("CARGO_PKG_VERSION")
+                ));
+                self.line(format!("目标 target:  {target}"));
+                self.line(format!("配置 profile: {profile}    运行 run: {run_id}"));
+                self.bar.set_length(scenarios.len() as u64);
+                for s in scenarios {
+                    self.scenarios.insert(s.id.clone(), s.clone());
+                }
+            }
+            Event::ScenarioStarted { scenario } => self.bar.set_message(scenario.clone()),
+            Event::Exchange(_) => {}
+            Event::Result(row) => self
+                .rows
+                .entry(row.scenario.clone())
+                .or_default()
+                .push((**row).clone()),
+            Event::ScenarioFinished {
+                scenario,
+                status,
+                duration_ms,
+                note,
+            } => {
+                self.bar.inc(1);
+                let Some(info) = self.scenarios.get(scenario).cloned() else {
+                    return;
+                };
+                if self.heading != Some(info.set) {
+                    self.heading = Some(info.set);
+                    let title = match info.set {
+                        RequirementSet::Required => "必需接口 Required interfaces",
+                        RequirementSet::Optional => "非必需接口 Optional interfaces",
+                    };
+                    self.line(format!("\n{}", title.bold().underline()));
+                }
+                let rows = self.rows.remove(scenario).unwrap_or_default();
+                let checks: u64 = rows.iter().map(|r| r.count).sum();
+                self.line(format!(
+                    "  {} {:<28} {} / {} {}",
+                    symbol(*status),
+                    scenario,
+                    info.title.zh,
+                    info.title.en,
+                    format!("({checks} checks, {:.1}s)", *duration_ms as f64 / 1000.0).dimmed()
+                ));
+                if let Some(note) = note {
+                    self.line(format!("      {}", note.dimmed()));
+                }
+                let problems: Vec<&ResultRow> = rows
+                    .iter()
+                    .filter(|r| {
+                        matches!(r.status, Status::Fail | Status::Warn)
+                            || (self.verbose && r.status != Status::Pass)
+                    })
+                    .collect();
+                for row in problems.iter().take(self.max_failures) {
+                    let mark = if row.status == Status::Fail {
+                        "✘".red()
+                    } else {
+                        "!".yellow()
+                    };
+                    let place = [row.interface.clone(), row.pointer.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    self.line(format!(
+                        "    {mark} [{}] {} {}",
+                        row.requirement.bold(),
+                        place.cyan(),
+                        row.message
+                    ));
+                    if let (Some(expected), Some(actual)) = (&row.expected, &row.actual) {
+                        self.line(format!(
+                            "        期望 expected: {expected}\n        实际 actual:   {actual}"
+                        ));
+                    }
+                    if let Some(curl) = &row.curl {
+                        self.line(format!("        {}", curl.dimmed()));
+                    }
+                }
+                if problems.len() > self.max_failures {
+                    self.line(format!(
+                        "    … 另有 {} 条 and {} more (see the report)",
+                        problems.len() - self.max_failures,
+                        problems.len() - self.max_failures
+                    ));
+                }
+            }
+            Event::RunFinished {
+                verdict,
+                duration_ms,
+                aborted,
+            } => {
+                self.bar.finish_and_clear();
+                if let Some(reason) = aborted {
+                    self.line(format!(
+                        "\n{} {reason}",
+                        "运行中止 run aborted:".red().bold()
+                    ));
+                }
+                self.line(format!(
+                    "\n必需接口 required: {}    非必需接口 optional: {}    ({:.1}s)",
+                    verdict_text(verdict.required),
+                    verdict_text(verdict.optional),
+                    *duration_ms as f64 / 1000.0
+                ));
+                if let Some(path) = &self.report_path {
+                    self.line(format!("报告 report: {path}"));
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,406 @@
+//! Native steps for what a YAML step cannot say well: checks across interfaces, choosing a SKU
+//! to order, and the token lifetime across runs. Each names the requirements it judges.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+
+use super::execute::{Abort, record_check_run};
+use super::results::Rows;
+use super::{Knowledge, Shared};
+use crate::checks::{self, CheckRun, Finding, Status};
+use crate::client::TokenUse;
+use crate::report::events::Event;
+use crate::scenario::Scenario;
+use crate::scenario::model::BuiltinStep;
+use crate::scenario::template;
+
+pub(crate) async fn run(
+    shared: &Arc<Shared>,
+    scenario: &Scenario,
+    step: &BuiltinStep,
+    vars: &Map<String, Value>,
+    local: &mut Map<String, Value>,
+    rows: &mut Rows<'_>,
+) -> Result<(), Abort> {
+    let args = match template::render(&Value::Object(step.args.clone()), vars)? {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let _ = scenario;
+    match step.builtin.as_str() {
+        "pick_order_sku" => pick_order_sku(shared, &args, local),
+        "catalogue_consistency" => {
+            catalogue_consistency(shared, &args, rows);
+            Ok(())
+        }
+        "offer_prices" => offer_prices(shared, &args, rows).await,
+        "saved_token_lifetime" => saved_token_lifetime(shared, rows).await,
+        other => Err(Abort(format!("unknown builtin {other:?}"))),
+    }
+}
+
+fn finding(check: &str, requirement: &str, message: String) -> Finding {
+    Finding {
+        check: check.into(),
+        requirement: requirement.into(),
+        message,
+        pointer: None,
+        expected: None,
+        actual: None,
+    }
+}
+
+fn exact_number(d: Decimal) -> Value {
+    serde_json::from_str(&d.to_string()).unwrap_or(Value::Null)
+}
+
+/// Chooses an on-shelf SKU with stock and a known price for the order scenarios, and captures
+/// `pick_order_sku.sku`, `.price` (exact) and `.stock`.
+fn pick_order_sku(
+    shared: &Shared,
+    args: &Map<String, Value>,
+    local: &mut Map<String, Value>,
+) -> Result<(), Abort> {
+    let min_stock = args.get("min_stock").and_then(Value::as_i64).unwrap_or(10);
+    // Scenarios that change a SKU's stock take another candidate than the others.
+    let index = args.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let knowledge = shared
+        .knowledge
+        .lock()
+        .map(|k| k.clone())
+        .unwrap_or_default();
+    let allowed = &shared.config.test_data.order_skus;
+    let candidates: Vec<&String> = if allowed.is_empty() {
+        knowledge.prices.keys().collect()
+    } else {
+        allowed.iter().collect()
+    };
+    let chosen = candidates
+        .into_iter()
+        .filter(|sku| {
+            knowledge.shelf.get(*sku) == Some(&1)
+                && knowledge.stock.get(*sku).is_some_and(|n| *n >= min_stock)
+                && knowledge.prices.contains_key(*sku)
+                && knowledge.detail_ok.get(*sku) != Some(&false)
+        })
+        .nth(index);
+    let Some(sku) = chosen else {
+        return Err(Abort(format!(
+            "没有可下单的商品 no SKU to order: none of the sampled SKUs is on shelf with stock ≥ {min_stock} and a known price{}",
+            if allowed.is_empty() {
+                ""
+            } else {
+                " (among test_data.order_skus)"
+            }
+        )));
+    };
+    let (price, _) = knowledge.prices[sku];
+    let stock = knowledge.stock.get(sku).copied().unwrap_or(0);
+    // Totals are computed here, exactly: a template cannot multiply.
+    let beyond = stock + 1;
+    local.insert(
+        "pick_order_sku".into(),
+        json!({
+            "sku": sku,
+            "price": exact_number(price),
+            "stock": stock,
+            "beyond_stock": beyond,
+            "beyond_stock_total": exact_number(price * Decimal::from(beyond)),
+        }),
+    );
+    Ok(())
+}
+
+/// X-SKU-HAS-DATA, X-ONSHELF-SELLABLE and X-NEW-IN-POOL over what the catalogue scenario saw.
+fn catalogue_consistency(shared: &Shared, args: &Map<String, Value>, rows: &mut Rows<'_>) {
+    let k: Knowledge = shared
+        .knowledge
+        .lock()
+        .map(|k| k.clone())
+        .unwrap_or_default();
+    let sampled: Vec<&String> = args
+        .get("skus")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| k.pooled_skus.get(s))
+        .collect();
+
+    let mut has_data = CheckRun {
+        check: "sku-has-data".into(),
+        requirements: vec!["X-SKU-HAS-DATA".into()],
+        findings: vec![],
+    };
+    let mut sellable = CheckRun {
+        check: "onshelf-sellable".into(),
+        requirements: vec!["X-ONSHELF-SELLABLE".into()],
+        findings: vec![],
+    };
+    for sku in &sampled {
+        let mut missing = Vec::new();
+        if !k.detail_answered.contains(*sku) {
+            missing.push("详情 detail");
+        }
+        if !k.prices.contains_key(*sku) {
+            missing.push("价格 price");
+        }
+        if !k.shelf.contains_key(*sku) {
+            missing.push("上下架 shelf state");
+        }
+        if k.images.get(*sku).copied().unwrap_or(0) == 0 {
+            missing.push("图片 images");
+        }
+        if !missing.is_empty() {
+            has_data.findings.push(finding(
+                "sku-has-data",
+                "X-SKU-HAS-DATA",
+                format!(
+                    "商品池中的 SKU {sku} 缺少数据 pooled SKU {sku} lacks: {}",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        if k.shelf.get(*sku) == Some(&1) {
+            let detail_complete = k.detail_ok.get(*sku) == Some(&true);
+            let price_ok = k
+                .prices
+                .get(*sku)
+                .is_some_and(|(p, m)| *p > Decimal::ZERO && p <= m);
+            if !detail_complete || !price_ok {
+                sellable.findings.push(finding(
+                    "onshelf-sellable",
+                    "X-ONSHELF-SELLABLE",
+                    format!(
+                        "上架商品 {sku} 不可售 on-shelf SKU {sku} is not sellable: {}{}",
+                        if detail_complete {
+                            ""
+                        } else {
+                            "detail incomplete or refused; "
+                        },
+                        if price_ok { "" } else { "no valid price pair" }
+                    ),
+                ));
+            }
+        }
+    }
+    let mut new_in_pool = CheckRun {
+        check: "new-in-pool".into(),
+        requirements: vec!["X-NEW-IN-POOL".into()],
+        findings: vec![],
+    };
+    let pools: Vec<&str> = args
+        .get("pools")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let all_listed = !pools.is_empty() && pools.iter().all(|p| k.pools_listed.contains(*p));
+    if all_listed {
+        for sku in k.new_skus.iter().filter(|s| !k.pooled_skus.contains(*s)) {
+            new_in_pool.findings.push(finding(
+                "new-in-pool",
+                "X-NEW-IN-POOL",
+                format!("新增 SKU {sku} 不在任何商品池中 new SKU {sku} is in no pool of 2.4"),
+            ));
+        }
+    }
+    for run in [has_data, sellable] {
+        record_runs(rows, &run, sampled.is_empty());
+    }
+    record_runs(rows, &new_in_pool, !all_listed);
+}
+
+fn record_runs(rows: &mut Rows<'_>, run: &CheckRun, nothing_to_judge: bool) {
+    if nothing_to_judge {
+        for requirement in &run.requirements {
+            rows.note(
+                Status::Skip,
+                requirement,
+                format!("{}: 没有可判断的数据 nothing to judge", run.check),
+            );
+        }
+        return;
+    }
+    for requirement in &run.requirements {
+        if run.findings.is_empty() {
+            rows.pass(&run.check, requirement, None, None, "ok");
+        }
+    }
+    for f in &run.findings {
+        rows.finding(f, None, None);
+    }
+}
+
+/// X-OFFER-BELOW-AGREEMENT: group-buy and special prices (`with: {offers: [...]}`) against the
+/// agreement prices, asked from the prices interface.
+async fn offer_prices(
+    shared: &Arc<Shared>,
+    args: &Map<String, Value>,
+    rows: &mut Rows<'_>,
+) -> Result<(), Abort> {
+    let offers: Vec<(String, Decimal)> = args
+        .get("offers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            Some((
+                o.get("sku")?.as_str()?.to_string(),
+                checks::decimal_of(o.get("price")?)?,
+            ))
+        })
+        .collect();
+    if offers.is_empty() {
+        rows.note(
+            Status::Skip,
+            "X-OFFER-BELOW-AGREEMENT",
+            "没有优惠商品 no offers to compare".into(),
+        );
+        return Ok(());
+    }
+    let mut skus: Vec<String> = offers.iter().map(|(s, _)| s.clone()).collect();
+    skus.sort();
+    skus.dedup();
+    let batch = shared.profile.settings.batch_max.max(1);
+    let mut agreement = std::collections::BTreeMap::new();
+    for chunk in skus.chunks(batch) {
+        let mut params = Map::new();
+        params.insert("sku".into(), Value::String(chunk.join(",")));
+        let exchange = shared.client.call("prices", &params, TokenUse::Auto).await;
+        shared.emit(Event::Exchange(Box::new(exchange.clone())));
+        let answer: Option<Value> = exchange
+            .response
+            .as_ref()
+            .and_then(|r| serde_json::from_slice(&r.body).ok());
+        for item in answer
+            .as_ref()
+            .and_then(|a| a.get("result"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(sku), Some(price)) = (
+                item.get("sku").and_then(Value::as_str),
+                item.get("price").and_then(checks::decimal_of),
+            ) {
+                agreement.insert(sku.to_string(), price);
+            }
+        }
+    }
+    let mut run = CheckRun {
+        check: "offer-price".into(),
+        requirements: vec!["X-OFFER-BELOW-AGREEMENT".into()],
+        findings: vec![],
+    };
+    for (sku, offer) in &offers {
+        if let Some(price) = agreement.get(sku)
+            && offer > price
+        {
+            run.findings.push(finding(
+                "offer-price",
+                "X-OFFER-BELOW-AGREEMENT",
+                format!("优惠价高于协议价 offer price above the agreement price: sku {sku} offer {offer} > agreement {price}"),
+            ));
+        }
+    }
+    record_runs(rows, &run, false);
+    Ok(())
+}
+
+/// TOK-TTL-36H across runs: a token saved by an earlier run is checked again once 36 hours have
+/// passed (refused with the expired marker) or while they have not (still accepted).
+async fn saved_token_lifetime(shared: &Arc<Shared>, rows: &mut Rows<'_>) -> Result<(), Abort> {
+    const REQUIREMENT: &str = "TOK-TTL-36H";
+    if shared.options.embedded {
+        rows.note(Status::Skip, REQUIREMENT, "内置供应商每次运行都是新的 the embedded supplier is new on every run; its moved clock tests the lifetime instead".into());
+        return Ok(());
+    }
+    let file: PathBuf = shared.options.state_dir.join("tokens.json");
+    let mut saved: Map<String, Value> = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let target = shared.options.target_label.clone();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let ttl_ms = shared.profile.settings.token_ttl_seconds * 1000;
+    let margin_ms = 10 * 60 * 1000;
+    let entry = saved.get(&target).cloned();
+    let issued_ms = entry
+        .as_ref()
+        .and_then(|e| e.get("issued_at_ms"))
+        .and_then(Value::as_i64);
+    let token = entry
+        .as_ref()
+        .and_then(|e| e.get("token"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut replace = true;
+    match (token, issued_ms) {
+        (Some(token), Some(issued)) if now_ms - issued >= ttl_ms + margin_ms || now_ms - issued <= ttl_ms - margin_ms => {
+            let expired = now_ms - issued >= ttl_ms + margin_ms;
+            let hours = (now_ms - issued) as f64 / 3_600_000.0;
+            let exchange = shared.client.call("pools", &Map::new(), TokenUse::Explicit(token)).await;
+            shared.emit(Event::Exchange(Box::new(exchange.clone())));
+            let answer: Option<Value> = exchange.response.as_ref().and_then(|r| serde_json::from_slice(&r.body).ok());
+            let success = answer.as_ref().and_then(|a| a.get("success")).and_then(Value::as_bool);
+            let desc = answer.as_ref().and_then(|a| a.get("desc")).and_then(Value::as_str).unwrap_or_default();
+            let marker = &shared.profile.settings.expired_marker;
+            let run = if expired {
+                let ok = success == Some(false) && desc.contains(marker.as_str());
+                CheckRun {
+                    check: "saved-token-lifetime".into(),
+                    requirements: vec![REQUIREMENT.into()],
+                    findings: if ok { vec![] } else { vec![finding("saved-token-lifetime", REQUIREMENT, format!("{hours:.1} 小时前签发的 token 仍未失效或未标记 a token issued {hours:.1} h ago must be refused with {marker:?}; got success = {success:?}, desc = {desc:?}"))] },
+                }
+            } else {
+                // Keep the old token until it is old enough to be checked for expiry.
+                replace = success != Some(true);
+                let ok = success == Some(true);
+                CheckRun {
+                    check: "saved-token-lifetime".into(),
+                    requirements: vec![REQUIREMENT.into()],
+                    findings: if ok { vec![] } else { vec![finding("saved-token-lifetime", REQUIREMENT, format!("{hours:.1} 小时前签发的 token 已被拒绝 a token issued {hours:.1} h ago (< 36 h) was refused: desc = {desc:?}"))] },
+                }
+            };
+            record_check_run(rows, &run, Some("pools"), &exchange);
+        }
+        (Some(_), Some(issued)) => {
+            replace = false;
+            let hours = (now_ms - issued) as f64 / 3_600_000.0;
+            rows.note(Status::Skip, REQUIREMENT, format!("保存的 token 签发于 {hours:.1} 小时前，接近 36 小时边界 the saved token is {hours:.1} h old, too near the 36 h edge to judge; run again later"));
+        }
+        _ => rows.note(Status::Skip, REQUIREMENT, "已保存本次 token，36 小时后再运行以检查失效 token saved in the state folder; a run 36 h or more later checks that it is refused".into()),
+    }
+    if replace {
+        let current = shared
+            .client
+            .current_token()
+            .await
+            .map_err(|_| Abort("no token to save".into()))?;
+        saved.insert(
+            target,
+            json!({ "token": current.value, "issued_at_ms": current.obtained_at_ms }),
+        );
+        write_private(&file, &Value::Object(saved).to_string());
+    }
+    Ok(())
+}
+
+/// Writes the state file atomically, readable by its owner only (it holds a token).
+fn write_private(path: &std::path::Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let temporary = path.with_extension("tmp");
+    if std::fs::write(&temporary, text).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o600));
+        }
+        let _ = std::fs::rename(&temporary, path);
+    }
+}

@@ -1,0 +1,376 @@
+//! Orders the plan and runs it: required scenarios before optional ones, dependencies respected,
+//! independent scenarios concurrently within `jobs`, and scenarios that move the reference
+//! supplier's clock alone at the end of their set. The runner never prints: it emits events.
+
+mod builtins;
+mod execute;
+mod knowledge;
+mod orders;
+mod results;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::checks::Status;
+use crate::client::Client;
+use crate::config::Config;
+use crate::profile::{Profile, RequirementSet};
+use crate::report::events::{Event, ScenarioInfo, SetVerdict, Verdict};
+use crate::scenario::Scenario;
+
+pub use knowledge::Knowledge;
+
+/// Reads the reference supplier's clock from an admin answer and tells the client.
+pub fn learn_supplier_clock(
+    client: &Client,
+    settings: &crate::profile::Settings,
+    exchange: &crate::client::Exchange,
+) {
+    execute::learn_supplier_clock(client, settings, exchange);
+}
+
+/// Which scenarios to run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only scenarios that call one of these interfaces (and what they require).
+    pub interfaces: Vec<String>,
+    /// Only these scenario ids (and what they require).
+    pub scenarios: Vec<String>,
+    /// Only scenarios with one of these tags (and what they require).
+    pub tags: Vec<String>,
+    pub required_only: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_id: String,
+    /// Shown in reports: the target URL, or "embedded reference supplier".
+    pub target_label: String,
+    /// The target is the in-process reference supplier.
+    pub embedded: bool,
+    /// The reference supplier's `/__admin` endpoints answer (clock, stock).
+    pub admin: bool,
+    /// Scenarios tagged `orders` may run.
+    pub allow_orders: bool,
+    pub jobs: usize,
+    pub state_dir: PathBuf,
+    pub selection: Selection,
+}
+
+/// Everything a running scenario shares with the others.
+pub(crate) struct Shared {
+    pub profile: Arc<Profile>,
+    pub client: Client,
+    pub config: Config,
+    pub options: RunOptions,
+    pub events: UnboundedSender<Event>,
+    pub knowledge: Mutex<Knowledge>,
+    /// Captures of finished scenarios, by scenario id.
+    pub captures: Mutex<HashMap<String, Map<String, Value>>>,
+    pub orders: orders::OrderBook,
+    /// Image URLs already probed in this run (each is fetched once).
+    pub probed_images: Mutex<HashSet<String>>,
+    pub image_slots: tokio::sync::Semaphore,
+    /// Set when the supplier cannot be reached at all: the rest of the run is blocked.
+    pub unreachable: Mutex<Option<String>>,
+    /// The sets that have at least one failed result.
+    pub failed: Mutex<HashSet<RequirementSet>>,
+}
+
+impl Shared {
+    pub(crate) fn client_unreachable(&self) -> Option<String> {
+        self.unreachable.lock().ok().and_then(|u| u.clone())
+    }
+
+    pub(crate) fn failed_sets(&self) -> HashSet<RequirementSet> {
+        self.failed.lock().map(|f| f.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        // A closed channel means nobody listens any more; the run goes on regardless.
+        let _ = self.events.send(event);
+    }
+}
+
+/// How a scenario ended, for its dependents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Ran all its steps (with or without failures): its captures exist.
+    Completed(Status),
+    /// Stopped early, was skipped or blocked: dependents are blocked.
+    NotCompleted(Status),
+}
+
+/// Picks the scenarios the selection asks for, plus everything they require.
+pub fn select(scenarios: &[Scenario], selection: &Selection) -> Vec<Scenario> {
+    let wanted = |s: &Scenario| {
+        let by_id = selection.scenarios.is_empty() || selection.scenarios.contains(&s.id);
+        let by_tag = selection.tags.is_empty() || selection.tags.iter().any(|t| s.has_tag(t));
+        let by_interface = selection.interfaces.is_empty()
+            || s.steps.iter().any(|step| match step {
+                crate::scenario::Step::Call(call) => selection.interfaces.contains(&call.call),
+                _ => false,
+            });
+        let by_set = !selection.required_only || s.set() == RequirementSet::Required;
+        by_id && by_tag && by_interface && by_set
+    };
+    let by_id: HashMap<&str, &Scenario> = scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut keep: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&str> = scenarios
+        .iter()
+        .filter(|s| wanted(s))
+        .map(|s| s.id.as_str())
+        .collect();
+    while let Some(id) = stack.pop() {
+        if keep.insert(id)
+            && let Some(s) = by_id.get(id)
+        {
+            stack.extend(s.requires.iter().map(String::as_str));
+        }
+    }
+    scenarios
+        .iter()
+        .filter(|s| keep.contains(s.id.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The phases of a run, in order: a scenario that moves the supplier's clock runs alone after
+/// the other scenarios of its set, so it cannot expire a token another scenario is using.
+fn phase_of(s: &Scenario) -> usize {
+    // `clock` moves the supplier's clock; `exclusive` changes shared state such as stock.
+    let clock = s.has_tag("clock") || s.has_tag("exclusive");
+    match (s.set(), clock) {
+        (RequirementSet::Required, false) => 0,
+        (RequirementSet::Required, true) => 1,
+        (RequirementSet::Optional, false) => 2,
+        (RequirementSet::Optional, true) => 3,
+    }
+}
+
+/// Runs the scenarios and returns the verdict, with the reason when a runtime error (an
+/// unreachable supplier) stopped it early; every fact goes out as an event on the way.
+pub async fn run(
+    profile: Arc<Profile>,
+    client: Client,
+    config: Config,
+    options: RunOptions,
+    scenarios: Vec<Scenario>,
+    events: UnboundedSender<Event>,
+) -> (Verdict, Option<String>) {
+    let started = Instant::now();
+    let infos = scenarios
+        .iter()
+        .map(|s| ScenarioInfo {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            set: s.set(),
+            tags: s.tags.clone(),
+            file: s.file.clone(),
+        })
+        .collect();
+    let _ = events.send(Event::RunStarted {
+        run_id: options.run_id.clone(),
+        target: options.target_label.clone(),
+        embedded: options.embedded,
+        profile: profile.origin.clone(),
+        started_at: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        scenarios: infos,
+    });
+    let jobs = options.jobs.max(1);
+    let image_concurrency = config.image_concurrency.max(1);
+    let shared = Arc::new(Shared {
+        orders: orders::OrderBook::new(&options.state_dir, &options.run_id, &options.target_label),
+        profile,
+        client,
+        config,
+        options,
+        events,
+        knowledge: Mutex::new(Knowledge::default()),
+        captures: Mutex::new(HashMap::new()),
+        probed_images: Mutex::new(HashSet::new()),
+        image_slots: tokio::sync::Semaphore::new(image_concurrency),
+        unreachable: Mutex::new(None),
+        failed: Mutex::new(HashSet::new()),
+    });
+
+    let mut outcomes: HashMap<String, Outcome> = HashMap::new();
+    let mut statuses: Vec<(RequirementSet, Status)> = Vec::new();
+    let mut aborted: Option<String> = None;
+    for phase in 0..4 {
+        let mut pending: Vec<Scenario> = scenarios
+            .iter()
+            .filter(|s| phase_of(s) == phase)
+            .cloned()
+            .collect();
+        let limit = if phase % 2 == 1 { 1 } else { jobs };
+        let mut running = tokio::task::JoinSet::new();
+        while !pending.is_empty() || !running.is_empty() {
+            // Start every scenario whose prerequisites have ended, up to the limit.
+            let mut index = 0;
+            while index < pending.len() && running.len() < limit {
+                let ready = pending[index]
+                    .requires
+                    .iter()
+                    .all(|r| outcomes.contains_key(r) || !scenarios.iter().any(|s| &s.id == r));
+                if !ready {
+                    index += 1;
+                    continue;
+                }
+                let scenario = pending.remove(index);
+                let blocker = scenario
+                    .requires
+                    .iter()
+                    .find(|r| matches!(outcomes.get(*r), Some(Outcome::NotCompleted(_))))
+                    .cloned();
+                let shared = Arc::clone(&shared);
+                let abort_note = aborted.clone();
+                running.spawn(async move {
+                    let id = scenario.id.clone();
+                    let set = scenario.set();
+                    let outcome = match (abort_note, blocker) {
+                        (Some(note), _) => execute::not_run(&shared, &scenario, Status::Blocked, note),
+                        (None, Some(blocker)) => execute::not_run(
+                            &shared,
+                            &scenario,
+                            Status::Blocked,
+                            format!("前置场景未完成 blocked: prerequisite scenario `{blocker}` did not complete"),
+                        ),
+                        (None, None) => execute::run_scenario(&shared, &scenario).await,
+                    };
+                    (id, set, outcome)
+                });
+            }
+            if running.is_empty() {
+                // Nothing can start: the rest wait on scenarios that are not in this run.
+                for scenario in pending.drain(..) {
+                    let outcome = execute::not_run(
+                        &shared,
+                        &scenario,
+                        Status::Blocked,
+                        "前置场景不在本次运行中 blocked: a prerequisite is not in this run".into(),
+                    );
+                    statuses.push((scenario.set(), status_of(outcome)));
+                    outcomes.insert(scenario.id.clone(), outcome);
+                }
+                break;
+            }
+            if let Some(Ok((id, set, outcome))) = running.join_next().await {
+                statuses.push((set, status_of(outcome)));
+                if aborted.is_none()
+                    && let Some(reason) = shared.client_unreachable()
+                {
+                    aborted = Some(reason);
+                }
+                outcomes.insert(id, outcome);
+            }
+        }
+    }
+    shared.orders.cancel_leftovers(&shared).await;
+
+    let verdict = verdict_of(&statuses, &shared);
+    shared.emit(Event::RunFinished {
+        verdict,
+        duration_ms: started.elapsed().as_millis() as u64,
+        aborted: aborted.clone(),
+    });
+    (verdict, aborted)
+}
+
+fn status_of(outcome: Outcome) -> Status {
+    match outcome {
+        Outcome::Completed(s) | Outcome::NotCompleted(s) => s,
+    }
+}
+
+fn verdict_of(statuses: &[(RequirementSet, Status)], shared: &Shared) -> Verdict {
+    let failed = shared.failed_sets();
+    let set_verdict = |set: RequirementSet| {
+        let ran = statuses.iter().any(|(s, status)| {
+            *s == set && matches!(status, Status::Pass | Status::Fail | Status::Warn)
+        });
+        let blocked = statuses
+            .iter()
+            .any(|(s, status)| *s == set && *status == Status::Blocked);
+        if failed.contains(&set) {
+            SetVerdict::Fail
+        } else if !ran {
+            SetVerdict::NotTested
+        } else if blocked && set == RequirementSet::Required {
+            // A required scenario that could not run is not a pass.
+            SetVerdict::Fail
+        } else {
+            SetVerdict::Pass
+        }
+    };
+    let required = match set_verdict(RequirementSet::Required) {
+        SetVerdict::NotTested => SetVerdict::Fail,
+        v => v,
+    };
+    Verdict {
+        required,
+        optional: set_verdict(RequirementSet::Optional),
+    }
+}
+
+/// Values every template can use: `${config.…}`, `${run.…}`, `${profile.…}`.
+pub(crate) fn global_vars(shared: &Shared) -> Map<String, Value> {
+    let mut vars = Map::new();
+    let config = serde_json::to_value(&shared.config.test_data).unwrap_or(Value::Null);
+    vars.insert("config".into(), json!({ "test_data": config }));
+    // Times in the profile's zone (China Standard Time by default), in its format.
+    let offset = chrono::FixedOffset::east_opt(shared.profile.settings.utc_offset_seconds)
+        .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
+    let now = chrono::Utc::now().with_timezone(&offset);
+    let format = &shared.profile.settings.timestamp_format;
+    let day = |days: i64| {
+        (now + chrono::Duration::days(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    vars.insert(
+        "run".into(),
+        json!({
+            "id": shared.options.run_id,
+            "embedded": shared.options.embedded,
+            "now": now.format(format).to_string(),
+            "today": day(0),
+            "yesterday": day(-1),
+            "in_3_days": day(3),
+        }),
+    );
+    let auth: Vec<&str> = shared
+        .profile
+        .interfaces_in_test_order()
+        .filter(|i| i.auth)
+        .map(|i| i.id.as_str())
+        .collect();
+    let required_auth: Vec<&str> = shared
+        .profile
+        .interfaces_in_test_order()
+        .filter(|i| i.auth && i.required)
+        .map(|i| i.id.as_str())
+        .collect();
+    let optional_auth: Vec<&str> = shared
+        .profile
+        .interfaces_in_test_order()
+        .filter(|i| i.auth && !i.required)
+        .map(|i| i.id.as_str())
+        .collect();
+    vars.insert(
+        "profile".into(),
+        json!({
+            "auth_interfaces": auth,
+            "required_auth_interfaces": required_auth,
+            "optional_auth_interfaces": optional_auth,
+            "batch_max": shared.profile.settings.batch_max,
+            "expired_marker": shared.profile.settings.expired_marker,
+        }),
+    );
+    vars
+}

@@ -1,0 +1,172 @@
+//! Nothing is lost: every pre-order the harness sends is written to a ledger
+//! (`<state dir>/ledger.jsonl`) before it is sent, its fate is followed through confirm and
+//! cancel, and at the end of the run every order still only pre-ordered is cancelled.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value, json};
+
+use super::Shared;
+use crate::client::TokenUse;
+use crate::report::events::Event;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrderState {
+    Sent,
+    PreOrdered,
+    Confirmed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone)]
+struct Order {
+    yggc_order: String,
+    order_id: Option<String>,
+    state: OrderState,
+}
+
+pub(crate) struct OrderBook {
+    ledger: PathBuf,
+    run_id: String,
+    target: String,
+    orders: Mutex<Vec<Order>>,
+}
+
+fn text_of(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl OrderBook {
+    pub(crate) fn new(state_dir: &std::path::Path, run_id: &str, target: &str) -> OrderBook {
+        OrderBook {
+            ledger: state_dir.join("ledger.jsonl"),
+            run_id: run_id.to_string(),
+            target: target.to_string(),
+            orders: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn append(&self, entry: Value) {
+        // The ledger is a safety net; failing to write it must not stop the run.
+        if let Some(dir) = self.ledger.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.ledger)
+        {
+            let _ = writeln!(file, "{entry}");
+        }
+    }
+
+    /// Called before a submit is sent.
+    pub(crate) fn before_submit(&self, params: &Map<String, Value>) {
+        let Some(yggc_order) = text_of(params.get("yggc_order")) else {
+            return;
+        };
+        self.append(json!({
+            "event": "submit", "run_id": self.run_id, "target": self.target,
+            "yggc_order": yggc_order, "at": chrono::Local::now().to_rfc3339(),
+        }));
+        if let Ok(mut orders) = self.orders.lock()
+            && !orders.iter().any(|o| o.yggc_order == yggc_order)
+        {
+            orders.push(Order {
+                yggc_order,
+                order_id: None,
+                state: OrderState::Sent,
+            });
+        }
+    }
+
+    /// Follows an order's fate from the answers of submit, confirm and cancel.
+    pub(crate) fn observe(
+        &self,
+        interface: &str,
+        params: &Map<String, Value>,
+        answer: Option<&Value>,
+    ) {
+        let success = answer
+            .and_then(|a| a.get("success"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        if !success {
+            return;
+        }
+        let Ok(mut orders) = self.orders.lock() else {
+            return;
+        };
+        match interface {
+            "submit" => {
+                let yggc = text_of(params.get("yggc_order"));
+                let order_id = text_of(answer.and_then(|a| a.pointer("/result/order_id")));
+                if let Some(order) = orders
+                    .iter_mut()
+                    .find(|o| Some(&o.yggc_order) == yggc.as_ref())
+                {
+                    order.order_id = order_id;
+                    order.state = OrderState::PreOrdered;
+                }
+            }
+            "confirm" | "cancel" => {
+                let id = text_of(params.get("order_id"));
+                let state = if interface == "confirm" {
+                    OrderState::Confirmed
+                } else {
+                    OrderState::Cancelled
+                };
+                for order in orders
+                    .iter_mut()
+                    .filter(|o| o.order_id.is_some() && o.order_id == id)
+                {
+                    // A supplier that wrongly accepts both keeps the first fate.
+                    if order.state == OrderState::PreOrdered {
+                        order.state = state;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Cancels every order the run left pre-ordered (best effort; recorded in the ledger).
+    pub(crate) async fn cancel_leftovers(&self, shared: &Shared) {
+        let leftovers: Vec<Order> = self
+            .orders
+            .lock()
+            .map(|o| {
+                o.iter()
+                    .filter(|o| o.state == OrderState::PreOrdered)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for order in leftovers {
+            let Some(order_id) = &order.order_id else {
+                continue;
+            };
+            let mut params = Map::new();
+            params.insert("order_id".into(), Value::String(order_id.clone()));
+            let exchange = shared.client.call("cancel", &params, TokenUse::Auto).await;
+            shared.emit(Event::Exchange(Box::new(exchange.clone())));
+            let cancelled = exchange
+                .response
+                .as_ref()
+                .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
+                .and_then(|a| a.get("success").and_then(Value::as_bool))
+                == Some(true);
+            self.append(json!({
+                "event": if cancelled { "cleanup_cancelled" } else { "cleanup_failed" },
+                "run_id": self.run_id, "target": self.target,
+                "yggc_order": order.yggc_order, "order_id": order_id,
+            }));
+        }
+    }
+}

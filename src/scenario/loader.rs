@@ -1,0 +1,422 @@
+//! Reading scenario files: YAML with positions → the scenario schema → the model → checks
+//! against the profile and the other scenarios. Every problem found is reported, each as
+//! `file:line:column: message`, before anything is sent to a supplier.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use include_dir::{Dir, include_dir};
+use serde_json::Value;
+
+use super::model::{Scenario, Step};
+use super::template::{self, Expression};
+use super::yaml::{self, Located};
+use crate::profile::{Profile, RequirementSet};
+
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");
+const SCENARIO_SCHEMA: &str = include_str!("../../schemas/mallcheck/scenario.schema.json");
+
+/// Template roots that are always there.
+const GLOBAL_ROOTS: [&str; 3] = ["config", "run", "profile"];
+
+#[derive(Debug, Clone)]
+pub enum ScenarioSource {
+    Embedded,
+    Dir(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read scenarios from {path}: {message} / 无法读取场景")]
+    Read { path: String, message: String },
+    #[error("{} problem(s) in scenario files / 场景文件有误:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+/// A file's text and the set its folder implies.
+struct SourceFile {
+    name: String,
+    text: String,
+    folder_set: Option<RequirementSet>,
+}
+
+fn folder_set(path: &str) -> Option<RequirementSet> {
+    if path.starts_with("required/") || path.contains("/required/") {
+        Some(RequirementSet::Required)
+    } else if path.starts_with("optional/") || path.contains("/optional/") {
+        Some(RequirementSet::Optional)
+    } else {
+        None
+    }
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+fn read_files(source: &ScenarioSource) -> Result<Vec<SourceFile>, LoadError> {
+    let mut files = Vec::new();
+    match source {
+        ScenarioSource::Embedded => {
+            fn walk(dir: &Dir<'static>, out: &mut Vec<SourceFile>) {
+                for file in dir.files() {
+                    if is_yaml(file.path()) {
+                        let name = file.path().to_string_lossy().replace('\\', "/");
+                        out.push(SourceFile {
+                            folder_set: folder_set(&name),
+                            name: format!("scenarios/{name}"),
+                            text: file.contents_utf8().unwrap_or_default().to_string(),
+                        });
+                    }
+                }
+                for sub in dir.dirs() {
+                    walk(sub, out);
+                }
+            }
+            walk(&EMBEDDED, &mut files);
+        }
+        ScenarioSource::Dir(root) => {
+            fn walk(root: &Path, dir: &Path, out: &mut Vec<SourceFile>) -> Result<(), LoadError> {
+                let error = |e: std::io::Error| LoadError::Read {
+                    path: dir.display().to_string(),
+                    message: e.to_string(),
+                };
+                let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+                    .map_err(error)?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .collect();
+                entries.sort();
+                for path in entries {
+                    if path.is_dir() {
+                        walk(root, &path, out)?;
+                    } else if is_yaml(&path) {
+                        let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Read {
+                            path: path.display().to_string(),
+                            message: e.to_string(),
+                        })?;
+                        let relative = path
+                            .strip_prefix(root)
+                            .unwrap_or(&path)
+                            .to_string_lossy()
+                            .replace('\\', "/");
+                        out.push(SourceFile {
+                            folder_set: folder_set(&relative),
+                            name: path.display().to_string(),
+                            text,
+                        });
+                    }
+                }
+                Ok(())
+            }
+            if root.is_file() {
+                let text = std::fs::read_to_string(root).map_err(|e| LoadError::Read {
+                    path: root.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                let name = root.display().to_string();
+                files.push(SourceFile {
+                    folder_set: folder_set(&name),
+                    name,
+                    text,
+                });
+            } else {
+                walk(root, root, &mut files)?;
+            }
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
+/// Loads, validates and cross-checks every scenario of `source`.
+pub fn load_scenarios(
+    source: &ScenarioSource,
+    profile: &Profile,
+) -> Result<Vec<Scenario>, LoadError> {
+    let schema: Value = serde_json::from_str(SCENARIO_SCHEMA).map_err(|e| LoadError::Read {
+        path: "scenario.schema.json".into(),
+        message: e.to_string(),
+    })?;
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .map_err(|e| LoadError::Read {
+            path: "scenario.schema.json".into(),
+            message: e.to_string(),
+        })?;
+    let mut problems = Vec::new();
+    let mut parsed: Vec<(Scenario, Located)> = Vec::new();
+    for file in read_files(source)? {
+        let problem = |line: usize, column: usize, message: String| Problem {
+            file: file.name.clone(),
+            line,
+            column,
+            message,
+        };
+        let located = match yaml::parse(&file.text) {
+            Ok(located) => located,
+            Err(e) => {
+                problems.push(problem(e.line, e.column, format!("YAML: {}", e.message)));
+                continue;
+            }
+        };
+        let violations: Vec<_> = validator.iter_errors(&located.value).collect();
+        if !violations.is_empty() {
+            for v in violations {
+                let mut pointer = v.instance_path().to_string();
+                // An unexpected key is pointed at itself, not at the object holding it.
+                if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                    v.kind()
+                    && let Some(key) = unexpected.first()
+                {
+                    pointer = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                }
+                let at = located.position(&pointer);
+                problems.push(problem(
+                    at.line,
+                    at.column,
+                    format!(
+                        "{v} (at {})",
+                        if pointer.is_empty() { "/" } else { &pointer }
+                    ),
+                ));
+            }
+            continue;
+        }
+        match serde_json::from_value::<Scenario>(located.value.clone()) {
+            Ok(mut scenario) => {
+                scenario.file = file.name.clone();
+                if scenario.set.is_none() {
+                    scenario.set = file.folder_set;
+                }
+                parsed.push((scenario, located));
+            }
+            Err(e) => problems.push(problem(1, 1, e.to_string())),
+        }
+    }
+    cross_check(&parsed, profile, &mut problems);
+    if problems.is_empty() {
+        Ok(parsed.into_iter().map(|(s, _)| s).collect())
+    } else {
+        Err(LoadError::Invalid(problems))
+    }
+}
+
+fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut Vec<Problem>) {
+    let mut ids: HashMap<&str, &str> = HashMap::new();
+    for (scenario, located) in parsed {
+        if let Some(other) = ids.insert(scenario.id.as_str(), scenario.file.as_str()) {
+            let at = located.position("/id");
+            problems.push(Problem {
+                file: scenario.file.clone(),
+                line: at.line,
+                column: at.column,
+                message: format!("scenario id {:?} is already used by {other}", scenario.id),
+            });
+        }
+    }
+    let by_id: HashMap<&str, &Scenario> = parsed.iter().map(|(s, _)| (s.id.as_str(), s)).collect();
+    for (scenario, located) in parsed {
+        let mut report = |pointer: &str, message: String| {
+            let at = located.position(pointer);
+            problems.push(Problem {
+                file: scenario.file.clone(),
+                line: at.line,
+                column: at.column,
+                message,
+            });
+        };
+        for (i, required) in scenario.requires.iter().enumerate() {
+            match by_id.get(required.as_str()) {
+                None => report(
+                    &format!("/requires/{i}"),
+                    format!("requires unknown scenario {required:?}"),
+                ),
+                Some(other)
+                    if other.set() == RequirementSet::Optional
+                        && scenario.set() == RequirementSet::Required =>
+                {
+                    report(
+                        &format!("/requires/{i}"),
+                        format!(
+                            "a required scenario cannot depend on the optional scenario {required:?}"
+                        ),
+                    )
+                }
+                _ => {}
+            }
+        }
+        if depends_on_itself(scenario, &by_id) {
+            report(
+                "/requires",
+                format!(
+                    "scenario {:?} depends on itself through `requires`",
+                    scenario.id
+                ),
+            );
+        }
+        for (i, id) in scenario.requirements.iter().enumerate() {
+            if profile.requirement(id).is_none() {
+                report(
+                    &format!("/requirements/{i}"),
+                    format!("unknown requirement id {id:?}"),
+                );
+            }
+        }
+        // Names a template may start with: globals, required scenarios, captures so far.
+        let mut roots: HashSet<String> = GLOBAL_ROOTS.iter().map(|s| s.to_string()).collect();
+        roots.extend(scenario.requires.iter().cloned());
+        for (index, step) in scenario.steps.iter().enumerate() {
+            let base = format!("/steps/{index}");
+            match step {
+                Step::Call(call) => {
+                    let mut step_roots = roots.clone();
+                    if let Some(each) = &call.for_each {
+                        check_templates(
+                            &Value::String(each.items.clone()),
+                            &roots,
+                            &format!("{base}/for_each/in"),
+                            &mut report,
+                        );
+                        step_roots.insert(each.name.clone());
+                    }
+                    if !call.call.contains("${") && profile.interface(&call.call).is_none() {
+                        report(
+                            &format!("{base}/call"),
+                            format!(
+                                "unknown interface {:?}; `mallcheck list` shows the ids",
+                                call.call
+                            ),
+                        );
+                    }
+                    check_templates(
+                        &Value::String(call.call.clone()),
+                        &step_roots,
+                        &format!("{base}/call"),
+                        &mut report,
+                    );
+                    check_templates(
+                        &Value::Object(call.params.clone()),
+                        &step_roots,
+                        &format!("{base}/params"),
+                        &mut report,
+                    );
+                    if let Some(c) = &call.credentials {
+                        check_templates(
+                            &serde_json::json!([c.username, c.password]),
+                            &step_roots,
+                            &format!("{base}/credentials"),
+                            &mut report,
+                        );
+                    }
+                    for (j, expect) in call.expect.values.iter().enumerate() {
+                        let at = format!("{base}/expect/values/{j}");
+                        check_templates(
+                            &serde_json::to_value(expect).unwrap_or_default(),
+                            &step_roots,
+                            &at,
+                            &mut report,
+                        );
+                        if let Some(id) = &expect.requirement
+                            && profile.requirement(id).is_none()
+                        {
+                            report(
+                                &format!("{at}/requirement"),
+                                format!("unknown requirement id {id:?}"),
+                            );
+                        }
+                    }
+                    for (j, id) in call.requirements.iter().enumerate() {
+                        if profile.requirement(id).is_none() {
+                            report(
+                                &format!("{base}/requirements/{j}"),
+                                format!("unknown requirement id {id:?}"),
+                            );
+                        }
+                    }
+                    roots.extend(call.capture.keys().cloned());
+                }
+                Step::Builtin(builtin) => {
+                    check_templates(
+                        &Value::Object(builtin.args.clone()),
+                        &roots,
+                        &format!("{base}/with"),
+                        &mut report,
+                    );
+                    // Builtins capture under their own name.
+                    roots.insert(builtin.builtin.clone());
+                }
+                Step::Admin(admin) => {
+                    if let Some(stock) = &admin.admin.set_stock {
+                        check_templates(
+                            &Value::Object(stock.clone()),
+                            &roots,
+                            &format!("{base}/admin/set_stock"),
+                            &mut report,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_templates(
+    value: &Value,
+    roots: &HashSet<String>,
+    pointer: &str,
+    report: &mut impl FnMut(&str, String),
+) {
+    match template::expressions(value) {
+        Err(e) => report(pointer, format!("template: {e}")),
+        Ok(expressions) => {
+            for Expression { text, .. } in expressions.iter().filter(|e| !roots.contains(e.root()))
+            {
+                let mut known: Vec<&str> = roots.iter().map(String::as_str).collect();
+                known.sort_unstable();
+                report(
+                    pointer,
+                    format!(
+                        "template `${{{text}}}`: nothing named {:?} here (known: {})",
+                        text.split(['.', '|']).next().unwrap_or_default(),
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn depends_on_itself(start: &Scenario, by_id: &HashMap<&str, &Scenario>) -> bool {
+    let mut stack: Vec<&str> = start.requires.iter().map(String::as_str).collect();
+    let mut seen = HashSet::new();
+    while let Some(id) = stack.pop() {
+        if id == start.id {
+            return true;
+        }
+        if seen.insert(id)
+            && let Some(s) = by_id.get(id)
+        {
+            stack.extend(s.requires.iter().map(String::as_str));
+        }
+    }
+    false
+}

@@ -1,0 +1,187 @@
+//! What a scenario file says, after it passed the scenario schema. Field names are the YAML keys.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::profile::RequirementSet;
+
+/// Bilingual text.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub id: String,
+    pub title: Text,
+    /// `required` or `optional`; defaults to the folder the file is in.
+    #[serde(default)]
+    pub set: Option<RequirementSet>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Scenarios whose captures this one uses; if one of them fails, this one is blocked.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Every requirement the scenario tests (for coverage); steps name the ones they assert.
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    pub steps: Vec<Step>,
+    /// Where the scenario came from, for messages: `scenarios/required/token.yaml`.
+    #[serde(skip)]
+    pub file: String,
+}
+
+impl Scenario {
+    pub fn set(&self) -> RequirementSet {
+        self.set.unwrap_or(RequirementSet::Required)
+    }
+
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Step {
+    Call(Box<CallStep>),
+    Admin(AdminStep),
+    Builtin(BuiltinStep),
+}
+
+/// Which token a call carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenChoice {
+    /// The run's token, fetched once and reused.
+    #[default]
+    Auto,
+    /// No token parameter at all.
+    None,
+    /// A token the supplier never issued.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallStep {
+    /// An interface id of the profile, or a template such as `${iface}` inside `for_each`.
+    pub call: String,
+    #[serde(default)]
+    pub title: Option<Text>,
+    #[serde(default)]
+    pub token: TokenChoice,
+    /// For the token interface: credentials other than the configured ones (templated).
+    #[serde(default)]
+    pub credentials: Option<Credentials>,
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Requirements this step's expectations test.
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    #[serde(default)]
+    pub capture: Map<String, Value>,
+    #[serde(default)]
+    pub for_each: Option<ForEach>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForEach {
+    /// A template that yields an array.
+    #[serde(rename = "in")]
+    pub items: String,
+    #[serde(rename = "as")]
+    pub name: String,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub success: Option<bool>,
+    #[serde(default)]
+    pub desc_contains: Option<String>,
+    #[serde(default)]
+    pub values: Vec<ValueExpect>,
+}
+
+/// An expectation on the value at a JSON pointer of the answer (`/result/0/state`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueExpect {
+    pub at: String,
+    #[serde(default)]
+    pub exists: Option<bool>,
+    #[serde(default)]
+    pub equals: Option<Value>,
+    #[serde(default)]
+    pub not_equals: Option<Value>,
+    #[serde(default)]
+    pub one_of: Option<Vec<Value>>,
+    /// Object keys that must be present (e.g. Tianjin's districts in a counties answer).
+    #[serde(default)]
+    pub has_keys: Option<Vec<String>>,
+    /// An array that must contain this value, or a string that must contain this text.
+    #[serde(default)]
+    pub contains: Option<Value>,
+    #[serde(default)]
+    pub min_items: Option<usize>,
+    /// Judge only when the value is there (e.g. a resubmitted order may be refused outright, but
+    /// if it is accepted its order id must be the first one).
+    #[serde(default)]
+    pub if_present: bool,
+    /// The requirement this expectation tests, when not the step's.
+    #[serde(default)]
+    pub requirement: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminStep {
+    pub admin: AdminAction,
+    #[serde(default)]
+    pub title: Option<Text>,
+}
+
+/// Actions only the reference supplier (with `--admin`) offers; elsewhere the scenario is skipped.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminAction {
+    #[serde(default)]
+    pub advance_seconds: Option<i64>,
+    #[serde(default)]
+    pub set_stock: Option<Map<String, Value>>,
+    /// Keep using the current token after the clock moved (to test its lifetime); by default a
+    /// new one is fetched, signed on the supplier's new time.
+    #[serde(default)]
+    pub keep_token: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinStep {
+    /// A native step of the runner (see `runner::builtins`).
+    pub builtin: String,
+    #[serde(default)]
+    pub title: Option<Text>,
+    #[serde(default, rename = "with")]
+    pub args: Map<String, Value>,
+    #[serde(default)]
+    pub requirements: Vec<String>,
+}

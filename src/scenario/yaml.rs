@@ -1,0 +1,292 @@
+//! YAML to JSON with positions: scenario files are parsed into a `serde_json::Value` and a map
+//! from every JSON pointer to the line and column where that value starts, so an error found
+//! later (by the scenario schema or the loader) can point at `file:line:column`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, SpannedEventReceiver};
+use serde_json::{Map, Value};
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A parsed document and where each of its values came from.
+#[derive(Debug, Default)]
+pub struct Located {
+    pub value: Value,
+    positions: HashMap<String, Position>,
+}
+
+impl Located {
+    /// The position of the value at `pointer`, or of its nearest ancestor that has one.
+    pub fn position(&self, pointer: &str) -> Position {
+        let mut current = pointer;
+        loop {
+            if let Some(p) = self.positions.get(current) {
+                return *p;
+            }
+            match current.rfind('/') {
+                Some(i) => current = &current[..i],
+                None => return Position { line: 1, column: 1 },
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{line}:{column}: {message}")]
+pub struct YamlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+pub fn parse(text: &str) -> Result<Located, YamlError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser.load(&mut builder, false).map_err(|e| YamlError {
+        line: e.marker().line(),
+        column: e.marker().col() + 1,
+        message: e.info().to_string(),
+    })?;
+    if let Some(error) = builder.error {
+        return Err(error);
+    }
+    Ok(Located {
+        value: builder.root.unwrap_or(Value::Null),
+        positions: builder.positions,
+    })
+}
+
+enum Frame {
+    Sequence {
+        items: Vec<Value>,
+        anchor: usize,
+    },
+    Mapping {
+        map: Map<String, Value>,
+        pending_key: Option<(String, Position)>,
+        anchor: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    root: Option<Value>,
+    positions: HashMap<String, Position>,
+    anchors: HashMap<usize, Value>,
+    error: Option<YamlError>,
+}
+
+fn escape_pointer_segment(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+impl Builder {
+    /// The pointer of the value about to be added at the top of the stack.
+    fn next_pointer(&self) -> String {
+        let mut pointer = String::new();
+        for frame in &self.stack {
+            match frame {
+                Frame::Sequence { items, .. } => pointer.push_str(&format!("/{}", items.len())),
+                Frame::Mapping {
+                    pending_key: Some((key, _)),
+                    ..
+                } => {
+                    pointer.push('/');
+                    pointer.push_str(&escape_pointer_segment(key));
+                }
+                Frame::Mapping { .. } => {}
+            }
+        }
+        pointer
+    }
+
+    fn fail(&mut self, span: Span, message: impl Into<String>) {
+        if self.error.is_none() {
+            self.error = Some(YamlError {
+                line: span.start.line(),
+                column: span.start.col() + 1,
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Adds a finished value to its parent (or makes it the root).
+    fn add(&mut self, value: Value, anchor: usize, span: Span) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Sequence { items, .. }) => items.push(value),
+            Some(Frame::Mapping {
+                map, pending_key, ..
+            }) => match pending_key.take() {
+                Some((key, _)) => {
+                    map.insert(key, value);
+                }
+                None => {
+                    let key = match value {
+                        Value::String(s) => s,
+                        Value::Number(n) => n.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Null => "null".to_string(),
+                        _ => {
+                            self.fail(span, "a mapping key must be a scalar");
+                            return;
+                        }
+                    };
+                    if map.contains_key(&key) {
+                        self.fail(span, format!("duplicate key {key:?}"));
+                        return;
+                    }
+                    let position = Position {
+                        line: span.start.line(),
+                        column: span.start.col() + 1,
+                    };
+                    *pending_key = Some((key, position));
+                }
+            },
+        }
+    }
+
+    fn is_key_position(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame::Mapping {
+                pending_key: None,
+                ..
+            })
+        )
+    }
+}
+
+fn plain_scalar(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    let looks_numeric = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+        && text.chars().any(|c| c.is_ascii_digit());
+    // Leading zeros (an SKU like 0012) stay text; so do forms JSON would not accept.
+    if looks_numeric
+        && !(text.len() > 1 && text.starts_with('0') && !text.starts_with("0."))
+        && let Ok(Value::Number(n)) = serde_json::from_str::<Value>(text.trim_start_matches('+'))
+    {
+        return Value::Number(n);
+    }
+    Value::String(text.to_string())
+}
+
+impl<'input> SpannedEventReceiver<'input> for Builder {
+    fn on_event(&mut self, event: Event<'input>, span: Span) {
+        if self.error.is_some() {
+            return;
+        }
+        let position = Position {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+        };
+        if !self.is_key_position() {
+            match &event {
+                Event::Scalar(..)
+                | Event::SequenceStart(..)
+                | Event::MappingStart(..)
+                | Event::Alias(..) => {
+                    let pointer = self.next_pointer();
+                    // A value's position is its key's position when it has one (more useful).
+                    let at = match self.stack.last() {
+                        Some(Frame::Mapping {
+                            pending_key: Some((_, key_position)),
+                            ..
+                        }) => *key_position,
+                        _ => position,
+                    };
+                    self.positions.entry(pointer).or_insert(at);
+                }
+                _ => {}
+            }
+        }
+        match event {
+            Event::Scalar(text, style, anchor, _tag) => {
+                let value = match style {
+                    ScalarStyle::Plain => plain_scalar(&text),
+                    _ => Value::String(Cow::into_owned(text)),
+                };
+                self.add(value, anchor, span);
+            }
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Sequence {
+                items: Vec::new(),
+                anchor,
+            }),
+            Event::MappingStart(anchor, _) => self.stack.push(Frame::Mapping {
+                map: Map::new(),
+                pending_key: None,
+                anchor,
+            }),
+            Event::SequenceEnd => {
+                if let Some(Frame::Sequence { items, anchor }) = self.stack.pop() {
+                    self.add(Value::Array(items), anchor, span);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Mapping { map, anchor, .. }) = self.stack.pop() {
+                    self.add(Value::Object(map), anchor, span);
+                }
+            }
+            Event::Alias(id) => match self.anchors.get(&id).cloned() {
+                Some(value) => self.add(value, 0, span),
+                None => self.fail(span, "unknown alias"),
+            },
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(_)
+            | Event::DocumentEnd => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_and_positions() {
+        let text =
+            "id: a\nsteps:\n  - call: token\n    params: {sku: 0012, n: 19.90}\n  - call: pools\n";
+        let doc = parse(text).expect("parses");
+        assert_eq!(doc.value["steps"][0]["params"]["sku"], "0012");
+        assert_eq!(doc.value["steps"][0]["params"]["n"].to_string(), "19.90");
+        assert_eq!(
+            doc.position("/steps/1/call"),
+            Position { line: 5, column: 5 }
+        );
+        assert_eq!(
+            doc.position("/steps/0/params/n"),
+            Position {
+                line: 4,
+                column: 25
+            }
+        );
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let error = parse("a: [1, 2\nb: 3\n").expect_err("unclosed");
+        assert!(error.line >= 1, "{error}");
+        let error = parse("a: 1\na: 2\n").expect_err("duplicate");
+        assert_eq!((error.line, error.message.contains("duplicate")), (2, true));
+    }
+}

@@ -1,0 +1,256 @@
+//! One run from start to end, without a command line: load the config and the scenarios, pick the
+//! target (the embedded reference supplier when none is given), feed the reporters, run, and say
+//! how it ended. `mallcheck run` and the end-to-end tests both go through here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::client::{Client, ClientConfig};
+use crate::config::{Config, Credentials};
+use crate::profile::Profile;
+use crate::report::Reporter;
+use crate::report::events::{Event, SetVerdict, Verdict};
+use crate::runner::{self, RunOptions, Selection};
+use crate::scenario::{Scenario, ScenarioSource, load_scenarios};
+use crate::supplier::{self, SupplierConfig};
+
+/// What a run is asked to do (plain values; the command line fills them).
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    pub target: Option<String>,
+    pub config: Option<PathBuf>,
+    pub scenarios: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub state_dir: PathBuf,
+    pub jobs: Option<usize>,
+    pub allow_orders: bool,
+    /// Faults of the embedded reference supplier.
+    pub faults: Vec<String>,
+    pub selection: Selection,
+}
+
+impl Default for RunArgs {
+    fn default() -> RunArgs {
+        RunArgs {
+            target: None,
+            config: None,
+            scenarios: None,
+            out: None,
+            state_dir: PathBuf::from(".mallcheck"),
+            jobs: None,
+            allow_orders: false,
+            faults: Vec::new(),
+            selection: Selection::default(),
+        }
+    }
+}
+
+/// Why a run could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// A usage or input error (exit code 2).
+    #[error("{0}")]
+    Input(String),
+    /// A runtime error (exit code 3).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub verdict: Verdict,
+    /// A runtime error that stopped the run early (unreachable supplier, Ctrl-C).
+    pub aborted: Option<String>,
+    pub report_dir: PathBuf,
+}
+
+/// Everything checked before a single request is sent.
+pub struct Prepared {
+    pub profile: Arc<Profile>,
+    pub config: Config,
+    pub scenarios: Vec<Scenario>,
+    pub target: Option<String>,
+}
+
+pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionError> {
+    let config =
+        Config::load(args.config.as_deref()).map_err(|e| SessionError::Input(e.to_string()))?;
+    let profile = Arc::new(profile);
+    let source = match &args.scenarios {
+        Some(dir) => ScenarioSource::Dir(dir.clone()),
+        None => ScenarioSource::Embedded,
+    };
+    let all = load_scenarios(&source, &profile).map_err(|e| SessionError::Input(e.to_string()))?;
+    let scenarios = runner::select(&all, &args.selection);
+    if scenarios.is_empty() {
+        return Err(SessionError::Input(
+            "没有符合条件的场景 no scenario matches the selection (--scenario / --tag / --interface)".into(),
+        ));
+    }
+    let target = args.target.clone().or_else(|| config.target.clone());
+    if target.is_some() && !args.faults.is_empty() {
+        return Err(SessionError::Input(
+            "--fault applies to the embedded reference supplier only; start `mallcheck serve --fault …` for an external one".into(),
+        ));
+    }
+    Ok(Prepared {
+        profile,
+        config,
+        scenarios,
+        target,
+    })
+}
+
+fn new_run_id() -> String {
+    let now = chrono::Local::now();
+    let salt = (now.timestamp_subsec_nanos() ^ std::process::id()) % 0xffff;
+    format!("{}-{salt:04x}", now.format("%Y%m%d-%H%M%S"))
+}
+
+/// Runs a prepared plan and feeds every event to the reporters (the report file is written by
+/// the reporters the caller passes; `report_dir` is where the caller asked them to write).
+pub async fn execute(
+    prepared: Prepared,
+    args: &RunArgs,
+    make_reporters: impl FnOnce(&Arc<Profile>, &PathBuf) -> Vec<Box<dyn Reporter>>,
+) -> Result<RunOutcome, SessionError> {
+    let Prepared {
+        profile,
+        config,
+        scenarios,
+        target,
+    } = prepared;
+    let mut embedded = None;
+    let (base_url, credentials) = match &target {
+        Some(url) => {
+            let credentials = config.credentials(None).ok_or_else(|| {
+                SessionError::Input(format!(
+                    "缺少凭据 no credentials for {url}: set {} and {} (or username/password under [credentials] in mallcheck.toml)",
+                    config.credentials.username_env, config.credentials.password_env
+                ))
+            })?;
+            (url.trim_end_matches('/').to_string(), credentials)
+        }
+        None => {
+            let supplier_config = SupplierConfig {
+                admin: true,
+                faults: args.faults.clone(),
+                ..SupplierConfig::default()
+            };
+            let credentials = Credentials {
+                username: supplier_config.username.clone(),
+                password: supplier_config.password.clone(),
+            };
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let running = supplier::start(Arc::clone(&profile), supplier_config, addr)
+                .await
+                .map_err(|e| SessionError::Input(e.to_string()))?;
+            let url = running.base_url();
+            embedded = Some(running);
+            (url, credentials)
+        }
+    };
+    let client_config = ClientConfig {
+        base_url: base_url.clone(),
+        username: credentials.username,
+        password: credentials.password,
+        timeout: Duration::from_secs(config.timeout_seconds.max(1)),
+        max_body_bytes: (config.max_body_mib.max(1) * 1024 * 1024) as usize,
+    };
+    let client = Client::new(Arc::clone(&profile), client_config)
+        .map_err(|e| SessionError::Input(e.to_string()))?;
+    let admin = admin_available(&client, &profile).await;
+    let run_id = new_run_id();
+    let report_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(&run_id));
+    let options = RunOptions {
+        run_id: run_id.clone(),
+        target_label: if embedded.is_some() {
+            format!("{base_url} (内置参考供应商 embedded reference supplier)")
+        } else {
+            base_url.clone()
+        },
+        embedded: embedded.is_some(),
+        admin,
+        allow_orders: embedded.is_some() || args.allow_orders || config.is_test_environment(),
+        jobs: args.jobs.unwrap_or(config.jobs),
+        state_dir: args.state_dir.clone(),
+        selection: args.selection.clone(),
+    };
+
+    let mut reporters = make_reporters(&profile, &report_dir);
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let consumer = tokio::spawn(async move {
+        while let Some(event) = receiver.recv().await {
+            for reporter in reporters.iter_mut() {
+                reporter.event(&event);
+            }
+        }
+        let errors: Vec<String> = reporters
+            .iter_mut()
+            .filter_map(|r| r.finish().err())
+            .map(|e| e.to_string())
+            .collect();
+        errors
+    });
+
+    let interrupted = sender.clone();
+    let outcome = tokio::select! {
+        verdict = runner::run(Arc::clone(&profile), client, config, options, scenarios, sender) => Some(verdict),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    let (verdict, aborted) = match outcome {
+        Some((verdict, aborted)) => (verdict, aborted),
+        None => {
+            let verdict = Verdict {
+                required: SetVerdict::Fail,
+                optional: SetVerdict::NotTested,
+            };
+            let reason = "被中断 interrupted (Ctrl-C); orders this run created are listed in the ledger of the state folder".to_string();
+            let _ = interrupted.send(Event::RunFinished {
+                verdict,
+                duration_ms: 0,
+                aborted: Some(reason.clone()),
+            });
+            (verdict, Some(reason))
+        }
+    };
+    drop(interrupted);
+    let errors = consumer
+        .await
+        .map_err(|e| SessionError::Runtime(e.to_string()))?;
+    if let Some(supplier) = embedded {
+        supplier.shutdown().await;
+    }
+    if !errors.is_empty() {
+        return Err(SessionError::Runtime(errors.join("; ")));
+    }
+    Ok(RunOutcome {
+        verdict,
+        aborted,
+        report_dir,
+    })
+}
+
+/// The reference supplier (`mallcheck serve --admin`) answers its admin clock; a real supplier
+/// answers 404 or something else, and the scenarios that need it are skipped.
+async fn admin_available(client: &Client, profile: &Profile) -> bool {
+    let probe = client
+        .post_path("/__admin/clock", &[("advance_seconds", "0".to_string())])
+        .await;
+    // A supplier started earlier may have a moved clock: sign tokens on its time.
+    runner::learn_supplier_clock(client, &profile.settings, &probe);
+    probe
+        .response
+        .as_ref()
+        .filter(|r| r.status == 200)
+        .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .and_then(|a| a.get("success").and_then(Value::as_bool))
+        == Some(true)
+}

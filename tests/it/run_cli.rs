@@ -1,0 +1,332 @@
+//! `mallcheck run` as a user meets it: exit codes, the report file, selection, input errors that
+//! point at file:line:column, an unreachable target, an external `mallcheck serve`, and no
+//! secret in any output.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mallcheck-run-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn mallcheck(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mallcheck"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MALLCHECK_TARGET")
+        .env_remove("MALLCHECK_USERNAME")
+        .env_remove("MALLCHECK_PASSWORD")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("the binary runs")
+}
+
+fn report(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("out/report.json")).expect("report.json written");
+    serde_json::from_str(&text).expect("report.json is JSON")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_run_without_arguments_tests_the_embedded_supplier_and_passes() {
+    let dir = temp_dir("clean");
+    let out = mallcheck(&["run", "--out", "out"], &dir, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("必需接口 required: 通过 PASS"), "{stderr}");
+    let report = report(&dir);
+    assert_eq!(report["verdict"]["required"], "pass");
+    assert_eq!(report["verdict"]["optional"], "pass");
+    let results = report["results"].as_array().expect("results");
+    for row in results {
+        for key in ["check", "requirement", "scenario", "status", "message"] {
+            assert!(row.get(key).is_some(), "{key} missing in {row}");
+        }
+    }
+    assert!(
+        results
+            .iter()
+            .all(|r| r["status"] == "pass" || r["status"] == "skip")
+    );
+    // Required scenarios come first in the live view.
+    let required_at = stderr.find("必需接口 Required").expect("required heading");
+    let optional_at = stderr
+        .find("非必需接口 Optional")
+        .expect("optional heading");
+    assert!(required_at < optional_at);
+    // The order ledger lives in the state folder, with every pre-order of the run.
+    let ledger = std::fs::read_to_string(dir.join(".mallcheck/ledger.jsonl")).expect("ledger");
+    assert!(ledger.lines().count() >= 5, "{ledger}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_fault_fails_the_run_with_evidence_and_no_secret() {
+    let dir = temp_dir("fault");
+    let out = mallcheck(
+        &["run", "--out", "out", "--fault", "price-above-market"],
+        &dir,
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("PRC-NOT-ABOVE-MARKET") && stderr.contains("curl -sS -X POST"),
+        "{stderr}"
+    );
+    let report = report(&dir);
+    assert_eq!(report["verdict"]["required"], "fail");
+    let failure = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["requirement"] == "PRC-NOT-ABOVE-MARKET" && r["status"] == "fail")
+        .expect("a failed PRC-NOT-ABOVE-MARKET row");
+    assert_eq!(failure["interface"], "prices");
+    assert!(
+        failure["pointer"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/result/")),
+        "{failure}"
+    );
+    let exchange_id = failure["exchange"].as_u64().expect("evidence exchange");
+    assert!(
+        report["exchanges"]
+            .as_array()
+            .expect("exchanges")
+            .iter()
+            .any(|e| e["id"] == exchange_id)
+    );
+    // No secret anywhere: not the password, not its md5, not a token value.
+    let everything = format!(
+        "{}{}{}",
+        std::fs::read_to_string(dir.join("out/report.json")).unwrap_or_default(),
+        stderr,
+        text(&out.stdout)
+    );
+    let password_md5 = format!("{:x}", md5::compute("tjmall-test"));
+    assert!(!everything.contains("tjmall-test"), "plain password leaked");
+    assert!(!everything.contains(&password_md5), "md5 password leaked");
+    for (i, _) in everything.match_indices("\"access_token\":\"") {
+        let rest = &everything[i + 16..];
+        assert!(
+            rest.starts_with("***"),
+            "a token value leaked: {}",
+            &rest[..rest.len().min(40)]
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn selection_runs_a_scenario_with_what_it_requires() {
+    let dir = temp_dir("select");
+    let out = mallcheck(
+        &["run", "--out", "out", "--scenario", "order-cancel"],
+        &dir,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ids: Vec<String> = report(&dir)["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids, ["catalogue", "order-cancel"]);
+    let out = mallcheck(
+        &["run", "--out", "out", "--tag", "nothing-has-this"],
+        &dir,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn input_errors_exit_2_and_point_at_the_line() {
+    let dir = temp_dir("input");
+    let out = mallcheck(&["run", "--no-such-flag"], &dir, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = mallcheck(&["run", "--target", "http://127.0.0.1:9"], &dir, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no credentials for an external target"
+    );
+    assert!(text(&out.stderr).contains("MALLCHECK_USERNAME"));
+
+    let scenarios = dir.join("scenarios");
+    std::fs::create_dir_all(&scenarios).expect("mkdir");
+    std::fs::write(
+        scenarios.join("broken.yaml"),
+        "id: broken\ntitle: {zh: 坏, en: broken}\nsteps:\n  - call: prices\n    parms: {sku: \"1\"}\n  - call: no_such_interface\n",
+    )
+    .expect("write");
+    let out = mallcheck(&["run", "--scenarios", "scenarios"], &dir, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("broken.yaml:5:5"),
+        "the unknown key is pointed at: {stderr}"
+    );
+
+    std::fs::write(scenarios.join("broken.yaml"), "id: broken\ntitle: {zh: 坏, en: broken}\nsteps:\n  - call: no_such_interface\n  - call: prices\n    params: {sku: \"${nope}\"}\n").expect("write");
+    let stderr = text(&mallcheck(&["run", "--scenarios", "scenarios"], &dir, &[]).stderr);
+    assert!(
+        stderr.contains("broken.yaml:4:5") && stderr.contains("no_such_interface"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("broken.yaml:6:") && stderr.contains("nope"),
+        "{stderr}"
+    );
+
+    std::fs::write(dir.join("mallcheck.toml"), "timeout_secondz = 3\n").expect("write");
+    let out = mallcheck(&["run"], &dir, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("timeout_secondz"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unreachable_target_is_a_runtime_error() {
+    let dir = temp_dir("unreachable");
+    // A port nobody listens on: bind, take the port, let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let target = format!("http://127.0.0.1:{port}");
+    let out = mallcheck(
+        &["run", "--target", &target, "--out", "out"],
+        &dir,
+        &[("MALLCHECK_USERNAME", "u"), ("MALLCHECK_PASSWORD", "p")],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    assert!(report(&dir)["aborted"].as_str().is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Kills the serve process even when the test fails.
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn an_external_reference_supplier_with_a_fault_fails_the_run() {
+    let dir = temp_dir("external");
+    let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        .args(["serve", "--admin", "--fault", "cancel-after-confirm"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut serve = Serve(child);
+    let stdout = serve.0.stdout.take().expect("stdout");
+    let mut url = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut url)
+        .expect("the first line is the URL");
+    let url = url.trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let out = mallcheck(
+        &["run", "--target", &url, "--out", "out", "--allow-orders"],
+        &dir,
+        &[
+            ("MALLCHECK_USERNAME", "tjmall"),
+            ("MALLCHECK_PASSWORD", "tjmall-test"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report = report(&dir);
+    assert!(
+        report["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .any(|r| r["requirement"] == "ORD-NO-CANCEL-AFTER-CONFIRM" && r["status"] == "fail"),
+        "{stderr}"
+    );
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn orders_are_skipped_against_a_target_not_declared_a_test_environment() {
+    let dir = temp_dir("no-orders");
+    let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        .args(["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut serve = Serve(child);
+    let mut url = String::new();
+    BufReader::new(serve.0.stdout.take().expect("stdout"))
+        .read_line(&mut url)
+        .expect("URL");
+    let out = mallcheck(
+        &["run", "--target", url.trim(), "--out", "out"],
+        &dir,
+        &[
+            ("MALLCHECK_USERNAME", "tjmall"),
+            ("MALLCHECK_PASSWORD", "tjmall-test"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report = report(&dir);
+    let status_of = |id: &str| {
+        report["scenarios"]
+            .as_array()
+            .expect("scenarios")
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["status"].clone())
+    };
+    assert_eq!(status_of("order-confirm"), Some(Value::from("skip")));
+    assert_eq!(
+        status_of("token-lifetime"),
+        Some(Value::from("skip")),
+        "no admin endpoints without --admin"
+    );
+    assert_eq!(status_of("catalogue"), Some(Value::from("pass")));
+    // Nothing was ordered: no ledger entry.
+    assert!(!dir.join(".mallcheck/ledger.jsonl").exists());
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_example_config_is_the_default_config() {
+    let text = std::fs::read_to_string("mallcheck.example.toml").expect("example config");
+    let parsed: mallcheck::config::Config = toml::from_str(&text).expect("the example parses");
+    let defaults = mallcheck::config::Config::default();
+    assert_eq!(
+        serde_json::to_value(&parsed).expect("json"),
+        serde_json::to_value(&defaults).expect("json"),
+        "mallcheck.example.toml documents the defaults"
+    );
+}
