@@ -169,9 +169,6 @@ impl App {
 
     /// Every interface but the token one needs a valid token.
     pub fn check_token(&self, params: &Params) -> Result<(), String> {
-        if self.has(Fault::NoTokenCheck) {
-            return Ok(());
-        }
         let refuse = |why: &str| {
             if self.has(Fault::NoExpiredMarker) {
                 "invalid token".to_string()
@@ -180,6 +177,11 @@ impl App {
             }
         };
         let Some(token) = params.text(&self.profile.settings.token_param) else {
+            // Under no-token-check a call without any token goes through; an unknown or expired
+            // token is still refused with the marker (that is TOK-EXPIRED-MARKER's business).
+            if self.has(Fault::NoTokenCheck) {
+                return Ok(());
+            }
             return Err(refuse("缺少 token missing access token"));
         };
         match self.tokens.check(&token, self.clock.now()) {
@@ -286,9 +288,13 @@ impl App {
         let Some(pool) = self.catalog.pool_index(&pool_id) else {
             return Err(format!("品目池不存在 unknown pool: {pool_id}"));
         };
+        // Under new-skus-not-in-pool the new SKUs exist (detail, price, stock) but no pool lists
+        // them.
+        let hide_new = self.has(Fault::NewSkusNotInPool);
         let mut codes: Vec<Value> = self
             .catalog
             .pool_skus(pool)
+            .filter(|&index| !(hide_new && self.catalog.in_new_feed(index)))
             .map(|index| Value::String(self.catalog.code(index)))
             .collect();
         if self.has(Fault::DuplicateSkus)
@@ -300,11 +306,7 @@ impl App {
     }
 
     fn image_url(&self, code: &str, number: u64) -> String {
-        if self.has(Fault::RelativeImagePath) {
-            format!("/images/{code}/{number}.png")
-        } else {
-            format!("{}/images/{code}/{number}.png", self.base_url)
-        }
+        format!("{}/images/{code}/{number}.png", self.base_url)
     }
 
     fn detail(&self, params: &Params) -> Outcome {
@@ -436,7 +438,15 @@ impl App {
             .into_iter()
             .map(|sku| {
                 let images: Vec<Value> = (0..sku.image_count)
-                    .map(|n| json!({"path": self.image_url(&sku.code, n), "order": n}))
+                    .map(|n| {
+                        // The fault is confined to 2.7; the detail's main image stays absolute.
+                        let path = if self.has(Fault::RelativeImagePath) {
+                            format!("/images/{}/{n}.png", sku.code)
+                        } else {
+                            self.image_url(&sku.code, n)
+                        };
+                        json!({"path": path, "order": n})
+                    })
                     .collect();
                 json!({"sku": sku.code, "images": images})
             })
@@ -469,15 +479,22 @@ impl App {
         Ok(Value::Array(entries).into())
     }
 
-    /// The agreement price as answered (faults may raise it or add a third decimal).
+    /// The agreement price as answered, and as orders must carry it: under price-above-market
+    /// the supplier's own price list is wrong, consistently.
     fn answered_price(&self, sku: &Sku) -> Decimal {
         if self.has(Fault::PriceAboveMarket) && self.catalog.is_fault_target(sku.index) {
             return sku.market_price + Decimal::new(500, 2);
         }
-        if self.has(Fault::ThreeDecimalPrices) {
-            return sku.price - Decimal::new(1, 3);
-        }
         sku.price
+    }
+
+    /// The market price as answered: a third decimal under three-decimal-prices (raised by
+    /// 0.001, so it stays above the agreement price and orders are unaffected).
+    fn answered_market_price(&self, sku: &Sku) -> Decimal {
+        if self.has(Fault::ThreeDecimalPrices) {
+            return sku.market_price + Decimal::new(1, 3);
+        }
+        sku.market_price
     }
 
     fn prices(&self, params: &Params) -> Outcome {
@@ -488,7 +505,7 @@ impl App {
                 json!({
                     "sku": sku.code,
                     "price": money(self.answered_price(&sku)),
-                    "market_price": money(sku.market_price),
+                    "market_price": money(self.answered_market_price(&sku)),
                 })
             })
             .collect();
@@ -718,7 +735,13 @@ impl App {
             idempotent: !self.has(Fault::DuplicateOrderOnResubmit),
         };
         let mut book = lock(&self.book);
-        let order = book.submit(&self.catalog, request, rules, now)?;
+        let order = book.submit(
+            &self.catalog,
+            |sku| self.answered_price(sku),
+            request,
+            rules,
+            now,
+        )?;
         let mut result = Map::new();
         if !self.has(Fault::SubmitNoOrderId) {
             result.insert("order_id".into(), Value::String(order.id.clone()));
@@ -824,7 +847,7 @@ impl App {
                 "operator": "系统",
             })];
             let mut waybill = Vec::new();
-            if let Some(confirmed_at) = order.confirmed_at() {
+            if let Some(confirmed_at) = order.shipped_at() {
                 let items: Vec<Value> = order
                     .lines
                     .iter()
@@ -856,7 +879,7 @@ impl App {
                     }));
                 }
             }
-            if let super::orders::Phase::Cancelled { at } = order.phase {
+            if let super::orders::Phase::Cancelled { at, .. } = order.phase {
                 track.push(json!({
                     "content": "订单已取消",
                     "operate_time": self.clock.format(at),
@@ -1179,20 +1202,12 @@ impl App {
 
     fn new_skus(&self, params: &Params) -> Outcome {
         let (from, to) = self.window(params)?;
-        let outside = self.has(Fault::NewSkusNotInPool);
         let entries = self
             .catalog
             .new_feed()
             .into_iter()
-            .enumerate()
-            .filter(|(_, (_, at))| (from..=to).contains(at))
-            .map(|(step, (index, at))| {
-                // Under the fault the feed names SKUs past the end of the catalogue.
-                let index = if outside {
-                    self.catalog.sku_count() + step as u64
-                } else {
-                    index
-                };
+            .filter(|(_, at)| (from..=to).contains(at))
+            .map(|(index, at)| {
                 json!({
                     "sku": self.catalog.code(index),
                     "catalog_id": POOLS[(index % POOLS.len() as u64) as usize].id,

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, Sku};
 use super::clock::Instant;
 use super::rng::MixState;
 
@@ -57,8 +57,15 @@ pub struct Line {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Submitted,
-    Confirmed { at: Instant },
-    Cancelled { at: Instant },
+    Confirmed {
+        at: Instant,
+    },
+    /// `shipped_at`: when it had been confirmed (and shipped) before; only under the
+    /// cancel-after-confirm fault.
+    Cancelled {
+        at: Instant,
+        shipped_at: Option<Instant>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +109,15 @@ impl Order {
         match self.phase {
             Phase::Confirmed { at } => Some(at),
             _ => None,
+        }
+    }
+
+    /// When the goods left: the confirmation, even if the order was cancelled afterwards.
+    pub fn shipped_at(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Confirmed { at } => Some(at),
+            Phase::Cancelled { shipped_at, .. } => shipped_at,
+            Phase::Submitted => None,
         }
     }
 
@@ -201,9 +217,11 @@ impl OrderBook {
     }
 
     /// Pre-orders: checks every line, then locks the stock of all lines at once.
+    /// `agreement_price`: the price the supplier answers for a SKU (2.9); lines must match it.
     pub fn submit(
         &mut self,
         catalog: &Catalog,
+        agreement_price: impl Fn(&Sku) -> Decimal,
         request: SubmitRequest,
         rules: SubmitRules,
         now: Instant,
@@ -226,10 +244,11 @@ impl OrderBook {
             if !sku.on_shelf {
                 return Err(format!("商品已下架 sku {} is off shelf", line.sku));
             }
-            if rules.check_prices && line.price != sku.price {
+            let expected = agreement_price(&sku);
+            if rules.check_prices && line.price != expected {
                 return Err(format!(
-                    "价格不符 price mismatch: sku {} expected {}, got {}",
-                    line.sku, sku.price, line.price
+                    "价格不符 price mismatch: sku {} expected {expected}, got {}",
+                    line.sku, line.price
                 ));
             }
             sum = line
@@ -327,7 +346,10 @@ impl OrderBook {
             }
             Phase::Submitted | Phase::Confirmed { .. } => {}
         }
-        order.phase = Phase::Cancelled { at: now };
+        order.phase = Phase::Cancelled {
+            at: now,
+            shipped_at: order.confirmed_at(),
+        };
         let release: Vec<(u64, u64)> = if order.locked {
             order.locked = false;
             order.lines.iter().map(|l| (l.index, l.num)).collect()
@@ -444,16 +466,34 @@ mod tests {
         let mut book = OrderBook::default();
         book.set_stock(0, "120101", 3);
         let first = book
-            .submit(&catalog, request(&catalog, "Y1", 2), RULES, 0)
+            .submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y1", 2),
+                RULES,
+                0,
+            )
             .map(|o| o.id.clone());
         let first = first.unwrap_or_default();
         assert_eq!(book.available(&catalog, 0, "120101"), 1);
         assert!(
-            book.submit(&catalog, request(&catalog, "Y2", 2), RULES, 0)
-                .is_err()
+            book.submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y2", 2),
+                RULES,
+                0
+            )
+            .is_err()
         );
         let again = book
-            .submit(&catalog, request(&catalog, "Y1", 2), RULES, 0)
+            .submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y1", 2),
+                RULES,
+                0,
+            )
             .map(|o| o.id.clone());
         assert_eq!(again.as_deref(), Ok(first.as_str()));
         assert_eq!(book.available(&catalog, 0, "120101"), 1);
@@ -472,7 +512,9 @@ mod tests {
             check_prices: false,
             ..RULES
         };
-        let refused = book.submit(&catalog, order, rules, 0).err();
+        let refused = book
+            .submit(&catalog, |sku| sku.price, order, rules, 0)
+            .err();
         assert!(refused.is_some_and(|desc| desc.contains("overflow")));
     }
 
@@ -481,7 +523,13 @@ mod tests {
         let catalog = Catalog::new(1, 100, 0);
         let mut book = OrderBook::default();
         let id = book
-            .submit(&catalog, request(&catalog, "Y1", 2), RULES, 0)
+            .submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y1", 2),
+                RULES,
+                0,
+            )
             .map(|o| o.id.clone())
             .unwrap_or_default();
         assert!(book.confirm(&id, 100, true, false).is_ok());

@@ -1415,3 +1415,53 @@ fn faults_command_lists_every_fault_as_json() {
     assert_eq!(ids, known);
     assert!(listed[0]["requirements"].is_array() && listed[0]["description_zh"].is_string());
 }
+
+/// Faults are confined to what they name: the neighbouring behaviour stays correct.
+#[tokio::test]
+async fn faults_stay_narrow() {
+    // no-desc-on-failure keeps the token marker; no-token-check still refuses unknown tokens.
+    for fault in ["no-desc-on-failure", "no-token-check"] {
+        let mall = self::mall(&[fault]).await;
+        let answer = mall
+            .post_form(&mall.path("pools"), &[("token", "bogus".into())])
+            .await;
+        assert!(
+            !answer.success() && answer.desc().contains("token_expired"),
+            "{fault}"
+        );
+        mall.supplier.shutdown().await;
+    }
+    // price-above-market: the supplier's own (wrong) price is the one orders carry.
+    let mall = self::mall(&["price-above-market"]).await;
+    let answer = mall.submit(1).await;
+    assert!(answer.success(), "{}", answer.desc());
+    mall.supplier.shutdown().await;
+    // three-decimal-prices touches the market price only: orders go through.
+    let mall = self::mall(&["three-decimal-prices"]).await;
+    assert!(mall.submit(1).await.success());
+    mall.supplier.shutdown().await;
+    // relative-image-path is confined to 2.7: the detail's main image stays absolute.
+    let mall = self::mall(&["relative-image-path"]).await;
+    let sku = mall.first_sku().await;
+    let detail = mall.call("detail", &[("sku", &sku)]).await;
+    assert!(text(&detail.result()["image_path"]).starts_with("http://"));
+    mall.supplier.shutdown().await;
+    // new-skus-not-in-pool: the new SKUs still have detail and prices.
+    let mall = self::mall(&["new-skus-not-in-pool"]).await;
+    let feed = mall.call("new_skus", &[]).await;
+    let new_sku = text(&feed.result()[0]["sku"]);
+    assert!(mall.call("detail", &[("sku", &new_sku)]).await.success());
+    assert!(mall.call("prices", &[("sku", &new_sku)]).await.success());
+    mall.supplier.shutdown().await;
+    // cancel-after-confirm: the cancelled shipment keeps its waybill.
+    let mall = self::mall(&["cancel-after-confirm"]).await;
+    let order = mall.confirmed_order().await;
+    assert!(mall.call("cancel", &[("order_id", &order)]).await.success());
+    let track = mall.call("track", &[("order_id", &order)]).await;
+    assert!(
+        track.result()["waybill"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty())
+    );
+    mall.supplier.shutdown().await;
+}
