@@ -1465,3 +1465,126 @@ async fn faults_stay_narrow() {
     );
     mall.supplier.shutdown().await;
 }
+
+#[tokio::test]
+async fn order_rules() {
+    let mall = mall(&[]).await;
+    // Before confirmation: no invoice, no credit payment; confirm and cancel are idempotent.
+    let order = mall.submitted_order().await;
+    assert!(
+        !mall
+            .call("einvoice", &[("order_id", &order)])
+            .await
+            .success()
+    );
+    let pay = |order: &str, amount: &str| {
+        let order = order.to_string();
+        let amount = amount.to_string();
+        let mall = &mall;
+        async move {
+            mall.call(
+                "credit_payment",
+                &[
+                    ("order_id", &order),
+                    ("pay_amount", &amount),
+                    ("pay_time", &cst_now()),
+                    ("transfer_no", "T-1"),
+                ],
+            )
+            .await
+        }
+    };
+    assert!(
+        !pay(&order, "1.00").await.success(),
+        "not before confirmation"
+    );
+    for _ in 0..2 {
+        assert!(
+            mall.call("confirm", &[("order_id", &order)])
+                .await
+                .success()
+        );
+    }
+    // A transfer of the wrong amount is rejected by the supplier's check.
+    assert!(pay(&order, "1.00").await.success());
+    let query = mall
+        .call("credit_payment_query", &[("order_id", &order)])
+        .await;
+    assert_eq!(query.result()["pay_state"], json!(-1));
+    // After-sale needs delivery; then not more than bought.
+    let sku = mall.first_sku().await;
+    let two = json!([{"sku": sku, "num": 2}]).to_string();
+    let one = json!([{"sku": sku, "num": 1}]).to_string();
+    let after_sale = |lines: String| {
+        let order = order.clone();
+        let mall = &mall;
+        async move {
+            mall.call(
+                "after_sale",
+                &[("order_id", &order), ("skus", &lines), ("type", "4")],
+            )
+            .await
+        }
+    };
+    assert!(
+        !after_sale(one.clone()).await.success(),
+        "not before delivery"
+    );
+    mall.advance(25 * 3600).await;
+    assert!(!after_sale(two).await.success(), "only one was bought");
+    assert!(after_sale(one).await.success());
+    let select = mall.call("select", &[("order_id", &order)]).await;
+    assert_eq!(
+        select.result()["state"],
+        json!(4),
+        "in return after an after-sale request"
+    );
+    // Cancel is idempotent before confirmation; unknown orders are refused.
+    let other = mall.submitted_order().await;
+    for _ in 0..2 {
+        assert!(mall.call("cancel", &[("order_id", &other)]).await.success());
+    }
+    assert!(
+        !mall
+            .call("select", &[("order_id", "no-such-order")])
+            .await
+            .success()
+    );
+    // A reversed date range is refused.
+    let reversed = mall
+        .call(
+            "reconcile",
+            &[("bdate", "2026-02-01"), ("edate", "2026-01-01")],
+        )
+        .await;
+    assert!(!reversed.success());
+    mall.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn feeds_filter_by_time() {
+    let mall = mall(&[]).await;
+    let all = mall.call("new_skus", &[]).await;
+    let times: Vec<String> = all
+        .result()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| text(&entry["time"]))
+        .collect();
+    assert_eq!(times.len(), 5);
+    let newest = times.iter().max().cloned().unwrap_or_default();
+    let only_newest = mall.call("new_skus", &[("start_time", &newest)]).await;
+    assert_eq!(only_newest.result().as_array().map(Vec::len), Some(1));
+    let before_all = mall
+        .call("changed_skus", &[("end_time", "2000-01-01 00:00:00")])
+        .await;
+    assert_eq!(before_all.result(), &json!([]));
+    assert!(
+        !mall
+            .call("new_skus", &[("start_time", "yesterday")])
+            .await
+            .success()
+    );
+    mall.supplier.shutdown().await;
+}
