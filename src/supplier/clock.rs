@@ -8,6 +8,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, 
 /// Seconds since the Unix epoch on the supplier's clock.
 pub type Instant = i64;
 
+const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 86_400;
+
 #[derive(Debug)]
 pub struct Clock {
     offset_seconds: AtomicI64,
@@ -28,13 +30,21 @@ impl Clock {
     }
 
     pub fn now(&self) -> Instant {
-        Utc::now().timestamp() + self.offset_seconds.load(Ordering::Relaxed)
+        Utc::now()
+            .timestamp()
+            .saturating_add(self.offset_seconds.load(Ordering::Relaxed))
     }
 
-    /// Moves the clock forward; a negative amount is ignored (time never runs backwards).
+    /// Moves the clock forward, by at most a century per call; a negative amount is ignored
+    /// (time never runs backwards).
     pub fn advance(&self, seconds: i64) -> Instant {
         if seconds > 0 {
-            self.offset_seconds.fetch_add(seconds, Ordering::Relaxed);
+            let step = seconds.min(MAX_ADVANCE_SECONDS);
+            let _ =
+                self.offset_seconds
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
+                        Some(offset.saturating_add(step))
+                    });
         }
         self.now()
     }

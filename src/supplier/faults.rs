@@ -37,13 +37,13 @@ faults! {
     NewlinesInBody = "newlines-in-body" ["GEN-NO-NEWLINE"]
         "应答体为带换行的格式化 JSON" "answers are pretty-printed JSON with line breaks";
     NoDescOnFailure = "no-desc-on-failure" ["GEN-DESC-ON-FAILURE"]
-        "失败应答不带 desc" "failure answers carry no desc";
+        "失败应答不带 desc（token 失效应答除外）" "failure answers carry no desc (token refusals keep theirs)";
     Http500OnFailure = "http-500-on-failure" ["GEN-HTTP-STATUS"]
         "业务失败保留信封但返回 HTTP 500" "business failures keep the envelope but answer HTTP 500";
     TokenAnyCredentials = "token-any-credentials" ["TOK-ISSUE"]
         "任意用户名、密码、签名都能取得 token" "any username, password and sign obtain a token";
     NoTokenCheck = "no-token-check" ["TOK-REQUIRED"]
-        "缺少或未知的 token 也被接受" "a missing or unknown token is accepted";
+        "不带 token 的调用也被接受" "a call without a token is accepted";
     NoExpiredMarker = "no-expired-marker" ["TOK-EXPIRED-MARKER"]
         "token 失效时 desc 为 \"invalid token\"，不含 token_expired" "an invalid token answers desc \"invalid token\" without token_expired";
     TokenTtl12h = "token-ttl-12h" ["TOK-TTL-36H"]
@@ -63,13 +63,13 @@ faults! {
     DeadImageLink = "dead-image-link" ["IMG-REACHABLE"]
         "图片地址返回 404" "image URLs answer 404";
     RelativeImagePath = "relative-image-path" ["IMG-REACHABLE"]
-        "图片地址是相对路径" "image URLs are relative paths";
+        "图片接口的图片地址是相对路径" "image URLs of the images interface are relative paths";
     PricesDropSku = "prices-drop-sku" ["PRC-BATCH", "BATCH-COMPLETE"]
         "价格接口漏掉批量中的最后一个 SKU" "prices leave out the last SKU of a batch";
     PriceAboveMarket = "price-above-market" ["PRC-NOT-ABOVE-MARKET"]
         "部分 SKU（含第一个品目池的第一个 SKU）协议价高于市场价" "the agreement price is above the market price on some SKUs, including the first SKU of the first pool";
     ThreeDecimalPrices = "three-decimal-prices" ["PRC-MONEY"]
-        "价格带三位小数" "prices carry three decimals";
+        "市场价带三位小数" "market prices carry three decimals";
     NoCounties = "no-counties" ["AREA-LEVELS"]
         "区县接口返回空结果" "counties answer an empty result";
     DuplicateCountyNames = "duplicate-county-names" ["AREA-NAME-MATCH"]
@@ -81,7 +81,7 @@ faults! {
     BatchExtraSku = "batch-extra-sku" ["BATCH-COMPLETE"]
         "库存接口多返回一个未请求的 SKU" "stocks answer one extra SKU that was not asked for";
     NewSkusNotInPool = "new-skus-not-in-pool" ["NEW-SKUS", "X-NEW-IN-POOL"]
-        "新增商品接口返回不在任何品目池中的 SKU" "the new-SKU feed lists SKUs that are in no pool";
+        "新增商品接口中的 SKU 不在任何品目池中" "the SKUs of the new-SKU feed are listed in no pool";
     ChangedSkusFails = "changed-skus-fails" ["CHANGED-SKUS"]
         "修改商品接口总是失败" "the changed-SKU feed always fails";
     SubmitNoOrderId = "submit-no-order-id" ["ORD-PREORDER"]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, Sku};
 use super::clock::Instant;
 use super::rng::MixState;
 
@@ -57,8 +57,15 @@ pub struct Line {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Submitted,
-    Confirmed { at: Instant },
-    Cancelled { at: Instant },
+    Confirmed {
+        at: Instant,
+    },
+    /// `shipped_at`: when it had been confirmed (and shipped) before; only under the
+    /// cancel-after-confirm fault.
+    Cancelled {
+        at: Instant,
+        shipped_at: Option<Instant>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +112,15 @@ impl Order {
         }
     }
 
+    /// When the goods left: the confirmation, even if the order was cancelled afterwards.
+    pub fn shipped_at(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Confirmed { at } => Some(at),
+            Phase::Cancelled { shipped_at, .. } => shipped_at,
+            Phase::Submitted => None,
+        }
+    }
+
     pub fn delivered_at(&self) -> Option<Instant> {
         self.confirmed_at().map(|at| at + DELIVERY_SECONDS)
     }
@@ -145,8 +161,7 @@ impl Order {
             .iter()
             .flat_map(|service| service.lines.iter())
             .filter(|(line_index, _)| *line_index == index)
-            .map(|(_, num)| num)
-            .sum()
+            .fold(0u64, |total, (_, num)| total.saturating_add(*num))
     }
 }
 
@@ -202,9 +217,11 @@ impl OrderBook {
     }
 
     /// Pre-orders: checks every line, then locks the stock of all lines at once.
+    /// `agreement_price`: the price the supplier answers for a SKU (2.9); lines must match it.
     pub fn submit(
         &mut self,
         catalog: &Catalog,
+        agreement_price: impl Fn(&Sku) -> Decimal,
         request: SubmitRequest,
         rules: SubmitRules,
         now: Instant,
@@ -227,13 +244,18 @@ impl OrderBook {
             if !sku.on_shelf {
                 return Err(format!("商品已下架 sku {} is off shelf", line.sku));
             }
-            if rules.check_prices && line.price != sku.price {
+            let expected = agreement_price(&sku);
+            if rules.check_prices && line.price != expected {
                 return Err(format!(
-                    "价格不符 price mismatch: sku {} expected {}, got {}",
-                    line.sku, sku.price, line.price
+                    "价格不符 price mismatch: sku {} expected {expected}, got {}",
+                    line.sku, line.price
                 ));
             }
-            sum += line.price * Decimal::from(line.num);
+            sum = line
+                .price
+                .checked_mul(Decimal::from(line.num))
+                .and_then(|amount| sum.checked_add(amount))
+                .ok_or_else(|| format!("金额溢出 amount overflow at sku {}", line.sku))?;
             lines.push(Line {
                 index,
                 sku: sku.code,
@@ -242,7 +264,9 @@ impl OrderBook {
                 price: line.price,
             });
         }
-        let expected = sum + request.freight;
+        let expected = sum
+            .checked_add(request.freight)
+            .ok_or_else(|| "金额溢出 amount overflow".to_string())?;
         if expected != request.order_price {
             return Err(format!(
                 "订单金额不符 order_price mismatch: expected {expected} (Σ price × num + freight), got {}",
@@ -322,7 +346,10 @@ impl OrderBook {
             }
             Phase::Submitted | Phase::Confirmed { .. } => {}
         }
-        order.phase = Phase::Cancelled { at: now };
+        order.phase = Phase::Cancelled {
+            at: now,
+            shipped_at: order.confirmed_at(),
+        };
         let release: Vec<(u64, u64)> = if order.locked {
             order.locked = false;
             order.lines.iter().map(|l| (l.index, l.num)).collect()
@@ -356,8 +383,11 @@ impl OrderBook {
             let Some(line) = order.lines.iter().find(|line| &line.sku == sku) else {
                 return Err(format!("订单中没有该商品 sku {sku} is not in order {id}"));
             };
-            let asked: u64 = lines.iter().filter(|(s, _)| s == sku).map(|(_, n)| n).sum();
-            if asked + order.returned(line.index) > line.num {
+            let asked = lines
+                .iter()
+                .filter(|(s, _)| s == sku)
+                .fold(0u64, |total, (_, n)| total.saturating_add(*n));
+            if asked.saturating_add(order.returned(line.index)) > line.num {
                 return Err(format!(
                     "退换数量超过购买数量 sku {sku}: bought {}, already returned {}, asked {asked}",
                     line.num,
@@ -436,16 +466,34 @@ mod tests {
         let mut book = OrderBook::default();
         book.set_stock(0, "120101", 3);
         let first = book
-            .submit(&catalog, request(&catalog, "Y1", 2), RULES, 0)
+            .submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y1", 2),
+                RULES,
+                0,
+            )
             .map(|o| o.id.clone());
         let first = first.unwrap_or_default();
         assert_eq!(book.available(&catalog, 0, "120101"), 1);
         assert!(
-            book.submit(&catalog, request(&catalog, "Y2", 2), RULES, 0)
-                .is_err()
+            book.submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y2", 2),
+                RULES,
+                0
+            )
+            .is_err()
         );
         let again = book
-            .submit(&catalog, request(&catalog, "Y1", 2), RULES, 0)
+            .submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y1", 2),
+                RULES,
+                0,
+            )
             .map(|o| o.id.clone());
         assert_eq!(again.as_deref(), Ok(first.as_str()));
         assert_eq!(book.available(&catalog, 0, "120101"), 1);
@@ -455,11 +503,33 @@ mod tests {
     }
 
     #[test]
+    fn huge_amounts_are_refused_not_overflowed() {
+        let catalog = Catalog::new(1, 100, 0);
+        let mut book = OrderBook::default();
+        let mut order = request(&catalog, "Y1", u64::MAX);
+        order.lines[0].price = Decimal::MAX;
+        let rules = SubmitRules {
+            check_prices: false,
+            ..RULES
+        };
+        let refused = book
+            .submit(&catalog, |sku| sku.price, order, rules, 0)
+            .err();
+        assert!(refused.is_some_and(|desc| desc.contains("overflow")));
+    }
+
+    #[test]
     fn delivery_after_a_day_then_after_sale() {
         let catalog = Catalog::new(1, 100, 0);
         let mut book = OrderBook::default();
         let id = book
-            .submit(&catalog, request(&catalog, "Y1", 2), RULES, 0)
+            .submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y1", 2),
+                RULES,
+                0,
+            )
             .map(|o| o.id.clone())
             .unwrap_or_default();
         assert!(book.confirm(&id, 100, true, false).is_ok());

@@ -127,7 +127,11 @@ fn render(app: &App, outcome: Outcome) -> Response {
         );
         return response;
     }
-    let desc = desc.filter(|_| success || !faults.has(Fault::NoDescOnFailure));
+    // no-desc-on-failure spares token refusals: their marker lives in desc, and losing it
+    // would break TOK-EXPIRED-MARKER too.
+    let marker = app.profile.settings.expired_marker.as_str();
+    let desc =
+        desc.filter(|desc| success || !faults.has(Fault::NoDescOnFailure) || desc.contains(marker));
     let mut envelope = Map::new();
     envelope.insert(
         "success".into(),

@@ -275,11 +275,16 @@ impl Mall {
         };
         let lines = json!([{"sku": sku, "num": num, "price": money(price)}]).to_string();
         let total = (price * Decimal::from(num)).to_string();
+        self.submit_lines(yggc, &lines, &total).await
+    }
+
+    /// A pre-order with valid receiver and invoice fields around the given lines and total.
+    async fn submit_lines(&self, yggc: &str, lines: &str, total: &str) -> Answer {
         self.call(
             "submit",
             &[
                 ("yggc_order", yggc),
-                ("sku", &lines),
+                ("sku", lines),
                 ("name", "张三"),
                 ("province", "120000"),
                 ("city", "120100"),
@@ -297,7 +302,7 @@ impl Mall {
                 ("invoice_mobile", "13800138000"),
                 ("invoice_receipt_address", "天津市和平区南京路1号"),
                 ("payment", "5"),
-                ("order_price", &total),
+                ("order_price", total),
                 ("freight", "0"),
             ],
         )
@@ -565,6 +570,53 @@ async fn transport_rules() {
             .body(junk);
         assert!(!mall.send(request).await.success());
     }
+    let huge = format!(
+        r#"[{{"sku":"{sku}","num":18446744073709551615,"price":79228162514264337593543950335}}]"#
+    );
+    for lines in [huge.as_str(), "[]", "{}", "not json", r#"[{"sku":1}]"#] {
+        let answer = mall.submit_lines("HOSTILE", lines, "100.00").await;
+        assert!(!answer.success(), "{lines}");
+    }
+    // The seven VAT invoice fields are required when invoice_type = 2.
+    let price = mall.agreement_price(&sku).await;
+    let line = json!([{"sku": sku, "num": 1, "price": money(price)}]).to_string();
+    let mut form: Vec<(&str, String)> = vec![("token", mall.token.clone())];
+    for (key, value) in [
+        ("yggc_order", "NO-VAT-FIELDS"),
+        ("sku", line.as_str()),
+        ("name", "张三"),
+        ("province", "120000"),
+        ("city", "120100"),
+        ("county", COUNTY),
+        ("address", "天津市和平区"),
+        ("phone", "022-12345678"),
+        ("invoice_type", "2"),
+        ("invoice_title", "天津市某某局"),
+        ("invoice_org_code", "11120000MB0000000X"),
+        ("payment", "2"),
+        ("freight", "0"),
+    ] {
+        form.push((key, value.to_string()));
+    }
+    form.push(("order_price", price.to_string()));
+    let answer = mall.post_form(&mall.path("submit"), &form).await;
+    assert!(
+        !answer.success() && answer.desc().contains("invoice_name"),
+        "{}",
+        answer.desc()
+    );
+    for (key, value) in form.iter_mut() {
+        if *key == "invoice_type" {
+            *value = "1".to_string();
+        }
+    }
+    let answer = mall.post_form(&mall.path("submit"), &form).await;
+    assert!(
+        answer.success(),
+        "an ordinary invoice needs no VAT fields: {}",
+        answer.desc()
+    );
+    assert!(mall.call("pools", &[]).await.success(), "still serving");
     mall.supplier.shutdown().await;
 
     // The admin endpoints exist only with --admin.
@@ -1362,4 +1414,177 @@ fn faults_command_lists_every_fault_as_json() {
     let known: Vec<&str> = supplier::faults().iter().map(|f| f.id).collect();
     assert_eq!(ids, known);
     assert!(listed[0]["requirements"].is_array() && listed[0]["description_zh"].is_string());
+}
+
+/// Faults are confined to what they name: the neighbouring behaviour stays correct.
+#[tokio::test]
+async fn faults_stay_narrow() {
+    // no-desc-on-failure keeps the token marker; no-token-check still refuses unknown tokens.
+    for fault in ["no-desc-on-failure", "no-token-check"] {
+        let mall = self::mall(&[fault]).await;
+        let answer = mall
+            .post_form(&mall.path("pools"), &[("token", "bogus".into())])
+            .await;
+        assert!(
+            !answer.success() && answer.desc().contains("token_expired"),
+            "{fault}"
+        );
+        mall.supplier.shutdown().await;
+    }
+    // price-above-market: the supplier's own (wrong) price is the one orders carry.
+    let mall = self::mall(&["price-above-market"]).await;
+    let answer = mall.submit(1).await;
+    assert!(answer.success(), "{}", answer.desc());
+    mall.supplier.shutdown().await;
+    // three-decimal-prices touches the market price only: orders go through.
+    let mall = self::mall(&["three-decimal-prices"]).await;
+    assert!(mall.submit(1).await.success());
+    mall.supplier.shutdown().await;
+    // relative-image-path is confined to 2.7: the detail's main image stays absolute.
+    let mall = self::mall(&["relative-image-path"]).await;
+    let sku = mall.first_sku().await;
+    let detail = mall.call("detail", &[("sku", &sku)]).await;
+    assert!(text(&detail.result()["image_path"]).starts_with("http://"));
+    mall.supplier.shutdown().await;
+    // new-skus-not-in-pool: the new SKUs still have detail and prices.
+    let mall = self::mall(&["new-skus-not-in-pool"]).await;
+    let feed = mall.call("new_skus", &[]).await;
+    let new_sku = text(&feed.result()[0]["sku"]);
+    assert!(mall.call("detail", &[("sku", &new_sku)]).await.success());
+    assert!(mall.call("prices", &[("sku", &new_sku)]).await.success());
+    mall.supplier.shutdown().await;
+    // cancel-after-confirm: the cancelled shipment keeps its waybill.
+    let mall = self::mall(&["cancel-after-confirm"]).await;
+    let order = mall.confirmed_order().await;
+    assert!(mall.call("cancel", &[("order_id", &order)]).await.success());
+    let track = mall.call("track", &[("order_id", &order)]).await;
+    assert!(
+        track.result()["waybill"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty())
+    );
+    mall.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn order_rules() {
+    let mall = mall(&[]).await;
+    // Before confirmation: no invoice, no credit payment; confirm and cancel are idempotent.
+    let order = mall.submitted_order().await;
+    assert!(
+        !mall
+            .call("einvoice", &[("order_id", &order)])
+            .await
+            .success()
+    );
+    let pay = |order: &str, amount: &str| {
+        let order = order.to_string();
+        let amount = amount.to_string();
+        let mall = &mall;
+        async move {
+            mall.call(
+                "credit_payment",
+                &[
+                    ("order_id", &order),
+                    ("pay_amount", &amount),
+                    ("pay_time", &cst_now()),
+                    ("transfer_no", "T-1"),
+                ],
+            )
+            .await
+        }
+    };
+    assert!(
+        !pay(&order, "1.00").await.success(),
+        "not before confirmation"
+    );
+    for _ in 0..2 {
+        assert!(
+            mall.call("confirm", &[("order_id", &order)])
+                .await
+                .success()
+        );
+    }
+    // A transfer of the wrong amount is rejected by the supplier's check.
+    assert!(pay(&order, "1.00").await.success());
+    let query = mall
+        .call("credit_payment_query", &[("order_id", &order)])
+        .await;
+    assert_eq!(query.result()["pay_state"], json!(-1));
+    // After-sale needs delivery; then not more than bought.
+    let sku = mall.first_sku().await;
+    let two = json!([{"sku": sku, "num": 2}]).to_string();
+    let one = json!([{"sku": sku, "num": 1}]).to_string();
+    let after_sale = |lines: String| {
+        let order = order.clone();
+        let mall = &mall;
+        async move {
+            mall.call(
+                "after_sale",
+                &[("order_id", &order), ("skus", &lines), ("type", "4")],
+            )
+            .await
+        }
+    };
+    assert!(
+        !after_sale(one.clone()).await.success(),
+        "not before delivery"
+    );
+    mall.advance(25 * 3600).await;
+    assert!(!after_sale(two).await.success(), "only one was bought");
+    assert!(after_sale(one).await.success());
+    let select = mall.call("select", &[("order_id", &order)]).await;
+    assert_eq!(
+        select.result()["state"],
+        json!(4),
+        "in return after an after-sale request"
+    );
+    // Cancel is idempotent before confirmation; unknown orders are refused.
+    let other = mall.submitted_order().await;
+    for _ in 0..2 {
+        assert!(mall.call("cancel", &[("order_id", &other)]).await.success());
+    }
+    assert!(
+        !mall
+            .call("select", &[("order_id", "no-such-order")])
+            .await
+            .success()
+    );
+    // A reversed date range is refused.
+    let reversed = mall
+        .call(
+            "reconcile",
+            &[("bdate", "2026-02-01"), ("edate", "2026-01-01")],
+        )
+        .await;
+    assert!(!reversed.success());
+    mall.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn feeds_filter_by_time() {
+    let mall = mall(&[]).await;
+    let all = mall.call("new_skus", &[]).await;
+    let times: Vec<String> = all
+        .result()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| text(&entry["time"]))
+        .collect();
+    assert_eq!(times.len(), 5);
+    let newest = times.iter().max().cloned().unwrap_or_default();
+    let only_newest = mall.call("new_skus", &[("start_time", &newest)]).await;
+    assert_eq!(only_newest.result().as_array().map(Vec::len), Some(1));
+    let before_all = mall
+        .call("changed_skus", &[("end_time", "2000-01-01 00:00:00")])
+        .await;
+    assert_eq!(before_all.result(), &json!([]));
+    assert!(
+        !mall
+            .call("new_skus", &[("start_time", "yesterday")])
+            .await
+            .success()
+    );
+    mall.supplier.shutdown().await;
 }
