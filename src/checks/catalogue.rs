@@ -289,6 +289,52 @@ pub(crate) fn pool_ids(result: &Value) -> CheckRun {
 
 const SKU_LIST_REQ: &str = "SKU-LIST";
 
+/// A stock answer is about the area asked for, and says 有货 exactly when there is stock.
+pub(crate) fn stock_answer(params: &serde_json::Map<String, Value>, result: &Value) -> CheckRun {
+    const REQ: &str = "STK-BATCH";
+    let asked_area = params.get("area_id").map(walk::text);
+    let mut findings = Vec::new();
+    for (index, item) in result.as_array().into_iter().flatten().enumerate() {
+        let sku = walk::sku_of(item);
+        let base = walk::index("/result", index);
+        if let (Some(asked), Some(area)) = (&asked_area, item.get("area_id"))
+            && walk::text(area) != *asked
+        {
+            findings.push(
+                Finding::new(
+                    ids::STOCK_ANSWER,
+                    REQ,
+                    format!("SKU {sku} 的库存地区不是所查地区 stock of sku {sku} answers another area"),
+                )
+                .at(walk::child(&base, "area_id"))
+                .expected(asked.clone())
+                .actual(walk::text(area)),
+            );
+        }
+        let num = item.get("num").and_then(Value::as_i64);
+        let desc = item.get("desc").and_then(Value::as_str);
+        if let (Some(num), Some(desc)) = (num, desc) {
+            let expected = if num > 0 { "有货" } else { "无货" };
+            if desc != expected {
+                findings.push(
+                    Finding::new(
+                        ids::STOCK_ANSWER,
+                        REQ,
+                        format!("SKU {sku} 库存 {num} 与描述 {desc} 不符 stock {num} contradicts desc {desc:?}"),
+                    )
+                    .at(walk::child(&base, "desc"))
+                    .expected(expected)
+                    .actual(desc),
+                );
+            }
+        }
+        if findings.len() >= super::FINDINGS_CAP {
+            break;
+        }
+    }
+    CheckRun::new(ids::STOCK_ANSWER, &[REQ], findings)
+}
+
 /// SKUs of a pool are unique codes.
 pub(crate) fn sku_list(result: &Value) -> CheckRun {
     let findings = match result.as_array() {
@@ -456,6 +502,33 @@ mod tests {
     use super::*;
     use crate::checks::testkit::*;
     use serde_json::json;
+
+    // ---- stock-answer
+    fn stock_findings(result: Value) -> Vec<Finding> {
+        run_result("stocks", result, json!({"sku": "1,2", "area_id": "120101"}))
+            .into_iter()
+            .filter(|r| r.check == ids::STOCK_ANSWER)
+            .flat_map(|r| r.findings)
+            .collect()
+    }
+
+    #[test]
+    fn stock_answer_matches_area_and_desc() {
+        let good = json!([
+            {"sku": "1", "area_id": "120101", "num": 5, "desc": "有货"},
+            {"sku": "2", "area_id": "120101", "num": 0, "desc": "无货"}
+        ]);
+        assert!(stock_findings(good).is_empty());
+        let bad = json!([
+            {"sku": "1", "area_id": "110101", "num": 5, "desc": "有货"},
+            {"sku": "2", "area_id": "120101", "num": 0, "desc": "有货"}
+        ]);
+        let found = stock_findings(bad);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].pointer.as_deref(), Some("/result/0/area_id"));
+        assert_eq!(found[1].pointer.as_deref(), Some("/result/1/desc"));
+        assert!(found.iter().all(|f| f.requirement == "STK-BATCH"));
+    }
 
     // ---- batch-complete
     fn shelf(result: Value, sent: &str) -> Vec<crate::checks::CheckRun> {

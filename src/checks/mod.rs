@@ -145,6 +145,7 @@ pub mod ids {
     pub const TIERS: &str = "tiers";
     pub const OFFER_DATES: &str = "offer-dates";
     pub const RECONCILE_SUMS: &str = "reconcile-sums";
+    pub const STOCK_ANSWER: &str = "stock-answer";
     pub const OFFER_PRICE: &str = "offer-price";
 }
 
@@ -182,6 +183,7 @@ pub enum ResultCheck {
     Tiers,
     OfferDates,
     ReconcileSums,
+    StockAnswer,
 }
 
 /// Which result checks run on which interface (by interface id of the profile).
@@ -195,6 +197,7 @@ pub const RESULT_CHECKS: &[(&str, &[ResultCheck])] = {
         ("images", &[ImageUrls]),
         ("ratings", &[Ratings]),
         ("prices", &[PriceRule, Money]),
+        ("stocks", &[StockAnswer]),
         ("provinces", &[AreaNames]),
         ("cities", &[AreaNames]),
         ("counties", &[AreaNames]),
@@ -295,6 +298,7 @@ fn result_runs(input: &ExchangeInput<'_>, answer: &Answer) -> Vec<CheckRun> {
                 Some(optional::offer_dates(input.profile, &interface.id, result))
             }
             ResultCheck::ReconcileSums => Some(optional::reconcile_sums(result)),
+            ResultCheck::StockAnswer => Some(catalogue::stock_answer(input.params, result)),
         };
         runs.extend(run);
     }

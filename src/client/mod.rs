@@ -53,6 +53,14 @@ impl std::fmt::Debug for TokenUse {
 /// The interface id of harness calls that are not interfaces of the profile.
 pub const ADMIN: &str = "admin";
 
+/// Ways a token call can break the sign rule on purpose (TOK-ISSUE: refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    None,
+    WrongSign,
+    StaleTimestamp,
+}
+
 /// Talks to one supplier. Cheap to clone: clones share the connection pool, the exchange ids, the
 /// known secrets and the current token ([`Client::detached`] gives one with its own token).
 #[derive(Clone)]
@@ -319,7 +327,7 @@ impl Client {
     pub async fn fetch_token(&self) -> (Exchange, Option<IssuedToken>) {
         let username = self.shared.username.clone();
         let password_md5 = self.shared.password_md5.clone();
-        let (exchange, issued) = self.token_call(&username, password_md5).await;
+        let (exchange, issued) = self.token_call(&username, password_md5, Tamper::None).await;
         if let Some(issued) = &issued {
             *lock(&self.token.current) = Some(issued.clone());
         }
@@ -332,13 +340,21 @@ impl Client {
         username: &str,
         password: &str,
     ) -> (Exchange, Option<IssuedToken>) {
-        self.token_call(username, token::md5_hex(password)).await
+        self.token_call(username, token::md5_hex(password), Tamper::None).await
+    }
+
+    /// A token call with the configured credentials but a broken sign rule (a wrong sign, or a
+    /// timestamp an hour off): a supplier must refuse it. The token is never stored.
+    pub async fn fetch_token_tampered(&self, tamper: Tamper) -> (Exchange, Option<IssuedToken>) {
+        let username = self.shared.username.clone();
+        self.token_call(&username, self.shared.password_md5.clone(), tamper).await
     }
 
     async fn token_call(
         &self,
         username: &str,
         password_md5: String,
+        tamper: Tamper,
     ) -> (Exchange, Option<IssuedToken>) {
         let profile = Arc::clone(&self.shared.profile);
         let Some(interface) = token_interface(&profile) else {
@@ -352,8 +368,16 @@ impl Client {
         };
         self.remember_secret(&password_md5);
         let skew = self.shared.supplier_skew_ms.load(Ordering::Relaxed);
+        let skew = match tamper {
+            Tamper::StaleTimestamp => skew - 3_600_000,
+            _ => skew,
+        };
         let timestamp = token::now_timestamp(&profile.settings, skew);
-        let sign = token::sign(username, &password_md5, &timestamp);
+        let mut sign = token::sign(username, &password_md5, &timestamp);
+        if tamper == Tamper::WrongSign {
+            // The sign of another timestamp: well formed, but not this request's.
+            sign = token::sign(username, &password_md5, &format!("{timestamp}0"));
+        }
         let params = [
             ("username".to_string(), Value::String(username.to_string())),
             ("password".to_string(), Value::String(password_md5)),

@@ -78,6 +78,9 @@ pub enum Event {
         profile: String,
         started_at: String,
         scenarios: Vec<ScenarioInfo>,
+        /// The requirements this run sets out to judge: all of them for a full run, those the
+        /// selected scenarios name for a selection. Untested ones within it are reported.
+        in_scope: Vec<String>,
     },
     ScenarioStarted {
         scenario: String,

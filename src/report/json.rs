@@ -68,6 +68,7 @@ pub struct JsonReporter {
     requirements: Vec<(String, String, String, String, String)>,
     report: Report,
     all_exchanges: BTreeMap<u64, Exchange>,
+    in_scope: Vec<String>,
 }
 
 impl JsonReporter {
@@ -109,6 +110,7 @@ impl JsonReporter {
                 exchanges: Vec::new(),
             },
             all_exchanges: BTreeMap::new(),
+            in_scope: Vec::new(),
         }
     }
 
@@ -153,7 +155,9 @@ impl Reporter for JsonReporter {
                 profile,
                 started_at,
                 scenarios,
+                in_scope,
             } => {
+                self.in_scope = in_scope.clone();
                 r.run_id = run_id.clone();
                 r.target = target.clone();
                 r.embedded = *embedded;
@@ -215,6 +219,7 @@ impl Reporter for JsonReporter {
             .requirements
             .iter()
             .filter(|r| r.level == "MUST" && matches!(r.status.as_str(), "partial" | "not_tested"))
+            .filter(|r| self.in_scope.contains(&r.id))
             .map(|r| r.id.clone())
             .collect();
         // Evidence only: the exchanges that a failure or warning points at.

@@ -112,8 +112,10 @@ impl Reporter for TerminalReporter {
                 target,
                 profile,
                 scenarios,
+                in_scope,
                 ..
             } => {
+                self.must.retain(|id| in_scope.contains(id));
                 self.line(format!(
                     "{} {}",
                     "mallcheck".bold(),

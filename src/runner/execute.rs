@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 use super::results::Rows;
 use super::{Outcome, Shared, builtins, global_vars};
 use crate::checks::{self, ExchangeInput, Status};
-use crate::client::{Exchange, TokenUse, TransportError};
+use crate::client::{Exchange, Tamper, TokenUse, TransportError};
 use crate::report::events::Event;
-use crate::scenario::model::{AdminStep, CallStep, TokenChoice, ValueExpect};
+use crate::scenario::model::{AdminStep, CallStep, TamperChoice, TokenChoice, ValueExpect};
 use crate::scenario::template::{self, as_text};
 use crate::scenario::{Scenario, Step};
 
@@ -233,13 +233,18 @@ async fn run_call(
             }
         }
         let exchange = if !interface.auth {
-            match &call.credentials {
-                Some(c) => {
+            let tamper = call.tamper.map(|t| match t {
+                TamperChoice::WrongSign => Tamper::WrongSign,
+                TamperChoice::StaleTimestamp => Tamper::StaleTimestamp,
+            });
+            match (&call.credentials, tamper) {
+                (_, Some(tamper)) => shared.client.fetch_token_tampered(tamper).await.0,
+                (Some(c), None) => {
                     let username = as_text(&template::render_str(&c.username, &round)?);
                     let password = as_text(&template::render_str(&c.password, &round)?);
                     shared.client.fetch_token_with(&username, &password).await.0
                 }
-                None => shared.client.fetch_token().await.0,
+                (None, None) => shared.client.fetch_token().await.0,
             }
         } else {
             let token = match call.token {

@@ -140,6 +140,21 @@ pub fn select(scenarios: &[Scenario], selection: &Selection) -> Vec<Scenario> {
         .collect()
 }
 
+fn requirements_in_scope(profile: &Profile, scenarios: &[Scenario], selection: &Selection) -> Vec<String> {
+    let full = selection.interfaces.is_empty() && selection.scenarios.is_empty() && selection.tags.is_empty();
+    let mut ids: Vec<String> = if full {
+        profile.requirements.iter().map(|r| r.id.clone()).collect()
+    } else {
+        scenarios.iter().flat_map(|s| s.requirements.iter().cloned()).collect()
+    };
+    if selection.required_only {
+        ids.retain(|id| profile.requirement(id).is_some_and(|r| r.set == RequirementSet::Required));
+    }
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// Runs the scenarios and returns the verdict, with the reason when a runtime error (an
 /// unreachable supplier) stopped it early; every fact goes out as an event on the way.
 pub async fn run(
@@ -169,6 +184,7 @@ pub async fn run(
         profile: profile.origin.clone(),
         started_at: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
         scenarios: infos,
+        in_scope: requirements_in_scope(&profile, &scenarios, &options.selection),
     });
     let jobs = options.jobs.max(1);
     let image_concurrency = config.image_concurrency.max(1);

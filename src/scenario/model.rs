@@ -90,6 +90,9 @@ pub struct CallStep {
     /// For the token interface: credentials other than the configured ones (templated).
     #[serde(default)]
     pub credentials: Option<Credentials>,
+    /// For the token interface: break the sign rule on purpose (the call must be refused).
+    #[serde(default)]
+    pub tamper: Option<TamperChoice>,
     /// An object of parameters (values may be templates), or one template yielding an object.
     #[serde(default = "empty_object")]
     pub params: Value,
@@ -105,6 +108,15 @@ pub struct CallStep {
     pub capture: Map<String, Value>,
     #[serde(default)]
     pub for_each: Option<ForEach>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TamperChoice {
+    /// A well-formed sign that is not this request's.
+    WrongSign,
+    /// A timestamp an hour off the supplier's clock.
+    StaleTimestamp,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
