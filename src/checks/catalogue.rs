@@ -304,7 +304,9 @@ pub(crate) fn stock_answer(params: &serde_json::Map<String, Value>, result: &Val
                 Finding::new(
                     ids::STOCK_ANSWER,
                     REQ,
-                    format!("SKU {sku} 的库存地区不是所查地区 stock of sku {sku} answers another area"),
+                    format!(
+                        "SKU {sku} 的库存地区不是所查地区 stock of sku {sku} answers another area"
+                    ),
                 )
                 .at(walk::child(&base, "area_id"))
                 .expected(asked.clone())

@@ -340,14 +340,16 @@ impl Client {
         username: &str,
         password: &str,
     ) -> (Exchange, Option<IssuedToken>) {
-        self.token_call(username, token::md5_hex(password), Tamper::None).await
+        self.token_call(username, token::md5_hex(password), Tamper::None)
+            .await
     }
 
     /// A token call with the configured credentials but a broken sign rule (a wrong sign, or a
     /// timestamp an hour off): a supplier must refuse it. The token is never stored.
     pub async fn fetch_token_tampered(&self, tamper: Tamper) -> (Exchange, Option<IssuedToken>) {
         let username = self.shared.username.clone();
-        self.token_call(&username, self.shared.password_md5.clone(), tamper).await
+        self.token_call(&username, self.shared.password_md5.clone(), tamper)
+            .await
     }
 
     async fn token_call(

@@ -140,15 +140,28 @@ pub fn select(scenarios: &[Scenario], selection: &Selection) -> Vec<Scenario> {
         .collect()
 }
 
-fn requirements_in_scope(profile: &Profile, scenarios: &[Scenario], selection: &Selection) -> Vec<String> {
-    let full = selection.interfaces.is_empty() && selection.scenarios.is_empty() && selection.tags.is_empty();
+fn requirements_in_scope(
+    profile: &Profile,
+    scenarios: &[Scenario],
+    selection: &Selection,
+) -> Vec<String> {
+    let full = selection.interfaces.is_empty()
+        && selection.scenarios.is_empty()
+        && selection.tags.is_empty();
     let mut ids: Vec<String> = if full {
         profile.requirements.iter().map(|r| r.id.clone()).collect()
     } else {
-        scenarios.iter().flat_map(|s| s.requirements.iter().cloned()).collect()
+        scenarios
+            .iter()
+            .flat_map(|s| s.requirements.iter().cloned())
+            .collect()
     };
     if selection.required_only {
-        ids.retain(|id| profile.requirement(id).is_some_and(|r| r.set == RequirementSet::Required));
+        ids.retain(|id| {
+            profile
+                .requirement(id)
+                .is_some_and(|r| r.set == RequirementSet::Required)
+        });
     }
     ids.sort();
     ids.dedup();

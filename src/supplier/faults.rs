@@ -78,6 +78,8 @@ faults! {
         "天津市的区县中缺少蓟州区" "蓟州区 is missing from Tianjin's districts";
     StocksDropSku = "stocks-drop-sku" ["STK-BATCH", "BATCH-COMPLETE"]
         "库存接口漏掉批量中的最后一个 SKU" "stocks leave out the last SKU of a batch";
+    StockDescContradicts = "stock-desc-contradicts" ["STK-BATCH"]
+        "库存为 0 的 SKU 也写“有货”" "SKUs without stock are still described 有货";
     BatchExtraSku = "batch-extra-sku" ["BATCH-COMPLETE"]
         "库存接口多返回一个未请求的 SKU" "stocks answer one extra SKU that was not asked for";
     NewSkusNotInPool = "new-skus-not-in-pool" ["NEW-SKUS", "X-NEW-IN-POOL"]

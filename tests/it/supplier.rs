@@ -825,6 +825,14 @@ async fn holds(mall: &Mall, fault: &str) -> bool {
         "images-drop-sku" => batch_complete(mall, "images").await,
         "prices-drop-sku" => batch_complete(mall, "prices").await,
         "stocks-drop-sku" | "batch-extra-sku" => batch_complete(mall, "stocks").await,
+        "stock-desc-contradicts" => {
+            let sku = mall.first_sku().await;
+            mall.set_stock(&sku, 0).await;
+            let answer = mall
+                .call("stocks", &[("sku", &sku), ("area_id", COUNTY)])
+                .await;
+            answer.result()[0]["desc"] == json!("无货")
+        }
         "dead-image-link" | "relative-image-path" => images_reachable(mall).await,
         "price-above-market" => {
             let (_, batch) = mall.batch().await;
@@ -1231,6 +1239,7 @@ async fn area_and_stock_faults() {
         "duplicate-county-names",
         "tianjin-district-missing",
         "stocks-drop-sku",
+        "stock-desc-contradicts",
         "batch-extra-sku",
         "slow-stocks",
     ])
@@ -1306,6 +1315,7 @@ fn every_fault_is_tested_and_names_known_requirements() {
         "duplicate-county-names",
         "tianjin-district-missing",
         "stocks-drop-sku",
+        "stock-desc-contradicts",
         "batch-extra-sku",
         "slow-stocks",
         "submit-no-order-id",

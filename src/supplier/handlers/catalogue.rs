@@ -340,7 +340,11 @@ impl App {
                 sku: SkuCode(self.catalog.code_number(index)),
                 area_id: &area,
                 num,
-                desc: if num > 0 { "有货" } else { "无货" },
+                desc: if num > 0 || self.has(Fault::StockDescContradicts) {
+                    "有货"
+                } else {
+                    "无货"
+                },
             })
             .collect();
         if self.has(Fault::StocksDropSku) {
