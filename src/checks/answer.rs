@@ -9,7 +9,7 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::{Finding, ids};
-use crate::client::Exchange;
+use crate::exchange::Exchange;
 
 /// A body that parsed as JSON.
 #[derive(Debug, Clone)]

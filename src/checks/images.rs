@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::catalogue::is_absolute_http_url;
 use super::{CheckRun, ExchangeInput, Finding, answer::excerpt, ids, parse_answer, walk};
-use crate::client::Exchange;
+use crate::exchange::Exchange;
 
 const REACHABLE_REQ: &str = "IMG-REACHABLE";
 
@@ -138,7 +138,7 @@ fn has_image_magic(body: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::checks::testkit::*;
-    use crate::client::TransportError;
+    use crate::exchange::TransportError;
     use serde_json::json;
 
     fn images_result() -> Value {

@@ -25,7 +25,7 @@ mod testkit;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::Exchange;
+use crate::exchange::Exchange;
 use crate::profile::{Interface, Profile};
 
 pub use answer::{Answer, Parsed, parse_answer};

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value, json};
 
 use super::{CheckRun, ExchangeInput, Finding, run_exchange_checks};
-use crate::client::{Exchange, RecordedRequest, RecordedResponse, TransportError};
+use crate::exchange::{Exchange, RecordedRequest, RecordedResponse, TransportError};
 use crate::profile::Profile;
 
 pub(crate) fn profile() -> &'static Profile {

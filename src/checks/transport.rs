@@ -2,7 +2,7 @@
 //! (GEN-NO-NEWLINE). Whether it is JSON lives in `answer`.
 
 use super::{CheckRun, Finding, ids};
-use crate::client::Exchange;
+use crate::exchange::Exchange;
 
 const STATUS_REQ: &str = "GEN-HTTP-STATUS";
 const POST_REQ: &str = "GEN-POST";
@@ -104,7 +104,7 @@ pub(crate) fn no_newline(body: &[u8]) -> CheckRun {
 mod tests {
     use super::*;
     use crate::checks::testkit::*;
-    use crate::client::TransportError;
+    use crate::exchange::TransportError;
 
     #[test]
     fn status_200_passes() {

@@ -7,13 +7,13 @@
 
 mod config;
 mod encode;
-mod exchange;
+
 mod redact;
 mod token;
 mod transport;
 
+pub use crate::exchange::{Exchange, RecordedRequest, RecordedResponse, TransportError};
 pub use config::{ClientConfig, ClientError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT};
-pub use exchange::{Exchange, RecordedRequest, RecordedResponse, TransportError};
 pub use redact::MASK;
 pub use token::IssuedToken;
 

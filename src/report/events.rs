@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checks::Status;
-use crate::client::Exchange;
+use crate::exchange::Exchange;
 use crate::profile::RequirementSet;
 use crate::scenario::model::Text;
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::events::{Event, ResultRow, ScenarioInfo, SetVerdict, Verdict};
 use super::{ReportError, Reporter, write_atomically};
 use crate::checks::Status;
-use crate::client::Exchange;
+use crate::exchange::Exchange;
 use crate::profile::Profile;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

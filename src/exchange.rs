@@ -1,4 +1,5 @@
-//! One call to a supplier as it happened: the request (secrets already redacted), the raw
+//! One call to a supplier as it happened (a leaf module: the client makes exchanges, checks and
+//! reporters read them, and neither has to depend on the other): the request (secrets already redacted), the raw
 //! response bytes, status, headers and timings. Everything downstream (checks, reports, curl
 //! lines) reads exchanges and nothing else, so a secret that is not in an exchange cannot leak.
 
