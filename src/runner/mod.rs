@@ -339,7 +339,14 @@ pub async fn run(
         shared.orders.note_cleanup_timeout();
     }
 
-    let verdict = verdict_of(&statuses, &shared);
+    let mut verdict = verdict_of(&statuses, &shared);
+    if aborted.is_some() {
+        // A run that could not finish proves nothing about what it did not reach.
+        verdict.required = SetVerdict::Fail;
+        if verdict.optional == SetVerdict::Pass {
+            verdict.optional = SetVerdict::NotTested;
+        }
+    }
     shared.emit(Event::RunFinished {
         verdict,
         duration_ms: started.elapsed().as_millis() as u64,

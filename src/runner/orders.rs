@@ -98,6 +98,15 @@ impl OrderBook {
             .and_then(Value::as_bool)
             == Some(true);
         if !success {
+            // A refused submit created nothing: the order leaves the book. One whose answer never
+            // came (timeout) stays `Sent`, and the cleanup says it must be checked by hand.
+            if interface == "submit"
+                && answer.is_some()
+                && let Some(yggc) = text_of(params.get("yggc_order"))
+                && let Ok(mut orders) = self.orders.lock()
+            {
+                orders.retain(|o| !(o.yggc_order == yggc && o.state == OrderState::Sent));
+            }
             return;
         }
         let mut lines = Vec::new();

@@ -3,6 +3,7 @@
 mod checks;
 mod client;
 mod faults;
+mod hostile;
 mod profile;
 mod run_cli;
 mod scenarios;

@@ -1,0 +1,173 @@
+//! A supplier that answers everything badly: HTML error pages, invalid UTF-8, pretty-printed
+//! JSON, `"success": "true"`, an empty body, a body over the size cap, redirects elsewhere. The
+//! run completes, every scenario is accounted for, the answers are findings, nothing panics.
+//! Each path gets one kind of bad answer (chosen by the path), pools and SKUs excepted.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::Response;
+use mallcheck::checks::Status;
+use mallcheck::profile::Profile;
+use mallcheck::report::events::{Event, SetVerdict};
+use mallcheck::report::{ReportError, Reporter};
+use mallcheck::session::{self, RunArgs};
+
+struct Collector(Arc<Mutex<Vec<Event>>>);
+
+impl Reporter for Collector {
+    fn event(&mut self, event: &Event) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push(event.clone());
+        }
+    }
+    fn finish(&mut self) -> Result<(), ReportError> {
+        Ok(())
+    }
+}
+
+fn answer(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap_or_default()
+}
+
+/// A different bad answer per path; the token call works so the run gets past it.
+async fn hostile(uri: Uri) -> Response {
+    let path = uri.path().to_string();
+    if path.ends_with("/access_token") {
+        let body = r#"{"success":true,"desc":"ok","result":{"access_token":"0123456789abcdef0123456789abcdef","expires_at":"2099-01-01 00:00:00"}}"#;
+        return answer(StatusCode::OK, "application/json", body.as_bytes().to_vec());
+    }
+    // Pools and SKUs answer well, so the run reaches the interfaces that answer badly.
+    if path.ends_with("/get_pools") {
+        let body = r#"{"success":true,"result":[{"id":"A0101","name":"台式计算机"}]}"#;
+        return answer(StatusCode::OK, "application/json", body.as_bytes().to_vec());
+    }
+    if path.ends_with("/skus") {
+        let body = r#"{"success":true,"result":["100000001","100000002","100000003"]}"#;
+        return answer(StatusCode::OK, "application/json", body.as_bytes().to_vec());
+    }
+    let pick = path.bytes().map(usize::from).sum::<usize>() % 8;
+    match pick {
+        0 => answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/html",
+            b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec(),
+        ),
+        1 => answer(
+            StatusCode::OK,
+            "application/json",
+            vec![0xff, 0xfe, b'{', 0x80, b'}'],
+        ),
+        2 => answer(
+            StatusCode::OK,
+            "application/json",
+            b"{\n  \"success\": true,\n  \"result\": []\n}".to_vec(),
+        ),
+        3 => answer(
+            StatusCode::OK,
+            "application/json",
+            br#"{"success":"true","result":[{"sku":1e400,"price":-0.001}]}"#.to_vec(),
+        ),
+        4 => answer(StatusCode::OK, "application/json", Vec::new()),
+        // Over the 1 MiB cap set below.
+        5 => answer(
+            StatusCode::OK,
+            "application/json",
+            [
+                b"{\"success\":true,\"result\":[\"".to_vec(),
+                vec![b'9'; 2 * 1024 * 1024],
+                b"\"]}".to_vec(),
+            ]
+            .concat(),
+        ),
+        6 => Response::builder()
+            .status(StatusCode::FOUND)
+            .header(header::LOCATION, "http://example.invalid/elsewhere")
+            .body(Body::empty())
+            .unwrap_or_default(),
+        _ => answer(
+            StatusCode::OK,
+            "application/json",
+            br#"{"success":true,"result":{"nested":[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]}}"#
+                .to_vec(),
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_supplier_yields_findings_not_crashes() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = Router::new().fallback(hostile);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let dir = std::env::temp_dir().join(format!("mallcheck-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("mallcheck.toml");
+    std::fs::write(&config, "timeout_seconds = 5\nmax_body_mib = 1\n[credentials]\nusername = \"u\"\npassword = \"p\"\n").expect("config");
+    let args = RunArgs {
+        target: Some(format!("http://{addr}")),
+        config: Some(config),
+        state_dir: dir.join("state"),
+        out: Some(dir.join("out")),
+        allow_orders: true,
+        ..RunArgs::default()
+    };
+    let prepared = session::prepare(Profile::embedded().expect("profile"), &args).expect("prepare");
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&events);
+    let outcome = session::execute(prepared, &args, move |_, _| {
+        let reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Collector(sink))];
+        reporters
+    })
+    .await
+    .expect("the run completes");
+    server.abort();
+
+    assert_eq!(outcome.verdict.required, SetVerdict::Fail);
+    let events = events.lock().expect("events");
+    let announced: usize = events
+        .iter()
+        .map(|e| match e {
+            Event::RunStarted { scenarios, .. } => scenarios.len(),
+            _ => 0,
+        })
+        .sum();
+    let finished = events
+        .iter()
+        .filter(|e| matches!(e, Event::ScenarioFinished { .. }))
+        .count();
+    assert_eq!(announced, finished, "every scenario is accounted for");
+    let failed: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Result(r) if r.status == Status::Fail => Some(r.requirement.as_str()),
+            _ => None,
+        })
+        .collect();
+    for requirement in ["GEN-JSON", "GEN-ENVELOPE", "DET-FIELDS", "STK-BATCH"] {
+        assert!(
+            failed.contains(&requirement),
+            "{requirement} not found among {failed:?}"
+        );
+    }
+    // No internal error: hostile answers are findings, not harness failures.
+    assert!(
+        !events.iter().any(
+            |e| matches!(e, Event::ScenarioFinished { note: Some(n), .. } if n.contains("内部错误"))
+        ),
+        "a scenario crashed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
