@@ -7,39 +7,35 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::execute::{Abort, call_checked, record_check_run};
+use super::Shared;
+use super::execute::{Abort, Captures, call_checked, record_check_run};
 use super::results::Rows;
-use super::{Knowledge, Shared};
 use crate::checks::{self, CheckRun, Finding, Status};
 use crate::client::TokenUse;
 use crate::report::events::Event;
-use crate::scenario::Scenario;
 use crate::scenario::model::BuiltinStep;
-use crate::scenario::template;
+use crate::scenario::template::{self, Scope};
 
+/// Runs one builtin step; what it captures comes back under the builtin's own name.
 pub(crate) async fn run(
     shared: &Arc<Shared>,
-    scenario: &Scenario,
     step: &BuiltinStep,
-    vars: &Map<String, Value>,
-    local: &mut Map<String, Value>,
+    vars: &Scope<'_>,
     rows: &mut Rows<'_>,
-) -> Result<(), Abort> {
+) -> Result<Captures, Abort> {
     let args = match template::render(&Value::Object(step.args.clone()), vars)? {
         Value::Object(map) => map,
         _ => Map::new(),
     };
-    let _ = scenario;
+    let mut captured = Captures::new();
     match step.builtin.as_str() {
-        "pick_order_sku" => pick_order_sku(shared, &args, local),
-        "catalogue_consistency" => {
-            catalogue_consistency(shared, &args, rows);
-            Ok(())
-        }
-        "offer_prices" => offer_prices(shared, &args, rows).await,
-        "saved_token_lifetime" => saved_token_lifetime(shared, rows).await,
-        other => Err(Abort(format!("unknown builtin {other:?}"))),
+        "pick_order_sku" => pick_order_sku(shared, &args, &mut captured)?,
+        "catalogue_consistency" => catalogue_consistency(shared, &args, rows),
+        "offer_prices" => offer_prices(shared, &args, rows).await?,
+        "saved_token_lifetime" => saved_token_lifetime(shared, rows).await?,
+        other => return Err(Abort(format!("unknown builtin {other:?}"))),
     }
+    Ok(captured)
 }
 
 fn finding(check: &str, requirement: &str, message: String) -> Finding {
@@ -67,11 +63,10 @@ fn pick_order_sku(
     let min_stock = args.get("min_stock").and_then(Value::as_i64).unwrap_or(10);
     // Scenarios that change a SKU's stock take another candidate than the others.
     let index = args.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let knowledge = shared
-        .knowledge
-        .lock()
-        .map(|k| k.clone())
-        .unwrap_or_default();
+    // Read under the lock, never copied: the pooled SKUs may number a million.
+    let Ok(knowledge) = shared.knowledge.lock() else {
+        return Err(Abort("internal error: knowledge unavailable".into()));
+    };
     let allowed = &shared.config.test_data.order_skus;
     let candidates: Vec<&String> = if allowed.is_empty() {
         knowledge.prices.keys().collect()
@@ -128,11 +123,9 @@ fn pick_order_sku(
 
 /// X-SKU-HAS-DATA, X-ONSHELF-SELLABLE and X-NEW-IN-POOL over what the catalogue scenario saw.
 fn catalogue_consistency(shared: &Shared, args: &Map<String, Value>, rows: &mut Rows<'_>) {
-    let k: Knowledge = shared
-        .knowledge
-        .lock()
-        .map(|k| k.clone())
-        .unwrap_or_default();
+    let Ok(k) = shared.knowledge.lock() else {
+        return;
+    };
     let sampled: Vec<&String> = args
         .get("skus")
         .and_then(Value::as_array)

@@ -14,7 +14,7 @@ use crate::checks::{self, ExchangeInput, Status};
 use crate::client::{Exchange, Tamper, TokenUse, TransportError};
 use crate::report::events::Event;
 use crate::scenario::model::{AdminStep, CallStep, TamperChoice, TokenChoice, ValueExpect};
-use crate::scenario::template::{self, as_text};
+use crate::scenario::template::{self, Scope, as_text};
 use crate::scenario::{Scenario, Step};
 
 /// Why a scenario stopped before its end.
@@ -95,22 +95,25 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
     let mut stopped: Option<String> = None;
     for step in &scenario.steps {
         // Fresh per step: `${run.now}` follows the supplier's clock as scenarios move it.
-        let mut step_vars = global_vars(shared);
-        step_vars.extend(required_captures.clone());
-        step_vars.extend(local.clone());
+        // Scopes chain the maps; nothing large is copied per step or per round.
+        let globals = global_vars(shared);
+        let global_scope = Scope::new(&globals);
+        let required_scope = global_scope.with(&required_captures);
+        let scope = required_scope.with(&local);
         let outcome = match step {
-            Step::Call(call) => {
-                run_call(shared, scenario, call, &step_vars, &mut local, &mut rows).await
-            }
-            Step::Admin(admin) => run_admin(shared, admin, &step_vars).await,
-            Step::Builtin(builtin) => {
-                builtins::run(shared, scenario, builtin, &step_vars, &mut local, &mut rows).await
-            }
+            Step::Call(call) => run_call(shared, call, &scope, &mut rows).await,
+            Step::Admin(admin) => run_admin(shared, admin, &scope)
+                .await
+                .map(|()| Captures::new()),
+            Step::Builtin(builtin) => builtins::run(shared, builtin, &scope, &mut rows).await,
         };
-        if let Err(Abort(reason)) = outcome {
-            rows.note(Status::Blocked, &main_requirement(scenario), reason.clone());
-            stopped = Some(reason);
-            break;
+        match outcome {
+            Ok(captured) => merge_captures(&mut local, captured),
+            Err(Abort(reason)) => {
+                rows.note(Status::Blocked, &main_requirement(scenario), reason.clone());
+                stopped = Some(reason);
+                break;
+            }
         }
     }
     rows.flush();
@@ -138,20 +141,25 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
     }
 }
 
-fn render_map(
-    value: &Map<String, Value>,
-    vars: &Map<String, Value>,
-) -> Result<Map<String, Value>, Abort> {
+/// What a step captured: a name and its value, or (in a `for_each` step) the values of every
+/// round gathered into one array.
+pub(crate) type Captures = Map<String, Value>;
+
+fn merge_captures(local: &mut Map<String, Value>, captured: Captures) {
+    local.extend(captured);
+}
+
+fn render_map(value: &Map<String, Value>, vars: &Scope<'_>) -> Result<Map<String, Value>, Abort> {
     match template::render(&Value::Object(value.clone()), vars)? {
         Value::Object(map) => Ok(map),
         _ => Ok(Map::new()),
     }
 }
 
-/// The items a `for_each` runs over, or one round without a loop variable.
-fn rounds(call: &CallStep, vars: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, Abort> {
+/// The items a `for_each` runs over (`None`: one round without a loop variable).
+fn for_each_items(call: &CallStep, vars: &Scope<'_>) -> Result<Option<Vec<Value>>, Abort> {
     let Some(each) = &call.for_each else {
-        return Ok(vec![vars.clone()]);
+        return Ok(None);
     };
     let items = match template::render(&each.items, vars)? {
         Value::Array(items) => items,
@@ -163,16 +171,12 @@ fn rounds(call: &CallStep, vars: &Map<String, Value>) -> Result<Vec<Map<String, 
             )));
         }
     };
-    let limit = each.limit.unwrap_or(usize::MAX);
-    Ok(items
-        .into_iter()
-        .take(limit)
-        .map(|item| {
-            let mut round = vars.clone();
-            round.insert(each.name.clone(), item);
-            round
-        })
-        .collect())
+    Ok(Some(
+        items
+            .into_iter()
+            .take(each.limit.unwrap_or(usize::MAX))
+            .collect(),
+    ))
 }
 
 fn is_empty_value(value: &Value) -> bool {
@@ -187,24 +191,36 @@ fn is_empty_value(value: &Value) -> bool {
 
 async fn run_call(
     shared: &Arc<Shared>,
-    scenario: &Scenario,
     call: &CallStep,
-    vars: &Map<String, Value>,
-    local: &mut Map<String, Value>,
+    vars: &Scope<'_>,
     rows: &mut Rows<'_>,
-) -> Result<(), Abort> {
+) -> Result<Captures, Abort> {
+    let mut captured = Captures::new();
     if let Some(when) = &call.when
         && is_empty_value(&template::render_str(when, vars)?)
     {
-        return Ok(());
+        return Ok(captured);
     }
-    let looping = call.for_each.is_some();
-    for round in rounds(call, vars)? {
-        let interface_id = as_text(&template::render_str(&call.call, &round)?);
+    let items = for_each_items(call, vars)?;
+    let looping = items.is_some();
+    let rounds: Vec<Option<&Value>> = match &items {
+        Some(items) => items.iter().map(Some).collect(),
+        None => vec![None],
+    };
+    for item in rounds {
+        let round_scope;
+        let round: &Scope<'_> = match (item, &call.for_each) {
+            (Some(value), Some(each)) => {
+                round_scope = vars.with_named(&each.name, value);
+                &round_scope
+            }
+            _ => vars,
+        };
+        let interface_id = as_text(&template::render_str(&call.call, round)?);
         let Some(interface) = shared.profile.interface(&interface_id) else {
             return Err(Abort(format!("unknown interface {interface_id:?}")));
         };
-        let params = match template::render(&call.params, &round)? {
+        let params = match template::render(&call.params, round)? {
             Value::Object(map) => map,
             other => {
                 return Err(Abort(format!(
@@ -240,8 +256,8 @@ async fn run_call(
             match (&call.credentials, tamper) {
                 (_, Some(tamper)) => shared.client.fetch_token_tampered(tamper).await.0,
                 (Some(c), None) => {
-                    let username = as_text(&template::render_str(&c.username, &round)?);
-                    let password = as_text(&template::render_str(&c.password, &round)?);
+                    let username = as_text(&template::render_str(&c.username, round)?);
+                    let password = as_text(&template::render_str(&c.password, round)?);
                     shared.client.fetch_token_with(&username, &password).await.0
                 }
                 (None, None) => shared.client.fetch_token().await.0,
@@ -326,7 +342,7 @@ async fn run_call(
         };
         judge_expectations(
             call,
-            &round,
+            round,
             answer.as_ref(),
             &requirements,
             &interface.id,
@@ -336,13 +352,13 @@ async fn run_call(
         for (name, pointer) in &call.capture {
             let pointer = as_text(&template::render_str(
                 pointer.as_str().unwrap_or_default(),
-                &round,
+                round,
             )?);
             let Some(value) = answer.as_ref().and_then(|a| a.pointer(&pointer)).cloned() else {
                 continue;
             };
             if looping {
-                let gathered = local
+                let gathered = captured
                     .entry(name.clone())
                     .or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(all) = gathered {
@@ -352,12 +368,11 @@ async fn run_call(
                     }
                 }
             } else {
-                local.insert(name.clone(), value);
+                captured.insert(name.clone(), value);
             }
         }
     }
-    let _ = scenario;
-    Ok(())
+    Ok(captured)
 }
 
 fn failure_summary(exchange: &Exchange) -> String {
@@ -505,7 +520,7 @@ fn expectation_finding(
 
 fn judge_expectations(
     call: &CallStep,
-    vars: &Map<String, Value>,
+    vars: &Scope<'_>,
     answer: Option<&Value>,
     requirements: &[String],
     interface: &str,
@@ -606,7 +621,7 @@ fn same(a: &Value, b: &Value) -> bool {
 
 fn judge_value(
     expect: &ValueExpect,
-    vars: &Map<String, Value>,
+    vars: &Scope<'_>,
     answer: Option<&Value>,
     title: &str,
 ) -> Result<Option<checks::Finding>, Abort> {
@@ -755,7 +770,7 @@ pub(crate) fn learn_supplier_clock(
 pub(crate) async fn run_admin(
     shared: &Shared,
     step: &AdminStep,
-    vars: &Map<String, Value>,
+    vars: &Scope<'_>,
 ) -> Result<(), Abort> {
     let mut calls: Vec<(&str, Vec<(String, String)>)> = Vec::new();
     if let Some(seconds) = step.admin.advance_seconds {

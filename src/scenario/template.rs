@@ -6,6 +6,55 @@
 
 use serde_json::{Map, Value};
 
+/// Where template names are looked up: a chain of maps, the innermost first (a `for_each` item,
+/// then the scenario's captures, then the scenarios it requires, then `config` / `run` /
+/// `profile`). Nothing is copied: a capture of a million SKUs is shared by every step and round.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    layer: Layer<'a>,
+    parent: Option<&'a Scope<'a>>,
+}
+
+#[derive(Clone, Copy)]
+enum Layer<'a> {
+    Map(&'a Map<String, Value>),
+    /// One name, e.g. the item of a `for_each` round.
+    Named(&'a str, &'a Value),
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(vars: &'a Map<String, Value>) -> Scope<'a> {
+        Scope {
+            layer: Layer::Map(vars),
+            parent: None,
+        }
+    }
+
+    /// A scope whose names shadow this one's.
+    pub fn with(&'a self, vars: &'a Map<String, Value>) -> Scope<'a> {
+        Scope {
+            layer: Layer::Map(vars),
+            parent: Some(self),
+        }
+    }
+
+    /// A scope with one more name.
+    pub fn with_named(&'a self, name: &'a str, value: &'a Value) -> Scope<'a> {
+        Scope {
+            layer: Layer::Named(name, value),
+            parent: Some(self),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        let here = match self.layer {
+            Layer::Map(map) => map.get(name),
+            Layer::Named(own, value) => (own == name).then_some(value),
+        };
+        here.or_else(|| self.parent.and_then(|p| p.get(name)))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TemplateError {
     #[error("unclosed `${{` in {0:?}")]
@@ -85,7 +134,7 @@ impl Expression {
         self.path.first().map(String::as_str).unwrap_or_default()
     }
 
-    pub fn evaluate(&self, vars: &Map<String, Value>) -> Result<Value, TemplateError> {
+    pub fn evaluate(&self, vars: &Scope<'_>) -> Result<Value, TemplateError> {
         let mut current: Option<&Value> = None;
         for (i, segment) in self.path.iter().enumerate() {
             let next = match current {
@@ -101,14 +150,20 @@ impl Expression {
                 path: self.path[..=i].join("."),
             })?);
         }
-        let mut value = current.cloned().unwrap_or(Value::Null);
-        for filter in &self.filters {
-            value = self.apply(filter, value)?;
+        let null = Value::Null;
+        let found = current.unwrap_or(&null);
+        // Filters read the found value in place: `${all_skus|sample:20}` copies 20 SKUs, not all.
+        let Some((first, rest)) = self.filters.split_first() else {
+            return Ok(found.clone());
+        };
+        let mut value = self.apply(first, found)?;
+        for filter in rest {
+            value = self.apply(filter, &value)?;
         }
         Ok(value)
     }
 
-    fn apply(&self, filter: &Filter, value: Value) -> Result<Value, TemplateError> {
+    fn apply(&self, filter: &Filter, value: &Value) -> Result<Value, TemplateError> {
         let mismatch = |found: &'static str| TemplateError::Mismatch {
             expression: self.text.clone(),
             filter: format!("{filter:?}").to_lowercase(),
@@ -119,7 +174,7 @@ impl Expression {
                 items.iter().map(as_text).collect::<Vec<_>>().join(","),
             )),
             (Filter::First(n), Value::Array(items)) => {
-                Ok(Value::Array(items.into_iter().take(*n).collect()))
+                Ok(Value::Array(items.iter().take(*n).cloned().collect()))
             }
             (Filter::Sample(n), Value::Array(items)) => Ok(Value::Array(sample(items, *n))),
             (Filter::Len, Value::Array(items)) => Ok(Value::from(items.len())),
@@ -129,7 +184,7 @@ impl Expression {
                 map.keys().cloned().map(Value::String).collect(),
             )),
             (Filter::Values, Value::Object(map)) => {
-                Ok(Value::Array(map.into_iter().map(|(_, v)| v).collect()))
+                Ok(Value::Array(map.values().cloned().collect()))
             }
             (Filter::Pluck(field), Value::Array(items)) => Ok(Value::Array(
                 items
@@ -137,17 +192,18 @@ impl Expression {
                     .filter_map(|item| item.get(field).cloned())
                     .collect(),
             )),
-            (_, other) => Err(mismatch(kind(&other))),
+            (_, other) => Err(mismatch(kind(other))),
         }
     }
 }
 
-fn sample(items: Vec<Value>, n: usize) -> Vec<Value> {
+/// N items spread evenly over the array, first and last included.
+fn sample(items: &[Value], n: usize) -> Vec<Value> {
     if n == 0 || items.is_empty() {
         return Vec::new();
     }
     if items.len() <= n {
-        return items;
+        return items.to_vec();
     }
     let last = items.len() - 1;
     let picks: std::collections::BTreeSet<usize> = (0..n)
@@ -236,7 +292,7 @@ fn collect(value: &Value, out: &mut Vec<Expression>) -> Result<(), TemplateError
 }
 
 /// Renders every template inside `value`.
-pub fn render(value: &Value, vars: &Map<String, Value>) -> Result<Value, TemplateError> {
+pub fn render(value: &Value, vars: &Scope<'_>) -> Result<Value, TemplateError> {
     match value {
         Value::String(s) => render_str(s, vars),
         Value::Array(items) => items
@@ -253,7 +309,7 @@ pub fn render(value: &Value, vars: &Map<String, Value>) -> Result<Value, Templat
     }
 }
 
-pub fn render_str(text: &str, vars: &Map<String, Value>) -> Result<Value, TemplateError> {
+pub fn render_str(text: &str, vars: &Scope<'_>) -> Result<Value, TemplateError> {
     let parts = pieces(text)?;
     if let [Piece::Expr(e)] = parts.as_slice() {
         return Expression::parse(e)?.evaluate(vars);
@@ -282,7 +338,8 @@ mod tests {
 
     #[test]
     fn whole_value_and_interpolation() {
-        let v = vars();
+        let map = vars();
+        let v = Scope::new(&map);
         assert_eq!(render_str("${skus}", &v), Ok(json!(["1", "2", "3"])));
         assert_eq!(render_str("${skus|first:2|join}", &v), Ok(json!("1,2")));
         assert_eq!(
@@ -304,7 +361,8 @@ mod tests {
 
     #[test]
     fn errors_are_specific() {
-        let v = vars();
+        let map = vars();
+        let v = Scope::new(&map);
         assert!(matches!(
             render_str("${nope.x}", &v),
             Err(TemplateError::Missing { .. })
