@@ -82,14 +82,15 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
         scenario: scenario.id.clone(),
     });
     let started = Instant::now();
-    let mut required_captures = Map::new();
-    if let Ok(captures) = shared.captures.lock() {
-        for required in &scenario.requires {
-            if let Some(c) = captures.get(required) {
-                required_captures.insert(required.clone(), Value::Object(c.clone()));
-            }
-        }
-    }
+    // Shared, not copied: a dependent sees the captures of what it requires through an Arc.
+    let required_captures: Vec<(String, Arc<Value>)> = match shared.captures.lock() {
+        Ok(captures) => scenario
+            .requires
+            .iter()
+            .filter_map(|id| captures.get(id).map(|c| (id.clone(), Arc::clone(c))))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let mut local = Map::new();
     let mut rows = Rows::new(shared, scenario);
     let mut stopped: Option<String> = None;
@@ -98,7 +99,7 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
         // Scopes chain the maps; nothing large is copied per step or per round.
         let globals = global_vars(shared);
         let global_scope = Scope::new(&globals);
-        let required_scope = global_scope.with(&required_captures);
+        let required_scope = global_scope.with_shared(&required_captures);
         let scope = required_scope.with(&local);
         let outcome = match step {
             Step::Call(call) => run_call(shared, call, &scope, &mut rows).await,
@@ -118,7 +119,7 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
     }
     rows.flush();
     if let Ok(mut captures) = shared.captures.lock() {
-        captures.insert(scenario.id.clone(), local);
+        captures.insert(scenario.id.clone(), Arc::new(Value::Object(local)));
     }
     if scenario.has_tag("clock") {
         // The supplier's clock moved: the run's token may be expired there now.

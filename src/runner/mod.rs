@@ -71,7 +71,7 @@ pub(crate) struct Shared {
     pub events: UnboundedSender<Event>,
     pub knowledge: Mutex<Knowledge>,
     /// Captures of finished scenarios, by scenario id.
-    pub captures: Mutex<HashMap<String, Map<String, Value>>>,
+    pub captures: Mutex<HashMap<String, Arc<Value>>>,
     pub orders: orders::OrderBook,
     /// Image URLs already probed in this run (each is fetched once).
     pub probed_images: Mutex<HashSet<String>>,

@@ -20,6 +20,8 @@ enum Layer<'a> {
     Map(&'a Map<String, Value>),
     /// One name, e.g. the item of a `for_each` round.
     Named(&'a str, &'a Value),
+    /// Named values shared with other scenarios (the captures of required scenarios).
+    Shared(&'a [(String, std::sync::Arc<Value>)]),
 }
 
 impl<'a> Scope<'a> {
@@ -46,10 +48,22 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// A scope with shared named values.
+    pub fn with_shared(&'a self, values: &'a [(String, std::sync::Arc<Value>)]) -> Scope<'a> {
+        Scope {
+            layer: Layer::Shared(values),
+            parent: Some(self),
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&'a Value> {
         let here = match self.layer {
             Layer::Map(map) => map.get(name),
             Layer::Named(own, value) => (own == name).then_some(value),
+            Layer::Shared(values) => values
+                .iter()
+                .find(|(own, _)| own == name)
+                .map(|(_, v)| &**v),
         };
         here.or_else(|| self.parent.and_then(|p| p.get(name)))
     }
