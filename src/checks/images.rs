@@ -134,6 +134,51 @@ fn has_image_magic(body: &[u8]) -> bool {
         || (body.len() >= 12 && body.starts_with(b"RIFF") && &body[8..12] == b"WEBP")
 }
 
+/// Whether a host is reachable only from inside a network: loopback, private, link-local or a
+/// local name. An image there is not the "外网独立链接" the standard asks for.
+pub fn is_private_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        url::Host::Ipv6(ip) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        url::Host::Domain(name) => {
+            let name = name.to_ascii_lowercase();
+            name == "localhost"
+                || name.ends_with(".localhost")
+                || name.ends_with(".local")
+                || name.ends_with(".internal")
+                || name.ends_with(".lan")
+        }
+    }
+}
+
+/// IMG-REACHABLE for a supplier on the public network: an image URL on a private host cannot be
+/// opened by a buyer's browser. (A supplier under test on a private network is not judged so.)
+pub fn judge_image_host(pointer: &str, image_url: &str, target_url: &str) -> Option<Finding> {
+    let target = url::Url::parse(target_url).ok()?;
+    if target.host().is_none_or(|h| is_private_host(&h)) {
+        return None;
+    }
+    let image = url::Url::parse(image_url).ok()?;
+    let host = image.host()?;
+    is_private_host(&host).then(|| {
+        Finding::new(
+            ids::IMAGE,
+            "IMG-REACHABLE",
+            format!("图片地址不是外网地址 the image URL points at a private host ({host}): buyers cannot open it"),
+        )
+        .at(pointer)
+        .expected("a public host")
+        .actual(image_url)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +310,26 @@ mod tests {
                 .message
                 .contains("refused")
         );
+    }
+
+    #[test]
+    fn private_image_hosts_fail_only_for_a_public_supplier() {
+        let public = "https://mall-api.example-supplier.cn";
+        assert!(
+            judge_image_host(
+                "/result/0/images/0/path",
+                "http://192.168.1.5/a.jpg",
+                public
+            )
+            .is_some()
+        );
+        assert!(judge_image_host("/p", "http://localhost:8080/a.jpg", public).is_some());
+        assert!(judge_image_host("/p", "http://[::1]/a.jpg", public).is_some());
+        assert!(judge_image_host("/p", "https://img.example-supplier.cn/a.jpg", public).is_none());
+        // A supplier tested on a private network is not judged by where its images are.
+        assert!(
+            judge_image_host("/p", "http://127.0.0.1:9/a.jpg", "http://127.0.0.1:8080").is_none()
+        );
+        assert!(judge_image_host("/p", "http://10.0.0.2/a.jpg", "http://10.0.0.1").is_none());
     }
 }

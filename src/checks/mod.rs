@@ -29,7 +29,7 @@ use crate::exchange::Exchange;
 use crate::profile::{Interface, Profile};
 
 pub use answer::{Answer, Parsed, parse_answer};
-pub use images::{image_urls, judge_image};
+pub use images::{image_urls, judge_image, judge_image_host};
 pub use money::decimal_of;
 pub use optional::{judge_offer, offer_prices};
 

@@ -33,6 +33,7 @@ pub(crate) async fn run(
         "catalogue_consistency" => catalogue_consistency(shared, &args, rows),
         "offer_prices" => offer_prices(shared, &args, rows).await?,
         "saved_token_lifetime" => saved_token_lifetime(shared, rows).await?,
+        "concurrent_preorders" => concurrent_preorders(shared, &args, rows).await?,
         other => return Err(Abort(format!("unknown builtin {other:?}"))),
     }
     Ok(captured)
@@ -314,6 +315,102 @@ async fn offer_prices(
         }
     }
     record_runs(rows, &run, false);
+    Ok(())
+}
+
+/// ORD-LOCK-STOCK under concurrency: `attempts` pre-orders of one unit each, sent at once, on a
+/// SKU with `stock` units (set beforehand): no more than `stock` may be accepted. Every accepted
+/// one is cancelled afterwards. `with: {params, attempts, stock}`; `params` is a whole submit
+/// without `yggc_order`.
+async fn concurrent_preorders(
+    shared: &Arc<Shared>,
+    args: &Map<String, Value>,
+    rows: &mut Rows<'_>,
+) -> Result<(), Abort> {
+    const REQUIREMENT: &str = "ORD-LOCK-STOCK";
+    let Some(base) = args.get("params").and_then(Value::as_object) else {
+        return Err(Abort(
+            "concurrent_preorders needs `with: {params: {…}}`".into(),
+        ));
+    };
+    let attempts = args
+        .get("attempts")
+        .and_then(Value::as_u64)
+        .unwrap_or(8)
+        .clamp(2, 64);
+    let stock = args.get("stock").and_then(Value::as_u64).unwrap_or(1);
+    let mut calls = tokio::task::JoinSet::new();
+    for attempt in 0..attempts {
+        let mut params = base.clone();
+        params.insert(
+            "yggc_order".into(),
+            Value::String(format!("{}-R{attempt}", shared.options.run_id)),
+        );
+        shared.orders.before_submit(&params);
+        let shared = Arc::clone(shared);
+        calls.spawn(async move {
+            let exchange = shared.client.call("submit", &params, TokenUse::Auto).await;
+            (params, exchange)
+        });
+    }
+    let mut accepted = Vec::new();
+    while let Some(Ok((params, exchange))) = calls.join_next().await {
+        shared.emit(Event::Exchange(Box::new(exchange.clone())));
+        let answer = exchange.answer();
+        shared.orders.observe("submit", &params, answer.as_ref());
+        if let Some(interface) = shared.profile.interface("submit") {
+            // Some refusals are expected: only the answer's form is judged here.
+            let input = checks::ExchangeInput {
+                profile: &shared.profile,
+                interface,
+                exchange: &exchange,
+                params: &params,
+                expect_success: false,
+            };
+            for run in checks::run_exchange_checks(&input) {
+                record_check_run(rows, &run, Some("submit"), &exchange);
+            }
+        }
+        if exchange.succeeded()
+            && let Some(id) = answer
+                .as_ref()
+                .and_then(|a| a.pointer("/result/order_id"))
+                .cloned()
+        {
+            accepted.push((id, exchange));
+        }
+    }
+    let count = accepted.len() as u64;
+    let mut run = CheckRun {
+        check: "concurrent-preorders".into(),
+        requirements: vec![REQUIREMENT.into()],
+        findings: vec![],
+    };
+    if count > stock {
+        let mut f = finding(
+            "concurrent-preorders",
+            REQUIREMENT,
+            format!(
+                "并发预下单超卖 oversold under concurrency: {attempts} pre-orders of 1 unit sent at once on a stock of {stock}, {count} accepted"
+            ),
+        );
+        f.expected = Some(format!("≤ {stock} accepted"));
+        f.actual = Some(format!("{count} accepted"));
+        run.findings.push(f);
+    }
+    match accepted.first() {
+        Some((_, exchange)) => record_check_run(rows, &run, Some("submit"), exchange),
+        None => record_runs(rows, &run, false),
+    }
+    for (order_id, _) in accepted {
+        let mut params = Map::new();
+        params.insert("order_id".into(), order_id);
+        let exchange = shared.client.call("cancel", &params, TokenUse::Auto).await;
+        shared.emit(Event::Exchange(Box::new(exchange.clone())));
+        shared
+            .orders
+            .observe("cancel", &params, exchange.answer().as_ref());
+    }
     Ok(())
 }
 

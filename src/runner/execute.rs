@@ -467,7 +467,12 @@ async fn probe_images(shared: &Arc<Shared>, input: &ExchangeInput<'_>, rows: &mu
         });
     }
     while let Some(Ok((pointer, url, probe))) = probes.join_next().await {
-        let run = checks::judge_image(&pointer, &url, &probe);
+        let mut run = checks::judge_image(&pointer, &url, &probe);
+        run.findings.extend(checks::judge_image_host(
+            &pointer,
+            &url,
+            shared.client.base_url(),
+        ));
         shared.emit(Event::Exchange(Box::new(probe.clone())));
         record_check_run(rows, &run, Some(input.interface.id.as_str()), &probe);
     }
