@@ -72,6 +72,8 @@ pub struct Client {
 struct Shared {
     profile: Arc<Profile>,
     http: reqwest::Client,
+    /// For resources (images, invoices): follows redirects to other hosts.
+    http_resources: reqwest::Client,
     /// Without a trailing slash; interface paths start with one.
     base_url: String,
     username: String,
@@ -102,6 +104,9 @@ struct Outgoing {
     content_type: &'static str,
     body: Option<Vec<u8>>,
     params: Vec<(String, String)>,
+    /// A resource (image, invoice) rather than an interface: redirects to other hosts (a CDN,
+    /// http → https) are followed, as a browser would.
+    resource: bool,
 }
 
 /// A request as sent and what came back, before redaction.
@@ -147,19 +152,24 @@ impl Client {
         // reqwest is built without a crypto provider; https needs one installed process-wide.
         // An Err means one is installed already, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .redirect(transport::redirect_policy())
-            .user_agent(concat!("mallcheck/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(config.timeout)
-            .build()
-            .map_err(|e| ClientError::Build {
-                message: e.to_string(),
-            })?;
+        let build = |policy| {
+            reqwest::Client::builder()
+                .redirect(policy)
+                .user_agent(concat!("mallcheck/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(config.timeout)
+                .build()
+                .map_err(|e| ClientError::Build {
+                    message: e.to_string(),
+                })
+        };
+        let http = build(transport::redirect_policy())?;
+        let http_resources = build(reqwest::redirect::Policy::limited(transport::MAX_REDIRECTS))?;
         let password_md5 = token::md5_hex(&config.password);
         Ok(Client {
             shared: Arc::new(Shared {
                 profile,
                 http,
+                http_resources,
                 base_url,
                 username: config.username,
                 known_secrets: Mutex::new(vec![password_md5.clone()]),
@@ -297,6 +307,7 @@ impl Client {
                 content_type: "",
                 body: None,
                 params: Vec::new(),
+                resource: false,
             });
         }
         let encoded = encode::encode(params, is_json(&self.shared.profile.settings));
@@ -307,6 +318,7 @@ impl Client {
             content_type: encoded.content_type,
             body: Some(encoded.body),
             params: encoded.params,
+            resource: false,
         })
     }
 
@@ -473,6 +485,7 @@ impl Client {
             content_type: "",
             body: None,
             params: Vec::new(),
+            resource: true,
         };
         let performed = self.perform(outgoing).await;
         self.record(performed)
@@ -496,6 +509,7 @@ impl Client {
             content_type: encode::FORM,
             body: Some(encode::form_urlencode(&texts).into_bytes()),
             params: texts,
+            resource: false,
         };
         let performed = self.perform(outgoing).await;
         self.record(performed)
@@ -520,10 +534,12 @@ impl Client {
         let started_at_ms = token::now_ms();
         let started = Instant::now();
         let deadline = started + self.shared.timeout;
-        let mut builder = self
-            .shared
-            .http
-            .request(outgoing.method.clone(), outgoing.url.clone());
+        let http = if outgoing.resource {
+            &self.shared.http_resources
+        } else {
+            &self.shared.http
+        };
+        let mut builder = http.request(outgoing.method.clone(), outgoing.url.clone());
         if let Some(body) = &outgoing.body {
             builder = builder
                 .header(reqwest::header::CONTENT_TYPE, outgoing.content_type)
@@ -531,14 +547,8 @@ impl Client {
         }
         let raw = match builder.build() {
             Ok(request) => {
-                transport::execute(
-                    &self.shared.http,
-                    request,
-                    started,
-                    deadline,
-                    self.shared.max_body_bytes,
-                )
-                .await
+                transport::execute(http, request, started, deadline, self.shared.max_body_bytes)
+                    .await
             }
             Err(e) => RawOutcome {
                 response: None,

@@ -2,7 +2,8 @@
 //! array stays an array, a price stays an exact number); inside a longer string it is written as
 //! text. An expression is a dotted path (`config.test_data.county`, `catalogue.order_sku`,
 //! `pool.id`, `skus.0`) followed by filters: `|join` (array → `a,b,c`), `|first:N`, `|len`,
-//! `|keys`, `|values`, `|pluck:field`, `|sample:N` (N items spread evenly).
+//! `|keys`, `|values`, `|pluck:field`, `|sample:N` (N items spread evenly), `|prefixed:TEXT`
+//! (the value of the first key starting with TEXT).
 
 use serde_json::{Map, Value};
 
@@ -76,7 +77,7 @@ pub enum TemplateError {
     #[error("empty expression `${{}}`")]
     Empty,
     #[error(
-        "unknown filter `{0}` (known: join, first:N, sample:N, len, keys, values, pluck:FIELD)"
+        "unknown filter `{0}` (known: join, first:N, sample:N, len, keys, values, pluck:FIELD, prefixed:TEXT)"
     )]
     UnknownFilter(String),
     #[error("`{expression}`: nothing at `{path}`")]
@@ -107,6 +108,8 @@ pub enum Filter {
     Pluck(String),
     /// N items spread evenly over the array, first and last included (a deterministic sample).
     Sample(usize),
+    /// The value of the first key of an object that starts with this text (天津 finds 天津市).
+    Prefixed(String),
 }
 
 impl Expression {
@@ -129,6 +132,7 @@ impl Expression {
                     .map(Filter::First)
                     .map_err(|_| TemplateError::UnknownFilter(f.to_string())),
                 Some(("pluck", field)) => Ok(Filter::Pluck(field.trim().to_string())),
+                Some(("prefixed", text)) => Ok(Filter::Prefixed(text.trim().to_string())),
                 Some(("sample", n)) => n
                     .trim()
                     .parse()
@@ -197,6 +201,14 @@ impl Expression {
             (Filter::Keys, Value::Object(map)) => Ok(Value::Array(
                 map.keys().cloned().map(Value::String).collect(),
             )),
+            (Filter::Prefixed(text), Value::Object(map)) => map
+                .iter()
+                .find(|(key, _)| key.starts_with(text.as_str()))
+                .map(|(_, value)| value.clone())
+                .ok_or_else(|| TemplateError::Missing {
+                    expression: self.text.clone(),
+                    path: format!("a key starting with {text:?}"),
+                }),
             (Filter::Values, Value::Object(map)) => {
                 Ok(Value::Array(map.values().cloned().collect()))
             }

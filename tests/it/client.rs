@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use chrono::{FixedOffset, NaiveDateTime, Utc};
 use mallcheck::client::{Client, ClientConfig, ClientError, Exchange, TokenUse, TransportError};
 use mallcheck::profile::Profile;
@@ -811,6 +811,15 @@ async fn a_redirect_to_another_host_is_not_followed() {
             }),
         )
         .route(
+            "/cdn-image",
+            get(move || async move {
+                (
+                    StatusCode::FOUND,
+                    [(header::LOCATION, format!("http://localhost:{port}/landed"))],
+                )
+            }),
+        )
+        .route(
             "/landed",
             any(move || {
                 let counter = Arc::clone(&counter);
@@ -846,6 +855,14 @@ async fn a_redirect_to_another_host_is_not_followed() {
         (200, b"landed".as_slice())
     );
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // A resource (an image behind a CDN) follows a redirect to another host, as a browser does.
+    let exchange = client
+        .get(&format!("http://127.0.0.1:{port}/cdn-image"), "image")
+        .await;
+    assert_eq!(exchange.error, None);
+    assert_eq!(exchange.response.expect("a response").status, 200);
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
