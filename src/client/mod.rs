@@ -163,7 +163,7 @@ impl Client {
                 })
         };
         let http = build(transport::redirect_policy())?;
-        let http_resources = build(reqwest::redirect::Policy::limited(transport::MAX_REDIRECTS))?;
+        let http_resources = build(transport::resource_redirect_policy())?;
         let password_md5 = token::md5_hex(&config.password);
         Ok(Client {
             shared: Arc::new(Shared {

@@ -42,6 +42,18 @@ pub fn redirect_policy() -> redirect::Policy {
     })
 }
 
+/// For resources (images, invoices): follow redirects to any host, as a browser does, at most
+/// [`MAX_REDIRECTS`] times; then the last 3xx answer comes back.
+pub fn resource_redirect_policy() -> redirect::Policy {
+    redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() <= MAX_REDIRECTS {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 pub fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
