@@ -332,3 +332,128 @@ fn the_example_config_is_the_default_config() {
         "mallcheck.example.toml documents the defaults"
     );
 }
+
+/// A state folder holding a token "issued" at `hours_ago` for `target`.
+fn saved_token(dir: &Path, target: &str, token: &str, hours_ago: i64) {
+    let issued = chrono::Utc::now().timestamp_millis() - hours_ago * 3_600_000;
+    let state = dir.join(".mallcheck");
+    std::fs::create_dir_all(&state).expect("state dir");
+    let text =
+        serde_json::json!({ target: { "token": token, "issued_at_ms": issued } }).to_string();
+    std::fs::write(state.join("tokens.json"), text).expect("tokens.json");
+}
+
+fn lifetime_rows(dir: &Path) -> Vec<Value> {
+    report(dir)["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["check"] == "saved-token-lifetime")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_token_saved_36_hours_ago_must_be_refused_with_the_marker() {
+    let creds = [
+        ("MALLCHECK_USERNAME", "tjmall"),
+        ("MALLCHECK_PASSWORD", "tjmall-test"),
+    ];
+    for (fault, expected) in [(None, "pass"), (Some("no-expired-marker"), "fail")] {
+        let dir = temp_dir("saved-token");
+        let mut args = vec!["serve"];
+        if let Some(f) = fault {
+            args.extend(["--fault", f]);
+        }
+        let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let mut serve = Serve(child);
+        let mut url = String::new();
+        BufReader::new(serve.0.stdout.take().expect("stdout"))
+            .read_line(&mut url)
+            .expect("URL");
+        let url = url.trim().to_string();
+        // A token this supplier never issued stands in for one issued 37 hours ago.
+        saved_token(&dir, &url, "0123456789abcdef0123456789abcdef", 37);
+        let out = mallcheck(
+            &[
+                "run",
+                "--target",
+                &url,
+                "--out",
+                "out",
+                "--scenario",
+                "token-across-runs",
+            ],
+            &dir,
+            &creds,
+        );
+        let rows = lifetime_rows(&dir);
+        assert!(
+            rows.iter().any(|r| r["status"] == expected),
+            "{fault:?}: {rows:?} {}",
+            text(&out.stderr)
+        );
+        // The run saved its own token for the next run, readable by its owner only.
+        let saved = std::fs::read_to_string(dir.join(".mallcheck/tokens.json")).expect("saved");
+        assert!(
+            !saved.contains("0123456789abcdef0123456789abcdef"),
+            "the checked token is replaced"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(".mallcheck/tokens.json"))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        drop(serve);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn a_token_saved_an_hour_ago_must_still_be_accepted() {
+    let dir = temp_dir("young-token");
+    let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        .args(["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut serve = Serve(child);
+    let mut url = String::new();
+    BufReader::new(serve.0.stdout.take().expect("stdout"))
+        .read_line(&mut url)
+        .expect("URL");
+    let url = url.trim().to_string();
+    // An unknown token "issued an hour ago" is refused: that is the failure this check reports.
+    saved_token(&dir, &url, "0123456789abcdef0123456789abcdef", 1);
+    let creds = [
+        ("MALLCHECK_USERNAME", "tjmall"),
+        ("MALLCHECK_PASSWORD", "tjmall-test"),
+    ];
+    let out = mallcheck(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--out",
+            "out",
+            "--scenario",
+            "token-across-runs",
+        ],
+        &dir,
+        &creds,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(lifetime_rows(&dir).iter().any(|r| r["status"] == "fail"));
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
