@@ -216,6 +216,9 @@ pub async fn run(
         failed: Mutex::new(HashSet::new()),
     });
 
+    if shared.options.allow_orders {
+        shared.orders.recover(&shared).await;
+    }
     let mut outcomes: HashMap<String, Outcome> = HashMap::new();
     let mut statuses: Vec<(RequirementSet, Status)> = Vec::new();
     let mut aborted: Option<String> = None;

@@ -66,6 +66,49 @@ impl OrderBook {
         }
     }
 
+    /// Orders an earlier run on this target left pre-ordered (it was interrupted or crashed
+    /// before its cleanup): cancelled now, before anything else, and the ledger says so.
+    pub(crate) async fn recover(&self, shared: &Shared) {
+        let Ok(text) = std::fs::read_to_string(&self.ledger) else {
+            return;
+        };
+        // The last word on each order of this target, in ledger order.
+        let mut open: Vec<(String, String)> = Vec::new();
+        for entry in text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        {
+            if entry.get("target").and_then(Value::as_str) != Some(self.target.as_str())
+                || entry.get("run_id").and_then(Value::as_str) == Some(self.run_id.as_str())
+            {
+                continue;
+            }
+            let (Some(event), Some(yggc)) = (
+                entry.get("event").and_then(Value::as_str),
+                text_of(entry.get("yggc_order")),
+            ) else {
+                continue;
+            };
+            open.retain(|(y, _)| *y != yggc);
+            if event == "accepted"
+                && let Some(order_id) = text_of(entry.get("order_id"))
+            {
+                open.push((yggc, order_id));
+            }
+        }
+        for (yggc_order, order_id) in open {
+            let mut params = Map::new();
+            params.insert("order_id".into(), Value::String(order_id.clone()));
+            let exchange = shared.client.call("cancel", &params, TokenUse::Auto).await;
+            shared.emit(Event::Exchange(Box::new(exchange.clone())));
+            self.append(json!({
+                "event": if exchange.succeeded() { "recovered_cancelled" } else { "recovery_failed" },
+                "run_id": self.run_id, "target": self.target,
+                "yggc_order": yggc_order, "order_id": order_id,
+            }));
+        }
+    }
+
     /// Called before a submit is sent.
     pub(crate) fn before_submit(&self, params: &Map<String, Value>) {
         let Some(yggc_order) = text_of(params.get("yggc_order")) else {

@@ -44,7 +44,10 @@ fn report(dir: &Path) -> Value {
         .map(|e| format!("{e} at {}", e.instance_path()))
         .take(5)
         .collect();
-    assert!(errors.is_empty(), "report.json breaks its schema: {errors:#?}");
+    assert!(
+        errors.is_empty(),
+        "report.json breaks its schema: {errors:#?}"
+    );
     report
 }
 
@@ -467,6 +470,83 @@ fn a_token_saved_an_hour_ago_must_still_be_accepted() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(lifetime_rows(&dir).iter().any(|r| r["status"] == "fail"));
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn orders_an_interrupted_run_left_are_cancelled_by_the_next_run() {
+    use mallcheck::client::{Client, ClientConfig, TokenUse};
+    let dir = temp_dir("recover");
+    let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        .args(["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut serve = Serve(child);
+    let mut url = String::new();
+    BufReader::new(serve.0.stdout.take().expect("stdout"))
+        .read_line(&mut url)
+        .expect("URL");
+    let url = url.trim().to_string();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let profile = std::sync::Arc::new(mallcheck::profile::Profile::embedded().expect("profile"));
+    let client =
+        Client::new(profile, ClientConfig::new(&url, "tjmall", "tjmall-test")).expect("client");
+    // An order a run created and never got to cancel: pre-ordered, recorded as accepted.
+    let order_id = runtime.block_on(async {
+        let skus = client.call("skus", &serde_json::from_str(r#"{"catalog_id":"A0101"}"#).expect("json"), TokenUse::Auto).await;
+        let sku = skus.answer().expect("skus")["result"][0].as_str().expect("a sku").to_string();
+        let prices = client.call("prices", &serde_json::from_str(&format!(r#"{{"sku":"{sku}"}}"#)).expect("json"), TokenUse::Auto).await;
+        let price = prices.answer().expect("prices")["result"][0]["price"].to_string();
+        let submit = format!(
+            r#"{{"yggc_order":"OLD-RUN-1","sku":[{{"sku":"{sku}","num":1,"price":{price}}}],"name":"张三","province":"120000","city":"120100","county":"120101","address":"天津市和平区","mobile":"13800000000","invoice_type":1,"invoice_title":"单位","invoice_org_code":"12120000MB0000000X","payment":2,"order_price":{price},"freight":0}}"#
+        );
+        let answer = client.call("submit", &serde_json::from_str(&submit).expect("json"), TokenUse::Auto).await.answer().expect("submit");
+        answer["result"]["order_id"].as_str().expect("an order id").to_string()
+    });
+    let state = dir.join(".mallcheck");
+    std::fs::create_dir_all(&state).expect("state");
+    let line = serde_json::json!({"event": "accepted", "run_id": "old-run", "target": url, "yggc_order": "OLD-RUN-1", "order_id": order_id});
+    std::fs::write(state.join("ledger.jsonl"), format!("{line}\n")).expect("ledger");
+
+    let creds = [
+        ("MALLCHECK_USERNAME", "tjmall"),
+        ("MALLCHECK_PASSWORD", "tjmall-test"),
+    ];
+    let out = mallcheck(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--out",
+            "out",
+            "--scenario",
+            "token",
+            "--allow-orders",
+        ],
+        &dir,
+        &creds,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let state_now = runtime.block_on(async {
+        let params =
+            serde_json::from_str(&format!(r#"{{"order_id":"{order_id}"}}"#)).expect("json");
+        client
+            .call("select", &params, TokenUse::Auto)
+            .await
+            .answer()
+            .expect("select")["result"]["state"]
+            .clone()
+    });
+    assert_eq!(
+        state_now,
+        serde_json::json!(-2),
+        "the left-over order is cancelled"
+    );
+    let ledger = std::fs::read_to_string(state.join("ledger.jsonl")).expect("ledger");
+    assert!(ledger.contains("recovered_cancelled"), "{ledger}");
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }
