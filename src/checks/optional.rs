@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::{CheckRun, ExchangeInput, Finding, decimal_of, ids, parse_answer, walk};
+use super::{CheckRun, Finding, decimal_of, ids, walk};
 use crate::profile::Profile;
 
 const COMMENTS_REQ: &str = "OPT-COMMENTS";
@@ -220,22 +220,10 @@ pub(crate) fn reconcile_sums(result: &Value) -> CheckRun {
     CheckRun::new(ids::RECONCILE_SUMS, &[RECONCILE_REQ], findings)
 }
 
-/// The offer prices of a successful group-buy or special-offer answer: (pointer, sku, price),
-/// for the runner to compare with agreement prices through [`judge_offer`]. Unreadable prices
-/// are left out (the money and schema checks report them).
-pub fn offer_prices(input: &ExchangeInput<'_>) -> Vec<(String, String, Decimal)> {
-    if !matches!(input.interface.id.as_str(), "group_buys" | "specials") {
-        return Vec::new();
-    }
-    let Ok(answer) = parse_answer(input.exchange) else {
-        return Vec::new();
-    };
-    if answer.success != Some(true) {
-        return Vec::new();
-    }
-    let Some(result) = answer.result() else {
-        return Vec::new();
-    };
+/// The offer prices of the `result` of a group-buy or special-offer answer: (pointer, sku,
+/// price), for the runner to compare with agreement prices through [`judge_offer`]. Unreadable
+/// prices are left out (the money and schema checks report them).
+pub fn offer_prices(result: &Value) -> Vec<(String, String, Decimal)> {
     walk::select(result, "/result", "/*")
         .into_iter()
         .filter_map(|(pointer, item)| {
@@ -381,20 +369,7 @@ mod tests {
 
     #[test]
     fn offer_prices_and_judgement() {
-        let profile = profile();
-        let e = exchange(
-            200,
-            &ok_body(&offer("2025-06-01 00:00:00", "2025-06-30 23:59:59", 5)),
-        );
-        let params = params(json!({}));
-        let input = ExchangeInput {
-            profile,
-            interface: profile.interface("group_buys").expect("group_buys"),
-            exchange: &e,
-            params: &params,
-            expect_success: true,
-        };
-        let prices = offer_prices(&input);
+        let prices = offer_prices(&offer("2025-06-01 00:00:00", "2025-06-30 23:59:59", 5));
         assert_eq!(
             prices,
             vec![(

@@ -248,21 +248,11 @@ async fn offer_prices(
     rows: &mut Rows<'_>,
 ) -> Result<(), Abort> {
     const REQUIREMENT: &str = "X-OFFER-BELOW-AGREEMENT";
-    // (pointer into the offers answer, sku, offer price)
-    let offers: Vec<(String, String, Decimal)> = args
+    // (pointer into the offers answer, sku, offer price): the same reading the checks use.
+    let offers = args
         .get("offers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .filter_map(|(index, o)| {
-            Some((
-                format!("/result/{index}/price"),
-                o.get("sku")?.as_str()?.to_string(),
-                checks::decimal_of(o.get("price")?)?,
-            ))
-        })
-        .collect();
+        .map(checks::offer_prices)
+        .unwrap_or_default();
     if offers.is_empty() {
         rows.note(
             Status::Skip,

@@ -211,13 +211,7 @@ fn runner_helpers_extract_images_and_offers() {
     assert_eq!(urls[0].0, "/result/0/images/0/path");
 
     let offers = example("group_buys");
-    let exchange2 = self::exchange(envelope(&offers));
-    let input = ExchangeInput {
-        interface: profile.interface("group_buys").expect("group_buys"),
-        exchange: &exchange2,
-        ..input
-    };
-    let found = offer_prices(&input);
+    let found = offer_prices(&offers);
     assert_eq!(found.len(), 1);
     let (pointer, sku, price) = &found[0];
     let agreement = decimal_of(&json!("4599.00")).expect("decimal");

@@ -3,29 +3,13 @@
 //! its SHOULD or BEYOND requirements, which REQUIREMENTS.md reports as warnings), and the clean
 //! reference supplier yields no finding at all and a passing verdict.
 
-use std::sync::{Arc, Mutex};
-
 use mallcheck::checks::Status;
 use mallcheck::profile::{Level, Profile};
 use mallcheck::report::events::{Event, ResultRow, SetVerdict, Verdict};
-use mallcheck::report::{ReportError, Reporter};
-use mallcheck::session::{self, RunArgs};
+use mallcheck::session::RunArgs;
 use mallcheck::supplier;
 
-/// Keeps every event of a run.
-struct Collector(Arc<Mutex<Vec<Event>>>);
-
-impl Reporter for Collector {
-    fn event(&mut self, event: &Event) {
-        if let Ok(mut events) = self.0.lock() {
-            events.push(event.clone());
-        }
-    }
-
-    fn finish(&mut self) -> Result<(), ReportError> {
-        Ok(())
-    }
-}
+use crate::common::{run_session, scenario_counts};
 
 struct Run {
     verdict: Verdict,
@@ -64,23 +48,13 @@ fn assert_no_secret(run: &Run, context: &str) {
 }
 
 async fn run_with(faults: &[&str], state: &std::path::Path) -> Run {
-    let profile = Profile::embedded().expect("embedded profile");
     let args = RunArgs {
         faults: faults.iter().map(|f| f.to_string()).collect(),
         state_dir: state.to_path_buf(),
         out: Some(state.join("report")),
         ..RunArgs::default()
     };
-    let prepared = session::prepare(profile, &args).expect("scenarios load");
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&events);
-    let outcome = session::execute(prepared, &args, move |_, _| {
-        let reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Collector(sink))];
-        reporters
-    })
-    .await
-    .expect("the run completes");
-    let events = events.lock().expect("events");
+    let (outcome, events) = run_session(&args).await;
     let results = events
         .iter()
         .filter_map(|e| match e {
@@ -93,17 +67,7 @@ async fn run_with(faults: &[&str], state: &std::path::Path) -> Run {
         .map(|e| serde_json::to_string(e).unwrap_or_default())
         .collect::<Vec<_>>()
         .join("\n");
-    let announced = events
-        .iter()
-        .map(|e| match e {
-            Event::RunStarted { scenarios, .. } => scenarios.len(),
-            _ => 0,
-        })
-        .sum();
-    let finished = events
-        .iter()
-        .filter(|e| matches!(e, Event::ScenarioFinished { .. }))
-        .count();
+    let (announced, finished) = scenario_counts(&events);
     Run {
         verdict: outcome.verdict,
         results,

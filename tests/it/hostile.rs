@@ -3,30 +3,15 @@
 //! run completes, every scenario is accounted for, the answers are findings, nothing panics.
 //! Each path gets one kind of bad answer (chosen by the path), pools and SKUs excepted.
 
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::Response;
 use mallcheck::checks::Status;
-use mallcheck::profile::Profile;
 use mallcheck::report::events::{Event, SetVerdict};
-use mallcheck::report::{ReportError, Reporter};
-use mallcheck::session::{self, RunArgs};
+use mallcheck::session::RunArgs;
 
-struct Collector(Arc<Mutex<Vec<Event>>>);
-
-impl Reporter for Collector {
-    fn event(&mut self, event: &Event) {
-        if let Ok(mut events) = self.0.lock() {
-            events.push(event.clone());
-        }
-    }
-    fn finish(&mut self) -> Result<(), ReportError> {
-        Ok(())
-    }
-}
+use crate::common::{run_session, scenario_counts};
 
 fn answer(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response {
     Response::builder()
@@ -124,30 +109,11 @@ async fn a_hostile_supplier_yields_findings_not_crashes() {
         allow_orders: true,
         ..RunArgs::default()
     };
-    let prepared = session::prepare(Profile::embedded().expect("profile"), &args).expect("prepare");
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&events);
-    let outcome = session::execute(prepared, &args, move |_, _| {
-        let reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Collector(sink))];
-        reporters
-    })
-    .await
-    .expect("the run completes");
+    let (outcome, events) = run_session(&args).await;
     server.abort();
 
     assert_eq!(outcome.verdict.required, SetVerdict::Fail);
-    let events = events.lock().expect("events");
-    let announced: usize = events
-        .iter()
-        .map(|e| match e {
-            Event::RunStarted { scenarios, .. } => scenarios.len(),
-            _ => 0,
-        })
-        .sum();
-    let finished = events
-        .iter()
-        .filter(|e| matches!(e, Event::ScenarioFinished { .. }))
-        .count();
+    let (announced, finished) = scenario_counts(&events);
     assert_eq!(announced, finished, "every scenario is accounted for");
     let failed: Vec<&str> = events
         .iter()

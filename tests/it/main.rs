@@ -2,6 +2,7 @@
 
 mod checks;
 mod client;
+mod common;
 mod faults;
 mod hostile;
 mod profile;

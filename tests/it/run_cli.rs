@@ -2,11 +2,12 @@
 //! point at file:line:column, an unreachable target, an external `mallcheck serve`, and no
 //! secret in any output.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
+
+use crate::common::Serve;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mallcheck-run-{}-{name}", std::process::id()));
@@ -239,32 +240,11 @@ fn an_unreachable_target_is_a_runtime_error() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Kills the serve process even when the test fails.
-struct Serve(std::process::Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn an_external_reference_supplier_with_a_fault_fails_the_run() {
     let dir = temp_dir("external");
-    let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
-        .args(["serve", "--admin", "--fault", "cancel-after-confirm"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut serve = Serve(child);
-    let stdout = serve.0.stdout.take().expect("stdout");
-    let mut url = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut url)
-        .expect("the first line is the URL");
-    let url = url.trim().to_string();
+    let serve = Serve::start(&["--admin", "--fault", "cancel-after-confirm"]);
+    let url = serve.url.clone();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let out = mallcheck(
         &["run", "--target", &url, "--out", "out", "--allow-orders"],
@@ -292,19 +272,10 @@ fn an_external_reference_supplier_with_a_fault_fails_the_run() {
 #[test]
 fn orders_are_skipped_against_a_target_not_declared_a_test_environment() {
     let dir = temp_dir("no-orders");
-    let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
-        .args(["serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut serve = Serve(child);
-    let mut url = String::new();
-    BufReader::new(serve.0.stdout.take().expect("stdout"))
-        .read_line(&mut url)
-        .expect("URL");
+    let serve = Serve::start(&[]);
+    let url = serve.url.clone();
     let out = mallcheck(
-        &["run", "--target", url.trim(), "--out", "out"],
+        &["run", "--target", &url, "--out", "out"],
         &dir,
         &[
             ("MALLCHECK_USERNAME", "tjmall"),
@@ -377,22 +348,12 @@ fn a_token_saved_36_hours_ago_must_be_refused_with_the_marker() {
     ];
     for (fault, expected) in [(None, "pass"), (Some("no-expired-marker"), "fail")] {
         let dir = temp_dir("saved-token");
-        let mut args = vec!["serve"];
+        let mut args = vec![];
         if let Some(f) = fault {
             args.extend(["--fault", f]);
         }
-        let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let mut serve = Serve(child);
-        let mut url = String::new();
-        BufReader::new(serve.0.stdout.take().expect("stdout"))
-            .read_line(&mut url)
-            .expect("URL");
-        let url = url.trim().to_string();
+        let serve = Serve::start(&args);
+        let url = serve.url.clone();
         // A token this supplier never issued stands in for one issued 37 hours ago.
         saved_token(&dir, &url, "0123456789abcdef0123456789abcdef", 37);
         let out = mallcheck(
@@ -437,18 +398,8 @@ fn a_token_saved_36_hours_ago_must_be_refused_with_the_marker() {
 #[test]
 fn a_token_saved_an_hour_ago_must_still_be_accepted() {
     let dir = temp_dir("young-token");
-    let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
-        .args(["serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut serve = Serve(child);
-    let mut url = String::new();
-    BufReader::new(serve.0.stdout.take().expect("stdout"))
-        .read_line(&mut url)
-        .expect("URL");
-    let url = url.trim().to_string();
+    let serve = Serve::start(&[]);
+    let url = serve.url.clone();
     // An unknown token "issued an hour ago" is refused: that is the failure this check reports.
     saved_token(&dir, &url, "0123456789abcdef0123456789abcdef", 1);
     let creds = [
@@ -478,18 +429,8 @@ fn a_token_saved_an_hour_ago_must_still_be_accepted() {
 fn orders_an_interrupted_run_left_are_cancelled_by_the_next_run() {
     use mallcheck::client::{Client, ClientConfig, TokenUse};
     let dir = temp_dir("recover");
-    let child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
-        .args(["serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut serve = Serve(child);
-    let mut url = String::new();
-    BufReader::new(serve.0.stdout.take().expect("stdout"))
-        .read_line(&mut url)
-        .expect("URL");
-    let url = url.trim().to_string();
+    let serve = Serve::start(&[]);
+    let url = serve.url.clone();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let profile = std::sync::Arc::new(mallcheck::profile::Profile::embedded().expect("profile"));
     let client =

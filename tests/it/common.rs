@@ -1,0 +1,91 @@
+//! What several test modules share: running a session with every event collected, and starting
+//! `mallcheck serve` as a process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use mallcheck::profile::Profile;
+use mallcheck::report::events::Event;
+use mallcheck::report::{ReportError, Reporter};
+use mallcheck::session::{self, RunArgs, RunOutcome};
+
+/// Keeps every event of a run.
+struct Collector(Arc<Mutex<Vec<Event>>>);
+
+impl Reporter for Collector {
+    fn event(&mut self, event: &Event) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push(event.clone());
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        Ok(())
+    }
+}
+
+/// One run through the session, in process, with the embedded scenarios; every event kept.
+pub async fn run_session(args: &RunArgs) -> (RunOutcome, Vec<Event>) {
+    let prepared =
+        session::prepare(Profile::embedded().expect("profile"), args).expect("scenarios load");
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&events);
+    let outcome = session::execute(prepared, args, move |_, _| {
+        let reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Collector(sink))];
+        reporters
+    })
+    .await
+    .expect("the run completes");
+    let events = events.lock().expect("events").clone();
+    (outcome, events)
+}
+
+/// (scenarios announced, scenarios finished): equal when none vanished.
+pub fn scenario_counts(events: &[Event]) -> (usize, usize) {
+    let announced = events
+        .iter()
+        .map(|e| match e {
+            Event::RunStarted { scenarios, .. } => scenarios.len(),
+            _ => 0,
+        })
+        .sum();
+    let finished = events
+        .iter()
+        .filter(|e| matches!(e, Event::ScenarioFinished { .. }))
+        .count();
+    (announced, finished)
+}
+
+/// A `mallcheck serve` process, killed when dropped (also when the test fails).
+pub struct Serve {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Serve {
+    pub fn start(args: &[&str]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut url)
+            .expect("the first line is the URL");
+        Serve {
+            child,
+            url: url.trim().to_string(),
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
