@@ -2,7 +2,8 @@
 
 /// The required set passed (or the command did what it was asked).
 pub const OK: u8 = 0;
-/// The run completed and the supplier does not conform: a required check failed.
+/// The required set did not pass: a required check failed or was blocked, or nothing of the
+/// required set could be tested.
 pub const CONFORMANCE_FAILURE: u8 = 1;
 /// A usage or input error: a bad flag, a broken profile, scenario or config file.
 pub const USAGE: u8 = 2;

@@ -272,5 +272,15 @@ async fn admin_available(client: &Client, profile: &Profile) -> bool {
         .await;
     // A supplier started earlier may have a moved clock: sign tokens on its time.
     runner::learn_supplier_clock(client, &profile.settings, &probe);
-    probe.response.as_ref().is_some_and(|r| r.status == 200) && probe.succeeded()
+    // A supplier that answers every unknown path with success is not an admin endpoint: the
+    // reference supplier answers its clock's time.
+    probe.response.as_ref().is_some_and(|r| r.status == 200)
+        && probe.succeeded()
+        && probe
+            .answer()
+            .and_then(|a| {
+                let now = a.pointer("/result/now")?.as_str()?.to_string();
+                chrono::NaiveDateTime::parse_from_str(&now, &profile.settings.timestamp_format).ok()
+            })
+            .is_some()
 }

@@ -94,7 +94,13 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
     let mut local = Map::new();
     let mut rows = Rows::new(shared, scenario);
     let mut stopped: Option<String> = None;
+    // After an admin step that keeps the token, the scenario judges that token itself: no
+    // fetching a new one on `token_expired`.
+    let mut pinned_token = false;
     for step in &scenario.steps {
+        if let Step::Admin(admin) = step {
+            pinned_token |= admin.admin.keep_token;
+        }
         // Fresh per step: `${run.now}` follows the supplier's clock as scenarios move it.
         // Scopes chain the maps; nothing large is copied per step or per round.
         let globals = global_vars(shared);
@@ -102,7 +108,7 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
         let required_scope = global_scope.with_shared(&required_captures);
         let scope = required_scope.with(&local);
         let outcome = match step {
-            Step::Call(call) => run_call(shared, call, &scope, &mut rows).await,
+            Step::Call(call) => run_call(shared, call, &scope, &mut rows, !pinned_token).await,
             Step::Admin(admin) => run_admin(shared, admin, &scope)
                 .await
                 .map(|()| Captures::new()),
@@ -180,6 +186,15 @@ fn for_each_items(call: &CallStep, vars: &Scope<'_>) -> Result<Option<Vec<Value>
     ))
 }
 
+fn token_expired(exchange: &Exchange, marker: &str) -> bool {
+    exchange.answer().is_some_and(|a| {
+        a.get("success").and_then(Value::as_bool) == Some(false)
+            && a.get("desc")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.contains(marker))
+    })
+}
+
 fn is_empty_value(value: &Value) -> bool {
     match value {
         Value::Null | Value::Bool(false) => true,
@@ -195,6 +210,7 @@ async fn run_call(
     call: &CallStep,
     vars: &Scope<'_>,
     rows: &mut Rows<'_>,
+    retry_expired: bool,
 ) -> Result<Captures, Abort> {
     let mut captured = Captures::new();
     if let Some(when) = &call.when
@@ -286,7 +302,27 @@ async fn run_call(
             if interface.id == "submit" {
                 shared.orders.before_submit(&params);
             }
-            shared.client.call(&interface.id, &params, token).await
+            let auto = matches!(token, TokenUse::Auto)
+                && retry_expired
+                && call.expect.success != Some(false);
+            let first = shared.client.call(&interface.id, &params, token).await;
+            if auto && token_expired(&first, &shared.profile.settings.expired_marker) {
+                // The standard's marker says "fetch a new token": the mall does, once, and
+                // asks again (a supplier may revoke a token when it issues the next one).
+                shared.emit(Event::Exchange(Box::new(first.clone())));
+                shared.client.forget_token();
+                match shared.client.current_token().await {
+                    Ok(_) => {
+                        shared
+                            .client
+                            .call(&interface.id, &params, TokenUse::Auto)
+                            .await
+                    }
+                    Err(failed) => failed,
+                }
+            } else {
+                first
+            }
         };
         shared.emit(Event::Exchange(Box::new(exchange.clone())));
         note_unreachable(shared, &exchange);

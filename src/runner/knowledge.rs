@@ -10,9 +10,11 @@ use crate::checks::decimal_of;
 
 #[derive(Debug, Default, Clone)]
 pub struct Knowledge {
-    /// Pools whose SKU list was read, and the SKUs found in them.
-    pub pools_listed: BTreeSet<String>,
-    pub pooled_skus: BTreeSet<String>,
+    /// Pools whose SKU list was read: pool → (count, first SKU, last SKU), to see pools that
+    /// all answer the same list.
+    pub pools_listed: BTreeMap<String, (usize, Option<String>, Option<String>)>,
+    /// SKU → the pool that listed it (the first one, if several did).
+    pub pooled_skus: BTreeMap<String, String>,
     /// SKU → (agreement price, market price).
     pub prices: BTreeMap<String, (Decimal, Decimal)>,
     /// SKU → shelf state (1 on, 0 off).
@@ -25,8 +27,10 @@ pub struct Knowledge {
     pub images: BTreeMap<String, usize>,
     /// SKU → stock in the area asked for last.
     pub stock: BTreeMap<String, i64>,
-    /// SKUs of the new-SKU feed.
-    pub new_skus: BTreeSet<String>,
+    /// SKUs of the new-SKU feed → the pool (`catalog_id`) the feed puts them in.
+    pub new_skus: BTreeMap<String, String>,
+    /// How many entries the changed-SKU feed answered.
+    pub changed_skus: usize,
 }
 
 fn items(result: &Value) -> impl Iterator<Item = &Map<String, Value>> {
@@ -56,13 +60,19 @@ impl Knowledge {
     ) {
         match interface {
             "skus" => {
-                if let Some(pool) = params.get("catalog_id").and_then(Value::as_str) {
-                    self.pools_listed.insert(pool.to_string());
-                }
-                for sku in result.as_array().into_iter().flatten() {
-                    if let Some(s) = sku.as_str() {
-                        self.pooled_skus.insert(s.to_string());
-                    }
+                let Some(pool) = params.get("catalog_id").and_then(Value::as_str) else {
+                    return;
+                };
+                let list = result.as_array().map(Vec::as_slice).unwrap_or_default();
+                let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+                self.pools_listed.insert(
+                    pool.to_string(),
+                    (list.len(), text(list.first()), text(list.last())),
+                );
+                for sku in list.iter().filter_map(Value::as_str) {
+                    self.pooled_skus
+                        .entry(sku.to_string())
+                        .or_insert_with(|| pool.to_string());
                 }
             }
             "prices" => {
@@ -115,10 +125,15 @@ impl Knowledge {
             "new_skus" => {
                 for item in items(result) {
                     if let Some(sku) = sku_of(item) {
-                        self.new_skus.insert(sku);
+                        let pool = item
+                            .get("catalog_id")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        self.new_skus.insert(sku, pool.to_string());
                     }
                 }
             }
+            "changed_skus" => self.changed_skus += result.as_array().map_or(0, Vec::len),
             _ => {}
         }
     }

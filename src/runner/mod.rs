@@ -399,12 +399,8 @@ fn verdict_of(statuses: &[(RequirementSet, Status)], shared: &Shared) -> Verdict
             SetVerdict::Pass
         }
     };
-    let required = match set_verdict(RequirementSet::Required) {
-        SetVerdict::NotTested => SetVerdict::Fail,
-        v => v,
-    };
     Verdict {
-        required,
+        required: set_verdict(RequirementSet::Required),
         optional: set_verdict(RequirementSet::Optional),
     }
 }

@@ -29,6 +29,8 @@ struct Order {
 
 pub(crate) struct OrderBook {
     ledger: PathBuf,
+    /// Held while a line is written: concurrent scenarios must not interleave their lines.
+    writing: Mutex<()>,
     run_id: String,
     target: String,
     orders: Mutex<Vec<Order>>,
@@ -46,6 +48,7 @@ impl OrderBook {
     pub(crate) fn new(state_dir: &std::path::Path, run_id: &str, target: &str) -> OrderBook {
         OrderBook {
             ledger: state_dir.join("ledger.jsonl"),
+            writing: Mutex::new(()),
             run_id: run_id.to_string(),
             target: target.to_string(),
             orders: Mutex::new(Vec::new()),
@@ -57,12 +60,15 @@ impl OrderBook {
         if let Some(dir) = self.ledger.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
+        // One whole line per write, one writer at a time: a line is never torn.
+        let line = format!("{entry}\n");
+        let _guard = self.writing.lock();
         if let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.ledger)
         {
-            let _ = writeln!(file, "{entry}");
+            let _ = file.write_all(line.as_bytes());
         }
     }
 

@@ -98,16 +98,33 @@ pub struct Expression {
     pub filters: Vec<Filter>,
 }
 
+/// A count given to a filter: a number, or a dotted path to one (`sample:profile.batch_max`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Count {
+    Literal(usize),
+    Path(Vec<String>),
+}
+
+impl Count {
+    fn parse(text: &str) -> Count {
+        let text = text.trim();
+        match text.parse() {
+            Ok(n) => Count::Literal(n),
+            Err(_) => Count::Path(text.split('.').map(str::to_string).collect()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     Join,
-    First(usize),
+    First(Count),
     Len,
     Keys,
     Values,
     Pluck(String),
     /// N items spread evenly over the array, first and last included (a deterministic sample).
-    Sample(usize),
+    Sample(Count),
     /// The value of the first key of an object that starts with this text (天津 finds 天津市).
     Prefixed(String),
 }
@@ -126,18 +143,10 @@ impl Expression {
                 None if f == "len" => Ok(Filter::Len),
                 None if f == "keys" => Ok(Filter::Keys),
                 None if f == "values" => Ok(Filter::Values),
-                Some(("first", n)) => n
-                    .trim()
-                    .parse()
-                    .map(Filter::First)
-                    .map_err(|_| TemplateError::UnknownFilter(f.to_string())),
+                Some(("first", n)) => Ok(Filter::First(Count::parse(n))),
                 Some(("pluck", field)) => Ok(Filter::Pluck(field.trim().to_string())),
                 Some(("prefixed", text)) => Ok(Filter::Prefixed(text.trim().to_string())),
-                Some(("sample", n)) => n
-                    .trim()
-                    .parse()
-                    .map(Filter::Sample)
-                    .map_err(|_| TemplateError::UnknownFilter(f.to_string())),
+                Some(("sample", n)) => Ok(Filter::Sample(Count::parse(n))),
                 _ => Err(TemplateError::UnknownFilter(f.to_string())),
             })
             .collect::<Result<_, _>>()?;
@@ -174,14 +183,41 @@ impl Expression {
         let Some((first, rest)) = self.filters.split_first() else {
             return Ok(found.clone());
         };
-        let mut value = self.apply(first, found)?;
+        let mut value = self.apply(first, found, vars)?;
         for filter in rest {
-            value = self.apply(filter, &value)?;
+            value = self.apply(filter, &value, vars)?;
         }
         Ok(value)
     }
 
-    fn apply(&self, filter: &Filter, value: &Value) -> Result<Value, TemplateError> {
+    /// The number a count stands for.
+    fn count(&self, count: &Count, vars: &Scope<'_>) -> Result<usize, TemplateError> {
+        match count {
+            Count::Literal(n) => Ok(*n),
+            Count::Path(path) => {
+                let found = Expression {
+                    text: self.text.clone(),
+                    path: path.clone(),
+                    filters: Vec::new(),
+                }
+                .evaluate(vars)?;
+                found.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or(
+                    TemplateError::Mismatch {
+                        expression: self.text.clone(),
+                        filter: path.join("."),
+                        found: kind(&found),
+                    },
+                )
+            }
+        }
+    }
+
+    fn apply(
+        &self,
+        filter: &Filter,
+        value: &Value,
+        vars: &Scope<'_>,
+    ) -> Result<Value, TemplateError> {
         let mismatch = |found: &'static str| TemplateError::Mismatch {
             expression: self.text.clone(),
             filter: format!("{filter:?}").to_lowercase(),
@@ -191,10 +227,12 @@ impl Expression {
             (Filter::Join, Value::Array(items)) => Ok(Value::String(
                 items.iter().map(as_text).collect::<Vec<_>>().join(","),
             )),
-            (Filter::First(n), Value::Array(items)) => {
-                Ok(Value::Array(items.iter().take(*n).cloned().collect()))
+            (Filter::First(n), Value::Array(items)) => Ok(Value::Array(
+                items.iter().take(self.count(n, vars)?).cloned().collect(),
+            )),
+            (Filter::Sample(n), Value::Array(items)) => {
+                Ok(Value::Array(sample(items, self.count(n, vars)?)))
             }
-            (Filter::Sample(n), Value::Array(items)) => Ok(Value::Array(sample(items, *n))),
             (Filter::Len, Value::Array(items)) => Ok(Value::from(items.len())),
             (Filter::Len, Value::Object(map)) => Ok(Value::from(map.len())),
             (Filter::Len, Value::String(s)) => Ok(Value::from(s.chars().count())),
@@ -383,6 +421,17 @@ mod tests {
         assert_eq!(render_str("${skus.1}", &v), Ok(json!("2")));
         assert_eq!(render_str("${skus|len}", &v), Ok(json!(3)));
         assert_eq!(render_str("${skus|sample:2}", &v), Ok(json!(["1", "3"])));
+        let mut limits = Map::new();
+        limits.insert("two".into(), json!(2));
+        let with_limit = v.with(&limits);
+        assert_eq!(
+            render_str("${skus|first:two|join}", &with_limit),
+            Ok(json!("1,2"))
+        );
+        assert!(matches!(
+            render_str("${skus|first:nope}", &v),
+            Err(TemplateError::Missing { .. })
+        ));
     }
 
     #[test]
