@@ -53,10 +53,13 @@ enum Command {
     Openapi,
     /// 运行参考供应商 / Run the reference supplier.
     Serve {
+        /// Address to listen on (port 0: any free port); the base URL is the first line on stdout.
         #[arg(long, default_value = "127.0.0.1:0")]
         addr: std::net::SocketAddr,
+        /// Number of SKUs in the generated catalogue (a million start in a fraction of a second).
         #[arg(long, default_value_t = 1000)]
         skus: u64,
+        /// Seed of the generated catalogue: the same seed gives the same catalogue.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// A fault to inject (repeatable); see `mallcheck faults`.
@@ -65,8 +68,10 @@ enum Command {
         /// Serve /__admin/clock and /__admin/stock.
         #[arg(long)]
         admin: bool,
+        /// The username the supplier accepts.
         #[arg(long, env = "MALLCHECK_USERNAME", default_value = "tjmall")]
         username: String,
+        /// The password the supplier accepts (its md5 travels; prefer the environment variable).
         #[arg(
             long,
             env = "MALLCHECK_PASSWORD",
