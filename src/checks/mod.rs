@@ -32,6 +32,7 @@ pub use answer::{Answer, Parsed, parse_answer};
 pub use images::{image_urls, judge_image, judge_image_host};
 pub use money::decimal_of;
 pub use optional::{judge_offer, offer_prices};
+pub use token::token_lifetime_again;
 
 /// What a check says about one requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]

@@ -75,6 +75,60 @@ pub(crate) fn token_lifetime(input: &ExchangeInput<'_>, result: &Value) -> Optio
     Some(CheckRun::new(ids::TOKEN_LIFETIME, &[TTL_REQ], findings))
 }
 
+/// TOK-TTL-36H for a token the supplier handed out before (it answers a token call with the
+/// still-valid token): its lifetime runs from the first issue, so what is left is at most 36 h
+/// and the stated end is at most 36 h after that first issue, and still ahead.
+pub fn token_lifetime_again(
+    input: &ExchangeInput<'_>,
+    result: &Value,
+    first_issued_ms: u64,
+) -> Option<CheckRun> {
+    let settings = &input.profile.settings;
+    let ttl = settings.token_ttl_seconds;
+    let mut findings = Vec::new();
+    if let Some(value) = result.get("expires_in") {
+        let ok = decimal_of(value).is_some_and(|s| {
+            s > rust_decimal::Decimal::ZERO
+                && s <= rust_decimal::Decimal::from(ttl + EXPIRES_IN_SLACK)
+        });
+        if !ok {
+            findings.push(
+                Finding::new(
+                    ids::TOKEN_LIFETIME,
+                    TTL_REQ,
+                    format!("再次发放的 token 剩余有效期应在 0 与 {ttl} 秒之间 a token handed out again must have between 0 and {ttl} s left: expires_in {}", walk::text(value)),
+                )
+                .at("/result/expires_in")
+                .actual(walk::text(value)),
+            );
+        }
+    }
+    if let Some(value) = result.get("expires_at") {
+        let offset = FixedOffset::east_opt(settings.utc_offset_seconds)?;
+        let stated = value
+            .as_str()
+            .and_then(|t| NaiveDateTime::parse_from_str(t, &settings.timestamp_format).ok())
+            .and_then(|naive| offset.from_local_datetime(&naive).single())
+            .map(|d| d.with_timezone(&Utc).timestamp());
+        let first = i64::try_from(first_issued_ms / 1000).ok()?;
+        let now = i64::try_from(input.exchange.started_at_ms / 1000).ok()?;
+        let ok = stated
+            .is_some_and(|at| at > now - EXPIRES_AT_SLACK && at <= first + ttl + EXPIRES_AT_SLACK);
+        if !ok {
+            findings.push(
+                Finding::new(
+                    ids::TOKEN_LIFETIME,
+                    TTL_REQ,
+                    format!("再次发放的 token 的 expires_at 应在首次发放后 36 小时内且未过期 a token handed out again must end within 36 h of its first issue, and not be past: {}", walk::text(value)),
+                )
+                .at("/result/expires_at")
+                .actual(walk::text(value)),
+            );
+        }
+    }
+    Some(CheckRun::new(ids::TOKEN_LIFETIME, &[TTL_REQ], findings))
+}
+
 fn judge_expires_at(input: &ExchangeInput<'_>, value: &Value, ttl: i64) -> Option<Finding> {
     let settings = &input.profile.settings;
     let offset = FixedOffset::east_opt(settings.utc_offset_seconds)?;
@@ -180,6 +234,39 @@ mod tests {
         passes(&runs, ids::TOKEN_LIFETIME);
         passes(&runs, ids::TOKEN_ISSUED);
         passes(&runs, ids::SCHEMA);
+    }
+
+    #[test]
+    fn a_token_handed_out_again_is_judged_from_its_first_issue() {
+        // The call starts 2025-06-01 21:30 CST; the same token was first issued an hour earlier.
+        let first_ms = 1_748_784_600_000 - 3_600_000;
+        let judge = |result: Value| {
+            let e = exchange(200, &ok_body(&result));
+            let sent = params(json!({}));
+            let input = ExchangeInput {
+                profile: profile(),
+                interface: profile().interface("token").expect("token"),
+                exchange: &e,
+                params: &sent,
+                expect_success: true,
+            };
+            token_lifetime_again(&input, &result, first_ms).expect("a lifetime is stated")
+        };
+        // 35 h left, ending 36 h after the first issue: right.
+        let run = judge(
+            json!({"access_token": "abc", "expires_at": "2025-06-03 08:30:00", "expires_in": 126000}),
+        );
+        assert!(run.findings.is_empty(), "{:?}", run.findings);
+        // A fresh 36 h from now ends 37 h after the first issue: the lifetime was extended.
+        let run = judge(json!({"access_token": "abc", "expires_at": "2025-06-03 09:30:00"}));
+        assert_eq!(run.findings.len(), 1, "extends past the first issue + 36 h");
+        let run = judge(json!({"access_token": "abc", "expires_at": "2025-06-01 20:00:00"}));
+        assert_eq!(run.findings.len(), 1, "already past");
+        let run = judge(json!({"access_token": "abc", "expires_in": 200000}));
+        assert_eq!(
+            run.findings[0].pointer.as_deref(),
+            Some("/result/expires_in")
+        );
     }
 
     #[test]

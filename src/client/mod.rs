@@ -84,6 +84,8 @@ struct Shared {
     /// How far the supplier's clock is ahead of ours (ms): the reference supplier's clock can be
     /// moved, and a token timestamp must be on the supplier's time to be accepted.
     supplier_skew_ms: std::sync::atomic::AtomicI64,
+    /// Token value → when it was first handed out in this run.
+    first_seen: Mutex<std::collections::HashMap<String, u64>>,
     /// Every token value the client has seen (issued or explicit) and every md5 password sent:
     /// searched for in everything recorded.
     known_secrets: Mutex<Vec<String>>,
@@ -178,6 +180,7 @@ impl Client {
                 max_body_bytes: config.max_body_bytes,
                 next_id: AtomicU64::new(0),
                 supplier_skew_ms: std::sync::atomic::AtomicI64::new(0),
+                first_seen: Mutex::new(std::collections::HashMap::new()),
             }),
             token: Arc::new(TokenSlot::default()),
         })
@@ -408,7 +411,14 @@ impl Client {
             .response
             .as_ref()
             .filter(|r| !r.truncated)
-            .and_then(|r| token::parse_issued(&r.body, token::now_ms()));
+            .and_then(|r| token::parse_issued(&r.body, token::now_ms()))
+            .map(|mut issued| {
+                let mut first_seen = lock(&self.shared.first_seen);
+                issued.first_issued_ms = *first_seen
+                    .entry(issued.value.clone())
+                    .or_insert(issued.obtained_at_ms);
+                issued
+            });
         // Known before the exchange is recorded, so the token answer itself is redacted, also
         // when the answer is not a valid issue (a token behind `"success": "true"`).
         if let Some(issued) = &issued {

@@ -17,6 +17,9 @@ pub struct IssuedToken {
     pub expires_in: Option<i64>,
     /// Unix milliseconds when the answer arrived.
     pub obtained_at_ms: u64,
+    /// Unix milliseconds when this same token value was first handed out in this run (a
+    /// supplier may answer a token call with the still-valid token it issued before).
+    pub first_issued_ms: u64,
 }
 
 // By hand: the value is a secret.
@@ -138,6 +141,7 @@ pub fn parse_issued(body: &[u8], obtained_at_ms: u64) -> Option<IssuedToken> {
         expires_at,
         expires_in,
         obtained_at_ms,
+        first_issued_ms: obtained_at_ms,
     })
 }
 
@@ -169,6 +173,7 @@ mod tests {
             expires_at: Some("2030-01-01 08:00:00".into()),
             expires_in: Some(10),
             obtained_at_ms: 0,
+            first_issued_ms: 0,
         };
         // 08:00 CST is 00:00 UTC.
         assert_eq!(token.expiry_ms(settings), Some(1_893_456_000_000));

@@ -265,20 +265,26 @@ async fn run_call(
                 )));
             }
         }
+        // A token handed out again (first issued earlier in this run) is judged from its first issue.
+        let mut reissued_since: Option<u64> = None;
         let exchange = if !interface.auth {
             let tamper = call.tamper.map(|t| match t {
                 TamperChoice::WrongSign => Tamper::WrongSign,
                 TamperChoice::StaleTimestamp => Tamper::StaleTimestamp,
             });
-            match (&call.credentials, tamper) {
-                (_, Some(tamper)) => shared.client.fetch_token_tampered(tamper).await.0,
+            let (exchange, issued) = match (&call.credentials, tamper) {
+                (_, Some(tamper)) => shared.client.fetch_token_tampered(tamper).await,
                 (Some(c), None) => {
                     let username = as_text(&template::render_str(&c.username, round)?);
                     let password = as_text(&template::render_str(&c.password, round)?);
-                    shared.client.fetch_token_with(&username, &password).await.0
+                    shared.client.fetch_token_with(&username, &password).await
                 }
-                (None, None) => shared.client.fetch_token().await.0,
-            }
+                (None, None) => shared.client.fetch_token().await,
+            };
+            reissued_since = issued
+                .filter(|t| t.first_issued_ms < t.obtained_at_ms)
+                .map(|t| t.first_issued_ms);
+            exchange
         } else {
             let token = match call.token {
                 TokenChoice::Auto => {
@@ -337,7 +343,16 @@ async fn run_call(
         // Whether the result's content is sound (what a buyer would see), for the knowledge:
         // transport findings such as a line break do not make a detail incomplete.
         let mut clean = true;
-        for run in checks::run_exchange_checks(&input) {
+        let mut runs = checks::run_exchange_checks(&input);
+        if let (Some(first), Some(result)) = (
+            reissued_since,
+            exchange.answer().and_then(|a| a.get("result").cloned()),
+        ) {
+            // The same token as before: only what is left of its 36 hours can be judged.
+            runs.retain(|r| r.check != checks::ids::TOKEN_LIFETIME);
+            runs.extend(checks::token_lifetime_again(&input, &result, first));
+        }
+        for run in runs {
             if matches!(
                 run.check.as_str(),
                 checks::ids::SCHEMA | checks::ids::DETAIL_COMPLETE | checks::ids::DETAIL_SAME_SKU
