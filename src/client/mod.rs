@@ -186,15 +186,6 @@ impl Client {
         })
     }
 
-    /// A client sharing everything with this one but the current token: a scenario that plays
-    /// with expiry does not disturb the others.
-    pub fn detached(&self) -> Client {
-        Client {
-            shared: Arc::clone(&self.shared),
-            token: Arc::new(TokenSlot::default()),
-        }
-    }
-
     /// Tells the client how far the supplier's clock is ahead of the local one (after the
     /// reference supplier's clock was moved), so token timestamps stay within its window.
     pub fn set_supplier_skew_ms(&self, skew_ms: i64) {

@@ -2,25 +2,13 @@
 //! standard wants (one line, HTTP 200, the envelope), yields zero findings on its interface, and
 //! the same examples broken in one way each yield the finding of that way.
 
+use crate::common::{example, profile};
 use mallcheck::checks::{
     CheckRun, ExchangeInput, decimal_of, image_urls, judge_offer, offer_prices, run_exchange_checks,
 };
 use mallcheck::client::{Exchange, RecordedRequest, RecordedResponse};
 use mallcheck::profile::Profile;
 use serde_json::{Map, Value, json};
-
-fn profile() -> Profile {
-    match Profile::embedded() {
-        Ok(p) => p,
-        Err(e) => panic!("the embedded profile must load: {e}"),
-    }
-}
-
-fn example(id: &str) -> Value {
-    let text = std::fs::read_to_string(format!("schemas/examples/{id}.json"))
-        .unwrap_or_else(|e| panic!("example of {id}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("example of {id}: {e}"))
-}
 
 /// An answer as recorded: HTTP 200, at 2025-06-01 21:30:00 +08:00 (the token example's issue
 /// time), body as given.

@@ -1,5 +1,5 @@
 //! What several test modules share: running a session with every event collected, and starting
-//! `mallcheck serve` as a process.
+//! `mallcheck serve` as a process, the embedded profile and its examples.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -88,4 +88,19 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The embedded profile (it must load).
+pub fn profile() -> Profile {
+    match Profile::embedded() {
+        Ok(p) => p,
+        Err(e) => panic!("the embedded profile must load: {e}"),
+    }
+}
+
+/// The example `result` of an interface (`schemas/examples/<id>.json`).
+pub fn example(id: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(format!("schemas/examples/{id}.json"))
+        .unwrap_or_else(|e| panic!("example of {id}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("example of {id}: {e}"))
 }

@@ -4,21 +4,9 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
+use crate::common::{example, profile};
 use mallcheck::profile::{Profile, ProfileError};
 use serde_json::{Value, json};
-
-fn profile() -> Profile {
-    match Profile::embedded() {
-        Ok(p) => p,
-        Err(e) => panic!("the embedded profile must load: {e}"),
-    }
-}
-
-fn example(id: &str) -> Value {
-    let text = std::fs::read_to_string(format!("schemas/examples/{id}.json"))
-        .unwrap_or_else(|e| panic!("example of {id}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("example of {id}: {e}"))
-}
 
 fn mallcheck(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mallcheck"))

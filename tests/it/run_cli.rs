@@ -330,6 +330,29 @@ fn saved_token(dir: &Path, target: &str, token: &str, hours_ago: i64) {
     std::fs::write(state.join("tokens.json"), text).expect("tokens.json");
 }
 
+/// Saves a token "issued" `hours_ago` (one the supplier never issued) and runs the across-runs
+/// token check against `url`.
+fn run_with_saved_token(dir: &Path, url: &str, hours_ago: i64) -> Output {
+    saved_token(dir, url, "0123456789abcdef0123456789abcdef", hours_ago);
+    let creds = [
+        ("MALLCHECK_USERNAME", "tjmall"),
+        ("MALLCHECK_PASSWORD", "tjmall-test"),
+    ];
+    mallcheck(
+        &[
+            "run",
+            "--target",
+            url,
+            "--out",
+            "out",
+            "--scenario",
+            "token-across-runs",
+        ],
+        dir,
+        &creds,
+    )
+}
+
 fn lifetime_rows(dir: &Path) -> Vec<Value> {
     report(dir)["results"]
         .as_array()
@@ -342,10 +365,6 @@ fn lifetime_rows(dir: &Path) -> Vec<Value> {
 
 #[test]
 fn a_token_saved_36_hours_ago_must_be_refused_with_the_marker() {
-    let creds = [
-        ("MALLCHECK_USERNAME", "tjmall"),
-        ("MALLCHECK_PASSWORD", "tjmall-test"),
-    ];
     for (fault, expected) in [(None, "pass"), (Some("no-expired-marker"), "fail")] {
         let dir = temp_dir("saved-token");
         let mut args = vec![];
@@ -355,20 +374,7 @@ fn a_token_saved_36_hours_ago_must_be_refused_with_the_marker() {
         let serve = Serve::start(&args);
         let url = serve.url.clone();
         // A token this supplier never issued stands in for one issued 37 hours ago.
-        saved_token(&dir, &url, "0123456789abcdef0123456789abcdef", 37);
-        let out = mallcheck(
-            &[
-                "run",
-                "--target",
-                &url,
-                "--out",
-                "out",
-                "--scenario",
-                "token-across-runs",
-            ],
-            &dir,
-            &creds,
-        );
+        let out = run_with_saved_token(&dir, &url, 37);
         let rows = lifetime_rows(&dir);
         assert!(
             rows.iter().any(|r| r["status"] == expected),
@@ -401,24 +407,7 @@ fn a_token_saved_an_hour_ago_must_still_be_accepted() {
     let serve = Serve::start(&[]);
     let url = serve.url.clone();
     // An unknown token "issued an hour ago" is refused: that is the failure this check reports.
-    saved_token(&dir, &url, "0123456789abcdef0123456789abcdef", 1);
-    let creds = [
-        ("MALLCHECK_USERNAME", "tjmall"),
-        ("MALLCHECK_PASSWORD", "tjmall-test"),
-    ];
-    let out = mallcheck(
-        &[
-            "run",
-            "--target",
-            &url,
-            "--out",
-            "out",
-            "--scenario",
-            "token-across-runs",
-        ],
-        &dir,
-        &creds,
-    );
+    let out = run_with_saved_token(&dir, &url, 1);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(lifetime_rows(&dir).iter().any(|r| r["status"] == "fail"));
     drop(serve);
