@@ -10,6 +10,7 @@ pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod events;
 pub mod exchange;
 pub mod exit;
 pub mod profile;

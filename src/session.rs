@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crate::client::{Client, ClientConfig};
 use crate::config::{Config, Credentials};
+use crate::events::{Event, Verdict};
 use crate::profile::Profile;
 use crate::report::Reporter;
-use crate::report::events::{Event, Verdict};
 use crate::runner::{self, RunOptions, Selection};
 use crate::scenario::{Scenario, ScenarioSource, load_scenarios};
 use crate::supplier::{self, SupplierConfig};
@@ -114,7 +114,7 @@ fn new_run_id() -> String {
 pub async fn execute(
     prepared: Prepared,
     args: &RunArgs,
-    make_reporters: impl FnOnce(&Arc<Profile>, &PathBuf) -> Vec<Box<dyn Reporter>>,
+    make_reporters: impl FnOnce(&std::path::Path) -> Vec<Box<dyn Reporter>>,
 ) -> Result<RunOutcome, SessionError> {
     let Prepared {
         profile,
@@ -182,7 +182,7 @@ pub async fn execute(
         selection: args.selection.clone(),
     };
 
-    let mut reporters = make_reporters(&profile, &report_dir);
+    let mut reporters = make_reporters(&report_dir);
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let consumer = tokio::spawn(async move {
         while let Some(event) = receiver.recv().await {

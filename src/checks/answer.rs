@@ -28,6 +28,24 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Renames the answer's members to logical names (after its schema was judged in wire
+    /// names); `success` and `desc` do not change.
+    pub fn to_logical(&mut self, fields: &crate::profile::FieldMap) {
+        if fields.is_identity() {
+            return;
+        }
+        let value = std::mem::take(&mut self.value);
+        self.value = fields.to_logical_value(value);
+        if let Some(members) = self.result_members.take() {
+            self.result_members = Some(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (fields.logical(&k).to_string(), fields.to_logical_value(v)))
+                    .collect(),
+            );
+        }
+    }
+
     /// The `result` member, if present.
     pub fn result(&self) -> Option<&Value> {
         self.value.get("result")

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::answer::Answer;
-use super::{CheckRun, Finding, batch_requirement, ids, walk};
+use super::{CheckRun, Finding, ids, walk};
 use crate::profile::Interface;
 
 const BATCH_REQ: &str = "BATCH-COMPLETE";
@@ -25,8 +25,7 @@ pub(crate) fn batch_complete(
         .filter(|s| !s.is_empty())
         .collect();
     let items = result.as_array()?;
-    let own = batch_requirement(&interface.id);
-    let mut requirements: Vec<&str> = own.into_iter().collect();
+    let mut requirements: Vec<&str> = interface.batch_requirement.as_deref().into_iter().collect();
     requirements.push(BATCH_REQ);
     // SKU → index of its first answer; then the repeats and the SKUs not asked for.
     let mut answered: HashMap<String, usize> = HashMap::new();
@@ -290,8 +289,21 @@ pub(crate) fn pool_ids(result: &Value) -> CheckRun {
 const SKU_LIST_REQ: &str = "SKU-LIST";
 
 /// A stock answer is about the area asked for, and says 有货 exactly when there is stock.
-pub(crate) fn stock_answer(params: &serde_json::Map<String, Value>, result: &Value) -> CheckRun {
+pub(crate) fn stock_answer(
+    profile: &crate::profile::Profile,
+    params: &serde_json::Map<String, Value>,
+    result: &Value,
+) -> CheckRun {
     const REQ: &str = "STK-BATCH";
+    let text = |name: &str| profile.code("stock_desc", name).and_then(Value::as_str);
+    // Without the profile's texts for 有货/无货 the desc cannot be judged against the number.
+    let (Some(in_stock), Some(out_of_stock)) = (text("in_stock"), text("out_of_stock")) else {
+        return CheckRun::not_judged(
+            ids::STOCK_ANSWER,
+            &[REQ],
+            "配置缺少 [codes] stock_desc.in_stock / out_of_stock the profile names no stock texts",
+        );
+    };
     let asked_area = params.get("area_id").map(walk::text);
     let mut findings = Vec::new();
     for (index, item) in result.as_array().into_iter().flatten().enumerate() {
@@ -316,7 +328,7 @@ pub(crate) fn stock_answer(params: &serde_json::Map<String, Value>, result: &Val
         let num = item.get("num").and_then(Value::as_i64);
         let desc = item.get("desc").and_then(Value::as_str);
         if let (Some(num), Some(desc)) = (num, desc) {
-            let expected = if num > 0 { "有货" } else { "无货" };
+            let expected = if num > 0 { in_stock } else { out_of_stock };
             if desc != expected {
                 findings.push(
                     Finding::new(

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::catalogue::is_absolute_http_url;
-use super::{CheckRun, ExchangeInput, Finding, answer::excerpt, ids, parse_answer, walk};
+use super::{CheckRun, Finding, answer::excerpt, ids, walk};
 use crate::exchange::Exchange;
 
 const REACHABLE_REQ: &str = "IMG-REACHABLE";
@@ -54,17 +54,8 @@ pub(crate) fn image_url_check(interface_id: &str, result: &Value) -> CheckRun {
 
 /// The absolute http(s) image URLs of a successful answer, with their pointers, for the client
 /// to fetch (in answer order; the same URL may appear at several pointers).
-pub fn image_urls(input: &ExchangeInput<'_>) -> Vec<(String, String)> {
-    let Ok(answer) = parse_answer(input.exchange) else {
-        return Vec::new();
-    };
-    if answer.success != Some(true) {
-        return Vec::new();
-    }
-    let Some(result) = answer.result() else {
-        return Vec::new();
-    };
-    image_values(&input.interface.id, result)
+pub fn image_urls(interface_id: &str, result: &Value) -> Vec<(String, String)> {
+    image_values(interface_id, result)
         .into_iter()
         .filter_map(|(pointer, value)| {
             let url = value.as_str()?;
@@ -75,7 +66,16 @@ pub fn image_urls(input: &ExchangeInput<'_>) -> Vec<(String, String)> {
 
 /// The GET the client made for one image URL: 2xx with an image Content-Type, or a body that
 /// starts like a PNG, JPEG, GIF or WebP file.
-pub fn judge_image(pointer: &str, url: &str, probe: &Exchange) -> CheckRun {
+/// IMG-REACHABLE for one image URL: the GET the client made answers an image, and the host is
+/// one a buyer can reach when the supplier itself is public (`target_url`).
+pub fn judge_image_probe(pointer: &str, url: &str, probe: &Exchange, target_url: &str) -> CheckRun {
+    let mut run = judge_image(pointer, url, probe);
+    run.findings
+        .extend(judge_image_host(pointer, url, target_url));
+    run
+}
+
+pub(crate) fn judge_image(pointer: &str, url: &str, probe: &Exchange) -> CheckRun {
     let shown = walk::shorten(url, 120);
     let fail = |why: String| {
         CheckRun::new(
@@ -160,7 +160,11 @@ pub fn is_private_host(host: &url::Host<&str>) -> bool {
 
 /// IMG-REACHABLE for a supplier on the public network: an image URL on a private host cannot be
 /// opened by a buyer's browser. (A supplier under test on a private network is not judged so.)
-pub fn judge_image_host(pointer: &str, image_url: &str, target_url: &str) -> Option<Finding> {
+pub(crate) fn judge_image_host(
+    pointer: &str,
+    image_url: &str,
+    target_url: &str,
+) -> Option<Finding> {
     let target = url::Url::parse(target_url).ok()?;
     if target.host().is_none_or(|h| is_private_host(&h)) {
         return None;
@@ -228,18 +232,8 @@ mod tests {
 
     #[test]
     fn image_urls_lists_only_absolute_ones() {
-        let profile = profile();
-        let e = exchange(200, &ok_body(&images_result()));
-        let params = params(json!({"sku": "1,2"}));
-        let input = ExchangeInput {
-            profile,
-            interface: profile.interface("images").expect("images"),
-            exchange: &e,
-            params: &params,
-            expect_success: true,
-        };
         assert_eq!(
-            image_urls(&input),
+            image_urls("images", &images_result()),
             vec![
                 (
                     "/result/0/images/0/path".to_string(),
@@ -251,12 +245,7 @@ mod tests {
                 ),
             ]
         );
-        let e = exchange(200, b"<html>");
-        let input = ExchangeInput {
-            exchange: &e,
-            ..input
-        };
-        assert!(image_urls(&input).is_empty());
+        assert!(image_urls("images", &json!("<html>")).is_empty());
     }
 
     #[test]

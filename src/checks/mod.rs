@@ -1,16 +1,22 @@
-//! Named checks, each tied to requirement ids. Exchange checks run on every answer of the
-//! interface they belong to; they are pure functions of the exchange, the parameters sent and the
-//! profile, and never call a supplier (image reachability hands its URLs to the client).
+//! The judge: the only place that decides a finding. Every check is a pure function over an
+//! answer (or over what the run learned, [`Knowledge`]) that returns [`CheckRun`]s: findings,
+//! passes, and what it could not judge. The runner sends, orders and records; it never decides.
 //!
 //! Layout, by flow: [`answer`] parses an answer once; [`transport`] judges the bytes (status,
-//! JSON, control characters); [`envelope`] the envelope, `desc` and the result schema;
+//! JSON, control characters, latency); [`envelope`] the envelope, `desc` and the result schema;
 //! [`catalogue`], [`prices`], [`money`], [`orders`], [`token`], [`images`] and [`optional`] judge
-//! the `result` of one interface each. [`RESULT_CHECKS`] says which result check runs where.
+//! the `result` of an interface; [`expect`] a scenario step's own expectations; [`consistency`]
+//! the facts across interfaces. [`CHECKS`] is the table of every check and what it judges;
+//! which result check runs on which interface is data (`checks = [...]` in `interfaces.toml`).
+//! To find where a requirement is judged: `grep -rn '"PRC-MONEY"' src/checks`.
 
 mod answer;
 mod catalogue;
+mod consistency;
 mod envelope;
+mod expect;
 mod images;
+mod knowledge;
 mod money;
 mod optional;
 mod orders;
@@ -29,33 +35,14 @@ use crate::exchange::Exchange;
 use crate::profile::{Interface, Profile};
 
 pub use answer::{Answer, Parsed, parse_answer};
-pub use images::{image_urls, judge_image, judge_image_host};
+pub use consistency::catalogue_consistency;
+pub use expect::{StepExpectation, judge_expectations};
+pub use images::{image_urls, judge_image_probe};
+pub use knowledge::Knowledge;
 pub use money::decimal_of;
-pub use optional::{judge_offer, offer_prices};
-pub use token::token_lifetime_again;
-
-/// What a check says about one requirement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pass,
-    Fail,
-    Warn,
-    Skip,
-    Blocked,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Warn => "warn",
-            Status::Skip => "skip",
-            Status::Blocked => "blocked",
-        }
-    }
-}
+pub use optional::{agreement_prices, offer_prices, offers_below_agreement};
+pub use orders::oversell;
+pub use token::{SavedTokenAge, saved_token_age, saved_token_pending, saved_token_verdict};
 
 /// One way an answer breaks a requirement. Whether it is a failure or a warning is decided by
 /// the requirement's level (MUST fails; SHOULD and BEYOND warn), not by the check.
@@ -102,13 +89,23 @@ impl Finding {
     }
 }
 
-/// A check that ran on one exchange and the requirements it looked at: a check that ran and
-/// found nothing is evidence of a pass.
+/// A requirement a check could not judge, and why (its input was missing or unreadable). It is
+/// reported as not judged: never as a pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unjudged {
+    pub requirement: String,
+    pub reason: String,
+}
+
+/// A check that ran and the requirements it looked at: a requirement with no finding and not
+/// marked unjudged is evidence of a pass.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckRun {
     pub check: String,
     pub requirements: Vec<String>,
     pub findings: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unjudged: Vec<Unjudged>,
 }
 
 impl CheckRun {
@@ -117,7 +114,31 @@ impl CheckRun {
             check: check.to_string(),
             requirements: requirements.iter().map(|r| r.to_string()).collect(),
             findings,
+            unjudged: Vec::new(),
         }
+    }
+
+    /// A check that had nothing to judge on any of its requirements.
+    pub fn not_judged(check: &str, requirements: &[&str], reason: impl Into<String>) -> CheckRun {
+        let reason = reason.into();
+        let mut run = CheckRun::new(check, requirements, Vec::new());
+        run.unjudged = requirements
+            .iter()
+            .map(|r| Unjudged {
+                requirement: r.to_string(),
+                reason: reason.clone(),
+            })
+            .collect();
+        run
+    }
+
+    /// Marks one requirement as not judged, with the reason.
+    pub fn unjudged(mut self, requirement: &str, reason: impl Into<String>) -> CheckRun {
+        self.unjudged.push(Unjudged {
+            requirement: requirement.to_string(),
+            reason: reason.into(),
+        });
+        self
     }
 }
 
@@ -147,7 +168,122 @@ pub mod ids {
     pub const OFFER_DATES: &str = "offer-dates";
     pub const RECONCILE_SUMS: &str = "reconcile-sums";
     pub const STOCK_ANSWER: &str = "stock-answer";
+    pub const STOCK_LATENCY: &str = "stock-latency";
     pub const OFFER_PRICE: &str = "offer-price";
+    pub const EXPECT: &str = "expect";
+    pub const SKU_HAS_DATA: &str = "sku-has-data";
+    pub const ONSHELF_SELLABLE: &str = "onshelf-sellable";
+    pub const NEW_IN_POOL: &str = "new-in-pool";
+    pub const POOL_MEMBERSHIP: &str = "pool-membership";
+    pub const FEED_NOT_EMPTY: &str = "feed-not-empty";
+    pub const CONCURRENT_PREORDERS: &str = "concurrent-preorders";
+    pub const SAVED_TOKEN_LIFETIME: &str = "saved-token-lifetime";
+}
+
+/// Where a check runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// On every answer of every interface.
+    Exchange,
+    /// On a successful answer of the interfaces whose `checks` list names it (`interfaces.toml`).
+    Result,
+    /// On a step of a scenario (its expectations) or on what a builtin step gathered.
+    Scenario,
+}
+
+/// One check: its id, where it runs, and the requirements it may report on. A check whose
+/// requirement comes from the profile (the schema check: `schema_requirement`) or from the
+/// scenario (expectations) lists none here.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckDef {
+    pub id: &'static str,
+    pub kind: CheckKind,
+    pub requirements: &'static [&'static str],
+}
+
+const fn def(id: &'static str, kind: CheckKind, requirements: &'static [&'static str]) -> CheckDef {
+    CheckDef {
+        id,
+        kind,
+        requirements,
+    }
+}
+
+/// Every check of mallcheck.
+pub const CHECKS: &[CheckDef] = {
+    use CheckKind::*;
+    &[
+        def(ids::HTTP_STATUS, Exchange, &["GEN-HTTP-STATUS", "GEN-POST"]),
+        def(ids::NO_NEWLINE, Exchange, &["GEN-NO-NEWLINE"]),
+        def(ids::JSON, Exchange, &["GEN-JSON"]),
+        def(ids::ENVELOPE, Exchange, &["GEN-ENVELOPE"]),
+        def(ids::DESC_ON_FAILURE, Exchange, &["GEN-DESC-ON-FAILURE"]),
+        def(ids::SCHEMA, Exchange, &[]),
+        def(ids::BATCH_COMPLETE, Exchange, &["BATCH-COMPLETE"]),
+        def(ids::PRICE_RULE, Result, &["PRC-NOT-ABOVE-MARKET"]),
+        def(ids::MONEY, Result, &["PRC-MONEY"]),
+        def(ids::ORDER_TOTAL, Result, &["X-ORDER-TOTAL"]),
+        def(ids::DETAIL_COMPLETE, Result, &["DET-COMPLETE"]),
+        def(ids::DETAIL_SAME_SKU, Result, &["DET-SAME-SKU"]),
+        def(ids::IMAGE_URLS, Result, &["IMG-REACHABLE"]),
+        def(ids::IMAGE, Scenario, &["IMG-REACHABLE"]),
+        def(ids::POOL_IDS, Result, &["POOL-LIST"]),
+        def(ids::SKU_LIST, Result, &["SKU-LIST"]),
+        def(ids::AREA_NAMES, Result, &["AREA-LEVELS", "AREA-NAME-MATCH"]),
+        def(ids::TOKEN_ISSUED, Result, &["TOK-ISSUE"]),
+        def(ids::TOKEN_LIFETIME, Result, &["TOK-TTL-36H"]),
+        def(ids::RATINGS, Result, &["OPT-COMMENTS"]),
+        def(ids::TIERS, Result, &["OPT-TIERED"]),
+        def(ids::OFFER_DATES, Result, &["OPT-GROUP-BUY", "OPT-SPECIAL"]),
+        def(ids::RECONCILE_SUMS, Result, &["OPT-RECONCILE"]),
+        def(ids::STOCK_ANSWER, Result, &["STK-BATCH"]),
+        def(ids::STOCK_LATENCY, Result, &["STK-REALTIME"]),
+        def(ids::OFFER_PRICE, Scenario, &["X-OFFER-BELOW-AGREEMENT"]),
+        def(ids::EXPECT, Scenario, &[]),
+        def(ids::SKU_HAS_DATA, Scenario, &["X-SKU-HAS-DATA"]),
+        def(ids::ONSHELF_SELLABLE, Scenario, &["X-ONSHELF-SELLABLE"]),
+        def(ids::NEW_IN_POOL, Scenario, &["X-NEW-IN-POOL"]),
+        def(ids::POOL_MEMBERSHIP, Scenario, &["SKU-LIST"]),
+        def(ids::FEED_NOT_EMPTY, Scenario, &["NEW-SKUS", "CHANGED-SKUS"]),
+        def(ids::CONCURRENT_PREORDERS, Scenario, &["ORD-LOCK-STOCK"]),
+        def(ids::SAVED_TOKEN_LIFETIME, Scenario, &["TOK-TTL-36H"]),
+    ]
+};
+
+/// The table entry of a check id.
+pub fn check_def(id: &str) -> Option<&'static CheckDef> {
+    CHECKS.iter().find(|c| c.id == id)
+}
+
+/// Whether the profile asks only for result checks that exist (`checks = [...]` of each
+/// interface): an unknown id is an error naming the interface, never a check silently skipped.
+pub fn validate_profile(profile: &Profile) -> Result<(), String> {
+    for interface in &profile.interfaces {
+        for id in &interface.checks {
+            match check_def(id) {
+                Some(def) if def.kind == CheckKind::Result => {}
+                Some(_) => {
+                    return Err(format!(
+                        "interfaces.toml: interface {} names check {id:?}, which does not judge the answer of one interface",
+                        interface.id
+                    ));
+                }
+                None => {
+                    let known: Vec<&str> = CHECKS
+                        .iter()
+                        .filter(|c| c.kind == CheckKind::Result)
+                        .map(|c| c.id)
+                        .collect();
+                    return Err(format!(
+                        "interfaces.toml: interface {} names an unknown check {id:?} (known: {})",
+                        interface.id,
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One exchange to judge, with what the harness meant by it.
@@ -162,72 +298,51 @@ pub struct ExchangeInput<'a> {
     /// success: true; when false (a refusal was expected) only the transport/envelope/newline/
     /// desc checks run.
     pub expect_success: bool,
+    /// The token answered was first issued earlier (at this time, ms since the epoch): its
+    /// lifetime runs from then.
+    pub token_first_issued_ms: Option<u64>,
+    /// The latency bound of interfaces a buyer waits on (STK-REALTIME), in ms.
+    pub latency_bound_ms: u64,
 }
 
-/// The checks that judge the `result` of a successful answer, beyond the schema (which runs on
-/// every interface) and batch completeness (which runs wherever the interface has a
-/// `batch_param`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultCheck {
-    PriceRule,
-    Money,
-    OrderTotal,
-    DetailComplete,
-    DetailSameSku,
-    ImageUrls,
-    PoolIds,
-    SkuList,
-    AreaNames,
-    TokenIssued,
-    TokenLifetime,
-    Ratings,
-    Tiers,
-    OfferDates,
-    ReconcileSums,
-    StockAnswer,
+/// What the judge made of one exchange: the check runs, and the answer parsed once (its
+/// members renamed to logical names) for the steps after judging: learning and captures.
+pub struct Judged {
+    pub runs: Vec<CheckRun>,
+    pub answer: Option<Answer>,
 }
 
-/// Which result checks run on which interface (by interface id of the profile).
-pub const RESULT_CHECKS: &[(&str, &[ResultCheck])] = {
-    use ResultCheck::*;
-    &[
-        ("token", &[TokenIssued, TokenLifetime]),
-        ("pools", &[PoolIds]),
-        ("skus", &[SkuList]),
-        ("detail", &[DetailComplete, DetailSameSku, ImageUrls]),
-        ("images", &[ImageUrls]),
-        ("ratings", &[Ratings]),
-        ("prices", &[PriceRule, Money]),
-        ("stocks", &[StockAnswer]),
-        ("provinces", &[AreaNames]),
-        ("cities", &[AreaNames]),
-        ("counties", &[AreaNames]),
-        ("submit", &[Money, OrderTotal]),
-        ("select", &[Money, OrderTotal]),
-        ("reconcile", &[ReconcileSums]),
-        ("group_buys", &[OfferDates]),
-        ("specials", &[OfferDates]),
-        ("tiered_rates", &[Tiers]),
-    ]
-};
+impl Judged {
+    /// The answer as a value (logical names), if the body was JSON.
+    pub fn value(&self) -> Option<&Value> {
+        self.answer.as_ref().map(|a| &a.value)
+    }
 
-/// The result checks of one interface (none for an interface the table does not name).
-pub fn result_checks_for(interface_id: &str) -> &'static [ResultCheck] {
-    RESULT_CHECKS
-        .iter()
-        .find(|(id, _)| *id == interface_id)
-        .map(|(_, checks)| *checks)
-        .unwrap_or(&[])
-}
+    /// Whether the supplier answered `success: true`.
+    pub fn succeeded(&self) -> bool {
+        self.answer.as_ref().and_then(|a| a.success) == Some(true)
+    }
 
-/// The interface's own batch requirement, beside BATCH-COMPLETE.
-pub(crate) fn batch_requirement(interface_id: &str) -> Option<&'static str> {
-    match interface_id {
-        "shelf_states" => Some("SHELF-BATCH"),
-        "images" => Some("IMG-BATCH"),
-        "prices" => Some("PRC-BATCH"),
-        "stocks" => Some("STK-BATCH"),
-        _ => None,
+    /// The `result` member (logical names), or null.
+    pub fn result(&self) -> &Value {
+        self.answer
+            .as_ref()
+            .and_then(Answer::result)
+            .unwrap_or(&Value::Null)
+    }
+
+    /// Whether the content of the result is sound, as a buyer would see it: its schema and the
+    /// detail checks found nothing (a line break in the bytes does not make a detail incomplete).
+    pub fn content_clean(&self) -> bool {
+        self.runs
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.check.as_str(),
+                    ids::SCHEMA | ids::DETAIL_COMPLETE | ids::DETAIL_SAME_SKU
+                )
+            })
+            .all(|r| r.findings.is_empty())
     }
 }
 
@@ -237,69 +352,85 @@ pub const FINDINGS_CAP: usize = 100;
 /// Schema violations are noisier (one broken item type repeats everywhere): fewer are kept.
 pub const SCHEMA_FINDINGS_CAP: usize = 20;
 
-/// Every check that applied to the exchange, with its findings.
-pub fn run_exchange_checks(input: &ExchangeInput<'_>) -> Vec<CheckRun> {
-    let mut runs = Vec::new();
-    runs.push(transport::http_status(input.exchange));
+/// Every check that applied to the exchange, with its findings, and the answer parsed once.
+pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
+    let mut runs = vec![transport::http_status(input.exchange)];
     let Some(response) = input.exchange.response.as_ref() else {
-        return runs;
+        return Judged { runs, answer: None };
     };
     runs.push(transport::no_newline(&response.body));
-    let parsed = parse_answer(input.exchange);
-    let answer = match parsed {
+    let mut answer = match parse_answer(input.exchange) {
         Ok(answer) => {
             runs.push(CheckRun::new(ids::JSON, &["GEN-JSON"], Vec::new()));
             answer
         }
         Err(finding) => {
             runs.push(CheckRun::new(ids::JSON, &["GEN-JSON"], vec![finding]));
-            return runs;
+            return Judged { runs, answer: None };
         }
     };
     runs.push(envelope::envelope(input.profile, &answer));
     if answer.success == Some(false) {
         runs.push(envelope::desc_on_failure(&answer));
     }
-    if answer.success == Some(true) && input.expect_success {
+    let judge_result = answer.success == Some(true) && input.expect_success;
+    if judge_result {
+        // The schema speaks the profile's wire names: it judges the answer as sent.
+        let result = answer.result().unwrap_or(&Value::Null);
+        runs.push(envelope::schema(input.profile, input.interface, result));
+    }
+    // From here on the checks read logical names.
+    answer.to_logical(&input.profile.fields);
+    if judge_result {
         runs.extend(result_runs(input, &answer));
     }
     // The schema check caps its own findings (it knows the total of violations).
     for run in runs.iter_mut().filter(|r| r.check != ids::SCHEMA) {
         cap_findings(&mut run.findings, FINDINGS_CAP);
     }
-    runs
+    Judged {
+        runs,
+        answer: Some(answer),
+    }
 }
 
-/// The checks of a successful answer's `result`.
+/// The checks of a successful answer's `result`: batch completeness where the interface has a
+/// batch parameter, then the result checks the profile lists for the interface.
 fn result_runs(input: &ExchangeInput<'_>, answer: &Answer) -> Vec<CheckRun> {
     let interface = input.interface;
     let result = answer.result().unwrap_or(&Value::Null);
-    let mut runs = vec![envelope::schema(input.profile, interface, result)];
-    if let Some(param) = interface.batch_param.as_deref()
+    let mut runs = Vec::new();
+    if let Some(param) = input.profile.batch_param(interface)
         && let Some(run) = catalogue::batch_complete(interface, input.params.get(param), result)
     {
         runs.push(run);
     }
-    for check in result_checks_for(&interface.id) {
-        let run = match check {
-            ResultCheck::PriceRule => Some(prices::price_rule(result)),
-            ResultCheck::Money => money::money(&interface.id, result),
-            ResultCheck::OrderTotal => orders::order_total(&interface.id, result),
-            ResultCheck::DetailComplete => Some(catalogue::detail_complete(input.params, result)),
-            ResultCheck::DetailSameSku => catalogue::detail_same_sku(input.params, result),
-            ResultCheck::ImageUrls => Some(images::image_url_check(&interface.id, result)),
-            ResultCheck::PoolIds => Some(catalogue::pool_ids(result)),
-            ResultCheck::SkuList => Some(catalogue::sku_list(result)),
-            ResultCheck::AreaNames => Some(catalogue::area_names(&interface.id, answer)),
-            ResultCheck::TokenIssued => Some(token::token_issued(result)),
-            ResultCheck::TokenLifetime => token::token_lifetime(input, result),
-            ResultCheck::Ratings => Some(optional::ratings(result)),
-            ResultCheck::Tiers => Some(optional::tiers(result)),
-            ResultCheck::OfferDates => {
-                Some(optional::offer_dates(input.profile, &interface.id, result))
-            }
-            ResultCheck::ReconcileSums => Some(optional::reconcile_sums(result)),
-            ResultCheck::StockAnswer => Some(catalogue::stock_answer(input.params, result)),
+    for check in &interface.checks {
+        let run = match check.as_str() {
+            ids::PRICE_RULE => Some(prices::price_rule(result)),
+            ids::MONEY => money::money(&interface.id, result),
+            ids::ORDER_TOTAL => orders::order_total(&interface.id, result),
+            ids::DETAIL_COMPLETE => Some(catalogue::detail_complete(input.params, result)),
+            ids::DETAIL_SAME_SKU => catalogue::detail_same_sku(input.params, result),
+            ids::IMAGE_URLS => Some(images::image_url_check(&interface.id, result)),
+            ids::POOL_IDS => Some(catalogue::pool_ids(result)),
+            ids::SKU_LIST => Some(catalogue::sku_list(result)),
+            ids::AREA_NAMES => Some(catalogue::area_names(&interface.id, answer)),
+            ids::TOKEN_ISSUED => Some(token::token_issued(result)),
+            ids::TOKEN_LIFETIME => token::token_lifetime(input, result),
+            ids::RATINGS => Some(optional::ratings(result)),
+            ids::TIERS => Some(optional::tiers(result)),
+            ids::OFFER_DATES => Some(optional::offer_dates(input.profile, &interface.id, result)),
+            ids::RECONCILE_SUMS => Some(optional::reconcile_sums(result)),
+            ids::STOCK_ANSWER => Some(catalogue::stock_answer(input.profile, input.params, result)),
+            ids::STOCK_LATENCY => Some(transport::latency(input.exchange, input.latency_bound_ms)),
+            // `validate_profile` refuses unknown ids before a run; a profile that skipped it
+            // still gets no silent pass.
+            other => Some(CheckRun::not_judged(
+                other,
+                &[interface.schema_requirement.as_str()],
+                format!("unknown check {other:?} in interfaces.toml"),
+            )),
         };
         runs.extend(run);
     }
@@ -404,13 +535,61 @@ mod tests {
     }
 
     #[test]
-    fn the_table_names_known_interfaces_and_their_requirements() {
+    fn the_table_names_known_requirements_and_unique_ids() {
         let profile = profile();
-        for (id, _) in RESULT_CHECKS {
-            assert!(
-                profile.interface(id).is_some(),
-                "{id} is not an interface of the profile"
-            );
+        let mut seen = std::collections::HashSet::new();
+        for check in CHECKS {
+            assert!(seen.insert(check.id), "check id {} twice", check.id);
+            for requirement in check.requirements {
+                assert!(
+                    profile.requirement(requirement).is_some(),
+                    "{} names unknown requirement {requirement}",
+                    check.id
+                );
+            }
+        }
+        assert!(validate_profile(profile).is_ok());
+    }
+
+    #[test]
+    fn a_profile_naming_an_unknown_check_is_refused() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/interfaces.toml"
+        ))
+        .expect("catalogue");
+        let dir =
+            std::env::temp_dir().join(format!("mallcheck-unknown-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_dir(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas")),
+            &dir,
+        );
+        let broken = text.replacen(
+            r#"checks = ["price-rule", "money"]"#,
+            r#"checks = ["price-rule", "mony"]"#,
+            1,
+        );
+        assert_ne!(broken, text);
+        std::fs::write(dir.join("interfaces.toml"), broken).expect("write");
+        let loaded = Profile::from_dir(&dir).expect("the profile itself loads");
+        let error = validate_profile(&loaded).expect_err("unknown check");
+        assert!(
+            error.contains("\"mony\"") && error.contains("prices"),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).expect("dir");
+        for entry in std::fs::read_dir(from).expect("read").flatten() {
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
         }
     }
 

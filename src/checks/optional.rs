@@ -234,13 +234,48 @@ pub fn offer_prices(result: &Value) -> Vec<(String, String, Decimal)> {
         .collect()
 }
 
+/// X-OFFER-BELOW-AGREEMENT over offers (from [`offer_prices`]) and the agreement prices the
+/// prices interface answered for their SKUs. No offers: nothing to judge.
+pub fn offers_below_agreement(
+    offers: &[(String, String, Decimal)],
+    agreement: &std::collections::BTreeMap<String, Decimal>,
+) -> CheckRun {
+    if offers.is_empty() {
+        return CheckRun::not_judged(
+            ids::OFFER_PRICE,
+            &[OFFER_REQ],
+            "没有优惠商品 no offers to compare",
+        );
+    }
+    let mut findings = Vec::new();
+    for (pointer, sku, offer) in offers {
+        match agreement.get(sku) {
+            Some(price) => findings.extend(judge_offer(pointer, sku, *offer, *price)),
+            // An offer on a SKU without an agreement price cannot be bought at a checked price.
+            None => findings.push(Finding::new(
+                ids::OFFER_PRICE,
+                OFFER_REQ,
+                format!("优惠商品没有协议价 offer on sku {sku} has no agreement price in the prices interface"),
+            ).at(pointer.clone())),
+        }
+    }
+    CheckRun::new(ids::OFFER_PRICE, &[OFFER_REQ], findings)
+}
+
+/// The agreement prices of a prices answer (logical names), by SKU.
+pub fn agreement_prices(result: &Value) -> Vec<(String, Decimal)> {
+    walk::select(result, "/result", "/*")
+        .into_iter()
+        .filter_map(|(_, item)| {
+            let sku = item.get("sku").and_then(walk::key_text)?;
+            let price = item.get("price").and_then(decimal_of)?;
+            Some((sku, price))
+        })
+        .collect()
+}
+
 /// An offer above the agreement price (协议价) breaks X-OFFER-BELOW-AGREEMENT.
-pub fn judge_offer(
-    pointer: &str,
-    sku: &str,
-    offer: Decimal,
-    agreement: Decimal,
-) -> Option<Finding> {
+fn judge_offer(pointer: &str, sku: &str, offer: Decimal, agreement: Decimal) -> Option<Finding> {
     (offer > agreement).then(|| {
         Finding::new(
             ids::OFFER_PRICE,

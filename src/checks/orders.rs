@@ -81,6 +81,29 @@ pub(crate) fn order_total(interface_id: &str, result: &Value) -> Option<CheckRun
     ])
 }
 
+const LOCK_REQ: &str = "ORD-LOCK-STOCK";
+
+/// ORD-LOCK-STOCK under concurrency: of `attempts` one-unit pre-orders sent at once on a SKU with
+/// `stock` units, no more than `stock` may be accepted.
+pub fn oversell(attempts: u64, stock: u64, accepted: u64) -> CheckRun {
+    let findings = if accepted > stock {
+        vec![
+            Finding::new(
+                ids::CONCURRENT_PREORDERS,
+                LOCK_REQ,
+                format!(
+                    "并发预下单超卖 oversold under concurrency: {attempts} pre-orders of 1 unit sent at once on a stock of {stock}, {accepted} accepted"
+                ),
+            )
+            .expected(format!("≤ {stock} accepted"))
+            .actual(format!("{accepted} accepted")),
+        ]
+    } else {
+        Vec::new()
+    };
+    CheckRun::new(ids::CONCURRENT_PREORDERS, &[LOCK_REQ], findings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +114,14 @@ mod tests {
         json!({"order_id": "S1", "yggc_order": "Y1", "state": 0, "submit_state": 0, "deliver_state": 0,
             "order_price": order_price, "freight": freight,
             "skus": [{"sku": "100012345", "num": 2, "price": 4599.00}, {"sku": "100012347", "num": 10, "price": 19.99}]})
+    }
+
+    #[test]
+    fn more_accepted_than_stock_is_an_oversell() {
+        assert!(oversell(8, 3, 3).findings.is_empty());
+        let run = oversell(8, 3, 4);
+        assert_eq!(run.findings.len(), 1);
+        assert_eq!(run.findings[0].requirement, "ORD-LOCK-STOCK");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
-use super::{CheckRun, ExchangeInput, Finding, run_exchange_checks};
+use super::{CheckRun, ExchangeInput, Finding, judge_exchange};
 use crate::exchange::{Exchange, RecordedRequest, RecordedResponse, TransportError};
 use crate::profile::Profile;
 
@@ -92,13 +92,16 @@ pub(crate) fn run_exchange(
         .interface(interface_id)
         .expect("interface of the profile");
     let params = params(sent);
-    run_exchange_checks(&ExchangeInput {
+    judge_exchange(&ExchangeInput {
         profile,
         interface,
         exchange,
         params: &params,
         expect_success,
+        token_first_issued_ms: None,
+        latency_bound_ms: 1_000,
     })
+    .runs
 }
 
 /// All checks on a successful answer whose result is `result`.

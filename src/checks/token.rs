@@ -38,6 +38,10 @@ pub(crate) fn token_issued(result: &Value) -> CheckRun {
 
 /// `None` when the answer states no lifetime at all.
 pub(crate) fn token_lifetime(input: &ExchangeInput<'_>, result: &Value) -> Option<CheckRun> {
+    if let Some(first) = input.token_first_issued_ms {
+        // The same token as before: only what is left of its 36 hours can be judged.
+        return token_lifetime_again(input, result, first);
+    }
     let expires_in = result.get("expires_in");
     let expires_at = result.get("expires_at");
     if expires_in.is_none() && expires_at.is_none() {
@@ -78,7 +82,7 @@ pub(crate) fn token_lifetime(input: &ExchangeInput<'_>, result: &Value) -> Optio
 /// TOK-TTL-36H for a token the supplier handed out before (it answers a token call with the
 /// still-valid token): its lifetime runs from the first issue, so what is left is at most 36 h
 /// and the stated end is at most 36 h after that first issue, and still ahead.
-pub fn token_lifetime_again(
+fn token_lifetime_again(
     input: &ExchangeInput<'_>,
     result: &Value,
     first_issued_ms: u64,
@@ -215,6 +219,71 @@ fn supplier_date(input: &ExchangeInput<'_>) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// How old a token saved by an earlier run is, against the 36 hours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SavedTokenAge {
+    /// Past 36 h (and a margin): it must be refused with the expired marker.
+    Expired { hours: f64 },
+    /// Well within 36 h: it must still be accepted.
+    Young { hours: f64 },
+}
+
+/// Margin around the 36 h edge within which a saved token is not judged (clocks differ).
+const SAVED_MARGIN_MS: i64 = 10 * 60 * 1000;
+
+/// Whether a token issued at `issued_ms` can be judged at `now_ms`; near the edge it cannot.
+pub fn saved_token_age(
+    now_ms: i64,
+    issued_ms: i64,
+    ttl_ms: i64,
+) -> Result<SavedTokenAge, CheckRun> {
+    let age = now_ms - issued_ms;
+    let hours = age as f64 / 3_600_000.0;
+    if age >= ttl_ms + SAVED_MARGIN_MS {
+        Ok(SavedTokenAge::Expired { hours })
+    } else if age <= ttl_ms - SAVED_MARGIN_MS {
+        Ok(SavedTokenAge::Young { hours })
+    } else {
+        Err(CheckRun::not_judged(
+            ids::SAVED_TOKEN_LIFETIME,
+            &[TTL_REQ],
+            format!(
+                "保存的 token 签发于 {hours:.1} 小时前，接近 36 小时边界 the saved token is {hours:.1} h old, too near the 36 h edge; run again later"
+            ),
+        ))
+    }
+}
+
+/// A token was saved for a later run to judge: nothing is judged yet.
+pub fn saved_token_pending() -> CheckRun {
+    CheckRun::not_judged(
+        ids::SAVED_TOKEN_LIFETIME,
+        &[TTL_REQ],
+        "已保存本次 token，36 小时后再运行以检查失效 token saved in the state folder; a run 36 h or more later checks that it is refused",
+    )
+}
+
+/// TOK-TTL-36H across runs: the answer to a call made with a saved token of the given age.
+pub fn saved_token_verdict(
+    age: SavedTokenAge,
+    success: Option<bool>,
+    desc: &str,
+    marker: &str,
+) -> CheckRun {
+    let finding = match age {
+        SavedTokenAge::Expired { hours } => {
+            let refused = success == Some(false) && desc.contains(marker);
+            (!refused).then(|| format!("{hours:.1} 小时前签发的 token 仍未失效或未标记 a token issued {hours:.1} h ago must be refused with {marker:?}; got success = {success:?}, desc = {desc:?}"))
+        }
+        SavedTokenAge::Young { hours } => (success != Some(true)).then(|| format!("{hours:.1} 小时前签发的 token 已被拒绝 a token issued {hours:.1} h ago (< 36 h) was refused: desc = {desc:?}")),
+    };
+    let findings = finding
+        .map(|message| Finding::new(ids::SAVED_TOKEN_LIFETIME, TTL_REQ, message))
+        .into_iter()
+        .collect();
+    CheckRun::new(ids::SAVED_TOKEN_LIFETIME, &[TTL_REQ], findings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,8 +318,10 @@ mod tests {
                 exchange: &e,
                 params: &sent,
                 expect_success: true,
+                token_first_issued_ms: Some(first_ms),
+                latency_bound_ms: 1_000,
             };
-            token_lifetime_again(&input, &result, first_ms).expect("a lifetime is stated")
+            token_lifetime(&input, &result).expect("a lifetime is stated")
         };
         // 35 h left, ending 36 h after the first issue: right.
         let run = judge(

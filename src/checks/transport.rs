@@ -100,6 +100,33 @@ pub(crate) fn no_newline(body: &[u8]) -> CheckRun {
     CheckRun::new(ids::NO_NEWLINE, &[NEWLINE_REQ], findings)
 }
 
+const REALTIME_REQ: &str = "STK-REALTIME";
+
+/// STK-REALTIME: an interface a buyer waits on answers within the bound. A call that got no
+/// answer has no latency to judge (the status check reports it).
+pub(crate) fn latency(exchange: &Exchange, bound_ms: u64) -> CheckRun {
+    if exchange.response.is_none() {
+        return CheckRun::not_judged(ids::STOCK_LATENCY, &[REALTIME_REQ], "没有响应 no answer");
+    }
+    let findings = if exchange.duration_ms > bound_ms {
+        vec![
+            Finding::new(
+                ids::STOCK_LATENCY,
+                REALTIME_REQ,
+                format!(
+                    "库存接口响应过慢 answered in {} ms, above the {bound_ms} ms bound",
+                    exchange.duration_ms
+                ),
+            )
+            .expected(format!("≤ {bound_ms} ms"))
+            .actual(format!("{} ms", exchange.duration_ms)),
+        ]
+    } else {
+        Vec::new()
+    };
+    CheckRun::new(ids::STOCK_LATENCY, &[REALTIME_REQ], findings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
+use crate::events::SetVerdict;
 use crate::exit;
 use crate::profile::Profile;
 use crate::report::Reporter;
-use crate::report::events::SetVerdict;
 use crate::report::json::JsonReporter;
 use crate::report::terminal::TerminalReporter;
 use crate::session::{self, RunArgs, SessionError};
@@ -27,15 +27,14 @@ pub fn run_command(profile: Profile, args: RunArgs, verbose: bool) -> ExitCode {
             )));
         }
     };
-    let outcome = runtime.block_on(session::execute(prepared, &args, |profile, dir| {
+    let outcome = runtime.block_on(session::execute(prepared, &args, |dir| {
         let report = dir.join("report.json");
         let reporters: Vec<Box<dyn Reporter>> = vec![
             Box::new(TerminalReporter::new(
                 verbose,
                 Some(report.display().to_string()),
-                profile,
             )),
-            Box::new(JsonReporter::new(report, profile)),
+            Box::new(JsonReporter::new(report)),
         ];
         reporters
     }));

@@ -263,11 +263,14 @@ impl Client {
         if let Some(value) = token_value {
             list.push((token_param.clone(), Value::String(value)));
         }
+        // The harness speaks logical field names; the supplier gets the profile's wire names.
+        let fields = &self.shared.profile.fields;
         for (name, value) in params {
+            let name = fields.wire(name);
             if list.first().is_some_and(|(first, _)| first == name) {
                 continue;
             }
-            list.push((name.clone(), value.clone()));
+            list.push((name.to_string(), fields.to_wire_value(value)));
         }
         match self.outgoing(interface, method, &list) {
             Ok(outgoing) => {

@@ -1,9 +1,11 @@
 //! `interfaces.toml` and `requirements.toml`: parsed strictly (unknown keys are errors, so a typo
 //! cannot silently drop a setting) and cross-checked against each other.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::events::{Level, RequirementSet};
 
 use super::{CATALOGUE_FILE, ProfileError, ProfileSource, REQUIREMENTS_FILE};
 
@@ -62,6 +64,13 @@ pub struct Interface {
     /// Parameters that travel as JSON text inside one form field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub json_params: Vec<String>,
+    /// The result checks (ids of `checks/`) that judge a successful answer, beyond the schema
+    /// and batch completeness, which run wherever they apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
+    /// The interface's own batch requirement (e.g. `PRC-BATCH`), judged beside BATCH-COMPLETE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_requirement: Option<String>,
     /// Whether the interface needs the access token (all but the token interface).
     #[serde(default = "yes")]
     pub auth: bool,
@@ -69,42 +78,6 @@ pub struct Interface {
 
 fn yes() -> bool {
     true
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Level {
-    #[serde(rename = "MUST")]
-    Must,
-    #[serde(rename = "SHOULD")]
-    Should,
-    #[serde(rename = "BEYOND")]
-    Beyond,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Must => "MUST",
-            Level::Should => "SHOULD",
-            Level::Beyond => "BEYOND",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RequirementSet {
-    Required,
-    Optional,
-}
-
-impl RequirementSet {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequirementSet::Required => "required",
-            RequirementSet::Optional => "optional",
-        }
-    }
 }
 
 /// One numbered requirement of the standard.
@@ -126,6 +99,12 @@ pub struct Requirement {
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
     profile: Settings,
+    /// Logical field name = wire field name (see `fields.rs`).
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    /// Named state codes and texts (`order_state.cancelled = -2`), for checks and templates.
+    #[serde(default)]
+    codes: Codes,
     #[serde(rename = "interface")]
     interfaces: Vec<Interface>,
 }
@@ -148,9 +127,18 @@ fn parse_toml<T: serde::de::DeserializeOwned>(
     })
 }
 
-pub(super) fn load_catalogue(
-    source: &ProfileSource,
-) -> Result<(Settings, Vec<Interface>), ProfileError> {
+/// Named codes: group → name → value (a number or a text), e.g. `shelf_state.on = 1`.
+pub type Codes = BTreeMap<String, BTreeMap<String, serde_json::Value>>;
+
+/// What `interfaces.toml` says.
+pub(super) struct Catalogue {
+    pub settings: Settings,
+    pub interfaces: Vec<Interface>,
+    pub fields: BTreeMap<String, String>,
+    pub codes: Codes,
+}
+
+pub(super) fn load_catalogue(source: &ProfileSource) -> Result<Catalogue, ProfileError> {
     let file: CatalogueFile = parse_toml(source, CATALOGUE_FILE)?;
     let mut seen = HashSet::new();
     for (index, interface) in file.interfaces.iter().enumerate() {
@@ -177,7 +165,12 @@ pub(super) fn load_catalogue(
             "must be at least 1",
         ));
     }
-    Ok((file.profile, file.interfaces))
+    Ok(Catalogue {
+        settings: file.profile,
+        interfaces: file.interfaces,
+        fields: file.fields,
+        codes: file.codes,
+    })
 }
 
 pub(super) fn load_requirements(source: &ProfileSource) -> Result<Vec<Requirement>, ProfileError> {
@@ -211,6 +204,15 @@ pub(super) fn cross_check(
                 CATALOGUE_FILE,
                 format!("interface[{index}] ({}).requirements", interface.id),
                 format!("unknown requirement id {unknown} (not in {REQUIREMENTS_FILE})"),
+            ));
+        }
+        if let Some(batch) = &interface.batch_requirement
+            && !interface.requirements.contains(batch)
+        {
+            return Err(ProfileError::invalid(
+                CATALOGUE_FILE,
+                format!("interface[{index}] ({}).batch_requirement", interface.id),
+                format!("{batch} is not among the interface's requirements"),
             ));
         }
         if !interface

@@ -6,12 +6,14 @@
 
 mod catalogue;
 mod error;
+mod fields;
 pub mod openapi;
 mod schemas;
 mod source;
 
-pub use catalogue::{Encoding, Interface, Level, Requirement, RequirementSet, Settings};
+pub use catalogue::{Codes, Encoding, Interface, Level, Requirement, RequirementSet, Settings};
 pub use error::ProfileError;
+pub use fields::{FieldMap, ROLES};
 pub use schemas::Violation;
 pub use source::ProfileSource;
 
@@ -21,6 +23,16 @@ use std::path::Path;
 use serde_json::Value;
 
 use schemas::{SchemaStore, Validators};
+
+/// The interface ids the harness itself calls (beyond what scenarios name): one table, so that
+/// no module spells them on its own. Every profile keeps these ids; only paths and fields vary.
+pub mod iface {
+    pub const POOLS: &str = "pools";
+    pub const PRICES: &str = "prices";
+    pub const SUBMIT: &str = "submit";
+    pub const CONFIRM: &str = "confirm";
+    pub const CANCEL: &str = "cancel";
+}
 
 /// Where the interface catalogue lives inside a profile folder.
 pub const CATALOGUE_FILE: &str = "interfaces.toml";
@@ -34,6 +46,10 @@ pub struct Profile {
     pub settings: Settings,
     pub interfaces: Vec<Interface>,
     pub requirements: Vec<Requirement>,
+    /// Logical ↔ wire field names.
+    pub fields: FieldMap,
+    /// Named state codes and texts (`[codes]`).
+    pub codes: Codes,
     /// Where it was loaded from, for messages ("embedded" or the folder).
     pub origin: String,
     store: SchemaStore,
@@ -70,15 +86,25 @@ impl Profile {
     }
 
     pub fn load(source: &ProfileSource) -> Result<Profile, ProfileError> {
-        let (settings, interfaces) = catalogue::load_catalogue(source)?;
+        let catalogue::Catalogue {
+            settings,
+            interfaces,
+            fields,
+            codes,
+        } = catalogue::load_catalogue(source)?;
         let requirements = catalogue::load_requirements(source)?;
         catalogue::cross_check(&interfaces, &requirements)?;
+        let fields = FieldMap::new(&fields)
+            .map_err(|message| ProfileError::invalid(CATALOGUE_FILE, "fields", message))?;
         let store = SchemaStore::load(source)?;
+        fields::check_roles_named(&fields, &store)?;
         let validators = Validators::compile(&store, &interfaces)?;
         Ok(Profile {
             settings,
             interfaces,
             requirements,
+            fields,
+            codes,
             origin: source.describe(),
             store,
             validators,
@@ -91,6 +117,19 @@ impl Profile {
 
     pub fn requirement(&self, id: &str) -> Option<&Requirement> {
         self.requirements.iter().find(|r| r.id == id)
+    }
+
+    /// A named code of `[codes]`, e.g. `code("shelf_state", "on")`.
+    pub fn code(&self, group: &str, name: &str) -> Option<&Value> {
+        self.codes.get(group)?.get(name)
+    }
+
+    /// The logical name of an interface's batch parameter (the catalogue names it on the wire).
+    pub fn batch_param<'a>(&'a self, interface: &'a Interface) -> Option<&'a str> {
+        interface
+            .batch_param
+            .as_deref()
+            .map(|wire| self.fields.logical(wire))
     }
 
     /// Interfaces in test order: required ones first, each group in catalogue order.

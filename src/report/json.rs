@@ -6,11 +6,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::events::{Event, ResultRow, ScenarioInfo, SetVerdict, Verdict};
 use super::{ReportError, Reporter, write_atomically};
-use crate::checks::Status;
+use crate::events::Status;
+use crate::events::{Event, RequirementCoverage, ResultRow, ScenarioInfo, SetVerdict, Verdict};
 use crate::exchange::Exchange;
-use crate::profile::Profile;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Counts {
@@ -31,17 +30,6 @@ pub struct ScenarioReport {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RequirementReport {
-    pub id: String,
-    pub level: String,
-    pub set: String,
-    pub text_zh: String,
-    pub text_en: String,
-    /// pass | fail | warn | partial | not_tested
-    pub status: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub format: String,
     pub tool: String,
@@ -54,7 +42,7 @@ pub struct Report {
     pub verdict: Verdict,
     pub aborted: Option<String>,
     pub summary: Counts,
-    pub requirements: Vec<RequirementReport>,
+    pub requirements: Vec<RequirementCoverage>,
     /// MUST requirements that were not fully judged (skipped or blocked in part or whole): the
     /// verdict says nothing about them.
     pub untested_must: Vec<String>,
@@ -65,29 +53,14 @@ pub struct Report {
 
 pub struct JsonReporter {
     path: PathBuf,
-    requirements: Vec<(String, String, String, String, String)>,
     report: Report,
     all_exchanges: BTreeMap<u64, Exchange>,
-    in_scope: Vec<String>,
 }
 
 impl JsonReporter {
-    pub fn new(path: PathBuf, profile: &Profile) -> JsonReporter {
+    pub fn new(path: PathBuf) -> JsonReporter {
         JsonReporter {
             path,
-            requirements: profile
-                .requirements
-                .iter()
-                .map(|r| {
-                    (
-                        r.id.clone(),
-                        r.level.as_str().to_string(),
-                        r.set.as_str().to_string(),
-                        r.text_zh.clone(),
-                        r.text_en.clone(),
-                    )
-                })
-                .collect(),
             report: Report {
                 format: "mallcheck-report/1".into(),
                 tool: format!("mallcheck {}", env!("CARGO_PKG_VERSION")),
@@ -110,37 +83,11 @@ impl JsonReporter {
                 exchanges: Vec::new(),
             },
             all_exchanges: BTreeMap::new(),
-            in_scope: Vec::new(),
         }
     }
 
     pub fn report(&self) -> &Report {
         &self.report
-    }
-
-    fn coverage(&self) -> Vec<RequirementReport> {
-        let mut seen: BTreeMap<&str, BTreeSet<Status>> = BTreeMap::new();
-        for row in &self.report.results {
-            seen.entry(row.requirement.as_str())
-                .or_default()
-                .insert(row.status);
-        }
-        self.requirements
-            .iter()
-            .map(|(id, level, set, zh, en)| {
-                let status = seen
-                    .get(id.as_str())
-                    .map_or("not_tested", super::coverage_status);
-                RequirementReport {
-                    id: id.clone(),
-                    level: level.clone(),
-                    set: set.clone(),
-                    text_zh: zh.clone(),
-                    text_en: en.clone(),
-                    status: status.into(),
-                }
-            })
-            .collect()
     }
 }
 
@@ -155,9 +102,8 @@ impl Reporter for JsonReporter {
                 profile,
                 started_at,
                 scenarios,
-                in_scope,
+                in_scope: _,
             } => {
-                self.in_scope = in_scope.clone();
                 r.run_id = run_id.clone();
                 r.target = target.clone();
                 r.embedded = *embedded;
@@ -204,7 +150,11 @@ impl Reporter for JsonReporter {
                 verdict,
                 duration_ms,
                 aborted,
+                coverage,
+                untested_must,
             } => {
+                r.requirements = coverage.clone();
+                r.untested_must = untested_must.clone();
                 r.verdict = *verdict;
                 r.duration_ms = *duration_ms;
                 r.aborted = aborted.clone();
@@ -213,15 +163,6 @@ impl Reporter for JsonReporter {
     }
 
     fn finish(&mut self) -> Result<(), ReportError> {
-        self.report.requirements = self.coverage();
-        self.report.untested_must = self
-            .report
-            .requirements
-            .iter()
-            .filter(|r| r.level == "MUST" && matches!(r.status.as_str(), "partial" | "not_tested"))
-            .filter(|r| self.in_scope.contains(&r.id))
-            .map(|r| r.id.clone())
-            .collect();
         // Evidence only: the exchanges that a failure or warning points at.
         let evidence: BTreeSet<u64> = self
             .report

@@ -1,33 +1,12 @@
 //! Outputs of a run. Reporters read events and never call a supplier; the terminal reporter
 //! renders live on stderr, the file reporters aggregate and write at the end (atomically).
 
-pub mod events;
 pub mod json;
 pub mod terminal;
 
 use std::path::Path;
 
-use events::Event;
-
-/// What the results on one requirement add up to: fail, warn, partial (judged in part; the rest
-/// was skipped or blocked), pass, or not_tested.
-pub fn coverage_status(
-    statuses: &std::collections::BTreeSet<crate::checks::Status>,
-) -> &'static str {
-    use crate::checks::Status;
-    let has = |s: Status| statuses.contains(&s);
-    if has(Status::Fail) {
-        "fail"
-    } else if has(Status::Warn) {
-        "warn"
-    } else if has(Status::Pass) && (has(Status::Skip) || has(Status::Blocked)) {
-        "partial"
-    } else if has(Status::Pass) {
-        "pass"
-    } else {
-        "not_tested"
-    }
-}
+use crate::events::Event;
 
 pub trait Reporter: Send {
     fn event(&mut self, event: &Event);

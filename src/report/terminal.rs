@@ -2,15 +2,15 @@
 //! headings, and under each failed scenario its failures with requirement, interface, JSON
 //! pointer, expected and actual, and the curl line that repeats the call.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::IsTerminal;
 
 use colored::Colorize;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::events::{Event, ResultRow, ScenarioInfo, SetVerdict};
 use super::{ReportError, Reporter};
-use crate::checks::Status;
+use crate::events::Status;
+use crate::events::{Event, ResultRow, ScenarioInfo, SetVerdict};
 use crate::profile::RequirementSet;
 
 pub struct TerminalReporter {
@@ -23,9 +23,6 @@ pub struct TerminalReporter {
     /// Most failures printed per scenario before "… and N more".
     max_failures: usize,
     report_path: Option<String>,
-    /// MUST requirement ids, and the statuses seen on every requirement.
-    must: Vec<String>,
-    seen: BTreeMap<String, BTreeSet<Status>>,
 }
 
 /// Supplier text shown on a terminal: control characters (escape sequences that could rewrite
@@ -43,11 +40,7 @@ fn printable(text: &str) -> String {
 }
 
 impl TerminalReporter {
-    pub fn new(
-        verbose: bool,
-        report_path: Option<String>,
-        profile: &crate::profile::Profile,
-    ) -> TerminalReporter {
+    pub fn new(verbose: bool, report_path: Option<String>) -> TerminalReporter {
         let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
@@ -67,13 +60,6 @@ impl TerminalReporter {
             verbose,
             max_failures: 8,
             report_path,
-            must: profile
-                .requirements
-                .iter()
-                .filter(|r| r.level == crate::profile::Level::Must)
-                .map(|r| r.id.clone())
-                .collect(),
-            seen: BTreeMap::new(),
         }
     }
 
@@ -112,10 +98,8 @@ impl Reporter for TerminalReporter {
                 target,
                 profile,
                 scenarios,
-                in_scope,
                 ..
             } => {
-                self.must.retain(|id| in_scope.contains(id));
                 self.line(format!(
                     "{} {}",
                     "mallcheck".bold(),
@@ -131,10 +115,6 @@ impl Reporter for TerminalReporter {
             Event::ScenarioStarted { scenario } => self.bar.set_message(scenario.clone()),
             Event::Exchange(_) => {}
             Event::Result(row) => {
-                self.seen
-                    .entry(row.requirement.clone())
-                    .or_default()
-                    .insert(row.status);
                 self.rows
                     .entry(row.scenario.clone())
                     .or_default()
@@ -218,6 +198,8 @@ impl Reporter for TerminalReporter {
                 verdict,
                 duration_ms,
                 aborted,
+                untested_must,
+                ..
             } => {
                 self.bar.finish_and_clear();
                 if let Some(reason) = aborted {
@@ -232,18 +214,7 @@ impl Reporter for TerminalReporter {
                     verdict_text(verdict.optional),
                     *duration_ms as f64 / 1000.0
                 ));
-                let untested: Vec<&str> = self
-                    .must
-                    .iter()
-                    .filter(|id| {
-                        let status = self
-                            .seen
-                            .get(*id)
-                            .map_or("not_tested", super::coverage_status);
-                        matches!(status, "partial" | "not_tested")
-                    })
-                    .map(String::as_str)
-                    .collect();
+                let untested: Vec<&str> = untested_must.iter().map(String::as_str).collect();
                 if !untested.is_empty() {
                     self.line(format!(
                         "{} {} 条 MUST 需求未完整测试 MUST requirements not fully tested (skipped or blocked): {}",

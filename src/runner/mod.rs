@@ -2,11 +2,13 @@
 //! independent scenarios concurrently within `jobs`, and scenarios that move the reference
 //! supplier's clock alone at the end of their set. The runner never prints: it emits events.
 
+mod admin;
 mod builtins;
-mod execute;
-mod knowledge;
 mod orders;
 mod results;
+mod scenario;
+mod step;
+mod verdict;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -16,14 +18,12 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::checks::Status;
+use crate::checks::Knowledge;
 use crate::client::Client;
 use crate::config::Config;
+use crate::events::{Event, ResultRow, ScenarioInfo, SetVerdict, Status, Verdict};
 use crate::profile::{Profile, RequirementSet};
-use crate::report::events::{Event, ScenarioInfo, SetVerdict, Verdict};
 use crate::scenario::Scenario;
-
-pub use knowledge::Knowledge;
 
 /// Reads the reference supplier's clock from an admin answer and tells the client.
 pub fn learn_supplier_clock(
@@ -31,7 +31,7 @@ pub fn learn_supplier_clock(
     settings: &crate::profile::Settings,
     exchange: &crate::client::Exchange,
 ) {
-    execute::learn_supplier_clock(client, settings, exchange);
+    admin::learn_supplier_clock(client, settings, exchange);
 }
 
 /// Which scenarios to run.
@@ -78,8 +78,8 @@ pub(crate) struct Shared {
     pub image_slots: tokio::sync::Semaphore,
     /// Set when the supplier cannot be reached at all: the rest of the run is blocked.
     pub unreachable: Mutex<Option<String>>,
-    /// The sets that have at least one failed result.
-    pub failed: Mutex<HashSet<RequirementSet>>,
+    /// What the rows so far add up to.
+    pub tally: Mutex<verdict::Tally>,
 }
 
 impl Shared {
@@ -87,8 +87,10 @@ impl Shared {
         self.unreachable.lock().ok().and_then(|u| u.clone())
     }
 
-    pub(crate) fn failed_sets(&self) -> HashSet<RequirementSet> {
-        self.failed.lock().map(|f| f.clone()).unwrap_or_default()
+    pub(crate) fn note_result(&self, row: &ResultRow) {
+        if let Ok(mut tally) = self.tally.lock() {
+            tally.note(row);
+        }
     }
 
     pub(crate) fn emit(&self, event: Event) {
@@ -140,34 +142,6 @@ pub fn select(scenarios: &[Scenario], selection: &Selection) -> Vec<Scenario> {
         .collect()
 }
 
-fn requirements_in_scope(
-    profile: &Profile,
-    scenarios: &[Scenario],
-    selection: &Selection,
-) -> Vec<String> {
-    let full = selection.interfaces.is_empty()
-        && selection.scenarios.is_empty()
-        && selection.tags.is_empty();
-    let mut ids: Vec<String> = if full {
-        profile.requirements.iter().map(|r| r.id.clone()).collect()
-    } else {
-        scenarios
-            .iter()
-            .flat_map(|s| s.requirements.iter().cloned())
-            .collect()
-    };
-    if selection.required_only {
-        ids.retain(|id| {
-            profile
-                .requirement(id)
-                .is_some_and(|r| r.set == RequirementSet::Required)
-        });
-    }
-    ids.sort();
-    ids.dedup();
-    ids
-}
-
 /// Runs the scenarios and returns the verdict, with the reason when a runtime error (an
 /// unreachable supplier) stopped it early; every fact goes out as an event on the way.
 pub async fn run(
@@ -180,6 +154,7 @@ pub async fn run(
     mut interrupt: tokio::sync::watch::Receiver<bool>,
 ) -> (Verdict, Option<String>) {
     let started = Instant::now();
+    let in_scope = verdict::requirements_in_scope(&profile, &scenarios, &options.selection);
     let infos = scenarios
         .iter()
         .map(|s| ScenarioInfo {
@@ -197,10 +172,11 @@ pub async fn run(
         profile: profile.origin.clone(),
         started_at: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
         scenarios: infos,
-        in_scope: requirements_in_scope(&profile, &scenarios, &options.selection),
+        in_scope: in_scope.clone(),
     });
     let jobs = options.jobs.max(1);
     let image_concurrency = config.image_concurrency.max(1);
+    let shelf_on = profile.code("shelf_state", "on").cloned();
     let shared = Arc::new(Shared {
         orders: orders::OrderBook::new(&options.state_dir, &options.run_id, &options.target_label),
         profile,
@@ -208,12 +184,12 @@ pub async fn run(
         config,
         options,
         events,
-        knowledge: Mutex::new(Knowledge::default()),
+        knowledge: Mutex::new(Knowledge::new(shelf_on)),
         captures: Mutex::new(HashMap::new()),
         probed_images: Mutex::new(HashSet::new()),
         image_slots: tokio::sync::Semaphore::new(image_concurrency),
         unreachable: Mutex::new(None),
-        failed: Mutex::new(HashSet::new()),
+        tally: Mutex::new(verdict::Tally::default()),
     });
 
     if shared.options.allow_orders {
@@ -260,21 +236,21 @@ pub async fn run(
                     let id = scenario.id.clone();
                     let set = scenario.set();
                     let outcome = match (abort_note, blocker) {
-                        (Some(note), _) => execute::not_run(&shared, &scenario, Status::Blocked, note),
+                        (Some(note), _) => scenario::not_run(&shared, &scenario, Status::Blocked, note),
                         // A prerequisite that was skipped skips this one too; one that broke blocks it.
-                        (None, Some((blocker, Status::Skip))) => execute::not_run(
+                        (None, Some((blocker, Status::Skip))) => scenario::not_run(
                             &shared,
                             &scenario,
                             Status::Skip,
                             format!("前置场景被跳过 skipped: prerequisite scenario `{blocker}` was skipped"),
                         ),
-                        (None, Some((blocker, _))) => execute::not_run(
+                        (None, Some((blocker, _))) => scenario::not_run(
                             &shared,
                             &scenario,
                             Status::Blocked,
                             format!("前置场景未完成 blocked: prerequisite scenario `{blocker}` did not complete"),
                         ),
-                        (None, None) => execute::run_scenario(&shared, &scenario).await,
+                        (None, None) => scenario::run_scenario(&shared, &scenario).await,
                     };
                     (id, set, outcome)
                 });
@@ -283,7 +259,7 @@ pub async fn run(
             if running.is_empty() {
                 // Nothing can start: the rest wait on scenarios that are not in this run.
                 for scenario in pending.drain(..) {
-                    let outcome = execute::not_run(
+                    let outcome = scenario::not_run(
                         &shared,
                         &scenario,
                         Status::Blocked,
@@ -314,7 +290,7 @@ pub async fn run(
                     // A scenario that panicked on what a supplier sent is a failure of the harness
                     // to say so properly; it is reported, never silently dropped.
                     if let Some(scenario) = tasks.remove(&error.id()) {
-                        let outcome = execute::not_run(
+                        let outcome = scenario::not_run(
                             &shared,
                             &scenario,
                             Status::Fail,
@@ -342,7 +318,17 @@ pub async fn run(
         shared.orders.note_cleanup_timeout();
     }
 
-    let mut verdict = verdict_of(&statuses, &shared);
+    let (mut verdict, coverage) = match shared.tally.lock() {
+        Ok(tally) => (tally.verdict(&statuses), tally.coverage(&shared.profile)),
+        Err(_) => (
+            Verdict {
+                required: SetVerdict::Fail,
+                optional: SetVerdict::Fail,
+            },
+            Vec::new(),
+        ),
+    };
+    let untested_must = verdict::untested_must(&coverage, &in_scope);
     if aborted.is_some() {
         // A run that could not finish proves nothing about what it did not reach.
         verdict.required = SetVerdict::Fail;
@@ -354,6 +340,8 @@ pub async fn run(
         verdict,
         duration_ms: started.elapsed().as_millis() as u64,
         aborted: aborted.clone(),
+        coverage,
+        untested_must,
     });
     (verdict, aborted)
 }
@@ -373,35 +361,6 @@ async fn stop_requested(interrupt: &mut tokio::sync::watch::Receiver<bool>) {
 fn status_of(outcome: Outcome) -> Status {
     match outcome {
         Outcome::Completed(s) | Outcome::NotCompleted(s) => s,
-    }
-}
-
-/// A set passes when nothing in it failed and nothing it needed was blocked; a required set that
-/// did not run at all does not pass. What was skipped (orders on a production target, admin-only
-/// scenarios elsewhere) shows in the per-requirement coverage of the report.
-fn verdict_of(statuses: &[(RequirementSet, Status)], shared: &Shared) -> Verdict {
-    let failed = shared.failed_sets();
-    let set_verdict = |set: RequirementSet| {
-        let ran = statuses.iter().any(|(s, status)| {
-            *s == set && matches!(status, Status::Pass | Status::Fail | Status::Warn)
-        });
-        let blocked = statuses
-            .iter()
-            .any(|(s, status)| *s == set && *status == Status::Blocked);
-        if failed.contains(&set) {
-            SetVerdict::Fail
-        } else if !ran {
-            SetVerdict::NotTested
-        } else if blocked {
-            // A scenario that could not run is not a pass.
-            SetVerdict::Fail
-        } else {
-            SetVerdict::Pass
-        }
-    };
-    Verdict {
-        required: set_verdict(RequirementSet::Required),
-        optional: set_verdict(RequirementSet::Optional),
     }
 }
 

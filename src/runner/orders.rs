@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::Shared;
 use crate::client::TokenUse;
-use crate::report::events::Event;
+use crate::events::Event;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OrderState {

@@ -1,13 +1,13 @@
-//! Turning what checks and expectations found into result rows. The requirement's level decides
-//! the status (MUST fails; SHOULD and BEYOND warn, as REQUIREMENTS.md says), and the passes of
-//! one check on one requirement within a scenario are folded into one row with a count.
+//! Turning what the checks decided into result rows. The requirement's level decides the status
+//! (MUST fails; SHOULD and BEYOND warn, as REQUIREMENTS.md says), and the passes of one check on
+//! one requirement within a scenario are folded into one row with a count. Nothing here judges:
+//! every finding, pass and "not judged" comes from a [`CheckRun`] of `checks/`.
 
 use std::collections::BTreeMap;
 
-use crate::checks::{Finding, Status};
+use crate::checks::{CheckRun, Finding};
 use crate::client::Exchange;
-use crate::profile::Level;
-use crate::report::events::{Event, ResultRow};
+use crate::events::{Event, Level, ResultRow, Status};
 use crate::scenario::Scenario;
 
 use super::Shared;
@@ -17,6 +17,8 @@ type PassKey = (String, String, Option<String>);
 pub(crate) struct Rows<'a> {
     shared: &'a Shared,
     scenario: &'a Scenario,
+    /// The step being run (rows point at it and at its line in the scenario file).
+    step: Option<usize>,
     passes: BTreeMap<PassKey, ResultRow>,
     /// The worst status emitted so far.
     pub worst: Status,
@@ -38,23 +40,30 @@ impl<'a> Rows<'a> {
         Rows {
             shared,
             scenario,
+            step: None,
             passes: BTreeMap::new(),
             worst: Status::Pass,
         }
     }
 
-    fn level(&self, requirement: &str) -> Level {
+    /// Rows from now on belong to step `index` of the scenario.
+    pub(crate) fn at_step(&mut self, index: usize) {
+        self.step = Some(index);
+    }
+
+    fn level(&self, requirement: &str) -> Option<Level> {
         self.shared
             .profile
             .requirement(requirement)
             .map(|r| r.level)
-            .unwrap_or(Level::Must)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn row(
         &self,
         check: &str,
         requirement: &str,
+        level: Level,
         interface: Option<&str>,
         status: Status,
         message: String,
@@ -63,10 +72,14 @@ impl<'a> Rows<'a> {
         ResultRow {
             check: check.to_string(),
             requirement: requirement.to_string(),
-            level: self.level(requirement).as_str().to_string(),
+            level,
             interface: interface.map(str::to_string),
             scenario: self.scenario.id.clone(),
             set: self.scenario.set(),
+            step: self.step,
+            line: self
+                .step
+                .and_then(|i| self.scenario.step_lines.get(i).copied()),
             status,
             message,
             pointer: None,
@@ -84,48 +97,83 @@ impl<'a> Rows<'a> {
         if rank(row.status) > rank(self.worst) {
             self.worst = row.status;
         }
-        if row.status == Status::Fail
-            && let Ok(mut failed) = self.shared.failed.lock()
-        {
-            failed.insert(row.set);
-        }
+        self.shared.note_result(&row);
         self.shared.emit(Event::Result(Box::new(row)));
     }
 
-    /// A broken requirement: fails or warns by the requirement's level.
-    pub(crate) fn finding(
+    /// A requirement id that the profile does not know is a defect of mallcheck (a check or a
+    /// scenario naming it), never silently a MUST: it is reported as a failure saying so.
+    fn unknown_requirement(&mut self, check: &str, requirement: &str) {
+        let row = self.row(
+            check,
+            requirement,
+            Level::Must,
+            None,
+            Status::Fail,
+            format!("内部错误：未知需求编号 internal error: unknown requirement id {requirement:?} (not in requirements.toml)"),
+            None,
+        );
+        self.emit(row);
+    }
+
+    /// Every requirement a check looked at: its findings, its passes, and what it could not judge.
+    pub(crate) fn record(
         &mut self,
-        finding: &Finding,
+        run: &CheckRun,
         interface: Option<&str>,
         exchange: Option<&Exchange>,
     ) {
-        let status = match self.level(&finding.requirement) {
-            Level::Must => Status::Fail,
-            Level::Should | Level::Beyond => Status::Warn,
+        for requirement in &run.requirements {
+            let found = run.findings.iter().any(|f| &f.requirement == requirement);
+            let unjudged = run.unjudged.iter().find(|u| &u.requirement == requirement);
+            match unjudged {
+                Some(u) if !found => {
+                    let reason = format!("{}: 未判定 not judged: {}", run.check, u.reason);
+                    self.skip(&run.check, requirement, interface, exchange, reason);
+                }
+                None if !found => self.pass(&run.check, requirement, interface, exchange),
+                _ => {}
+            }
+        }
+        for finding in &run.findings {
+            self.finding(finding, interface, exchange);
+        }
+    }
+
+    /// A broken requirement: fails or warns by the requirement's level.
+    fn finding(&mut self, finding: &Finding, interface: Option<&str>, exchange: Option<&Exchange>) {
+        let Some(level) = self.level(&finding.requirement) else {
+            return self.unknown_requirement(&finding.check, &finding.requirement);
         };
         let mut row = self.row(
             &finding.check,
             &finding.requirement,
+            level,
             interface,
-            status,
+            level.finding_status(),
             finding.message.clone(),
             exchange,
         );
-        row.pointer = finding.pointer.clone();
+        row.pointer = finding
+            .pointer
+            .as_deref()
+            .map(|p| self.shared.profile.fields.wire_pointer(p));
         row.expected = finding.expected.clone();
         row.actual = finding.actual.clone();
         self.emit(row);
     }
 
     /// A check that ran and found nothing.
-    pub(crate) fn pass(
+    fn pass(
         &mut self,
         check: &str,
         requirement: &str,
         interface: Option<&str>,
         exchange: Option<&Exchange>,
-        message: &str,
     ) {
+        let Some(level) = self.level(requirement) else {
+            return self.unknown_requirement(check, requirement);
+        };
         let key = (
             check.to_string(),
             requirement.to_string(),
@@ -138,17 +186,53 @@ impl<'a> Rows<'a> {
         let row = self.row(
             check,
             requirement,
+            level,
             interface,
             Status::Pass,
-            message.to_string(),
+            "ok".to_string(),
             exchange,
         );
         self.passes.insert(key, row);
     }
 
-    /// A skip or block that concerns the whole scenario (or one step).
-    pub(crate) fn note(&mut self, status: Status, requirement: &str, message: String) {
-        let row = self.row("scenario", requirement, None, status, message, None);
+    /// A requirement a check could not judge (its input was missing or unreadable).
+    fn skip(
+        &mut self,
+        check: &str,
+        requirement: &str,
+        interface: Option<&str>,
+        exchange: Option<&Exchange>,
+        message: String,
+    ) {
+        let Some(level) = self.level(requirement) else {
+            return self.unknown_requirement(check, requirement);
+        };
+        let row = self.row(
+            check,
+            requirement,
+            level,
+            interface,
+            Status::Skip,
+            message,
+            exchange,
+        );
+        self.emit(row);
+    }
+
+    /// A skip or block that concerns the whole scenario (or one step), against the scenario's
+    /// main requirement.
+    pub(crate) fn note(&mut self, status: Status, message: String) {
+        // The loader refuses a scenario without requirements.
+        let requirement = self
+            .scenario
+            .requirements
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        let Some(level) = self.level(&requirement) else {
+            return self.unknown_requirement("scenario", &requirement);
+        };
+        let row = self.row("scenario", &requirement, level, None, status, message, None);
         self.emit(row);
     }
 

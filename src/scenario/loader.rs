@@ -204,6 +204,9 @@ pub fn load_scenarios(
         match serde_json::from_value::<Scenario>(located.value.clone()) {
             Ok(mut scenario) => {
                 scenario.file = file.name.clone();
+                scenario.step_lines = (0..scenario.steps.len())
+                    .map(|i| located.position(&format!("/steps/{i}")).line)
+                    .collect();
                 if scenario.set.is_none() {
                     scenario.set = file.folder_set;
                 }

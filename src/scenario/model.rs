@@ -3,15 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::profile::RequirementSet;
-
-/// Bilingual text.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Text {
-    pub zh: String,
-    pub en: String,
-}
+use crate::events::RequirementSet;
+pub use crate::events::Text;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +26,9 @@ pub struct Scenario {
     /// Where the scenario came from, for messages: `scenarios/required/token.yaml`.
     #[serde(skip)]
     pub file: String,
+    /// The line of each step in that file (for result rows that point at their step).
+    #[serde(skip)]
+    pub step_lines: Vec<usize>,
 }
 
 impl Scenario {

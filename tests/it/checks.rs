@@ -4,7 +4,8 @@
 
 use crate::common::{example, profile};
 use mallcheck::checks::{
-    CheckRun, ExchangeInput, decimal_of, image_urls, judge_offer, offer_prices, run_exchange_checks,
+    CheckRun, ExchangeInput, decimal_of, image_urls, judge_exchange, offer_prices,
+    offers_below_agreement,
 };
 use mallcheck::client::{Exchange, RecordedRequest, RecordedResponse};
 use mallcheck::profile::Profile;
@@ -59,13 +60,16 @@ fn params_for(profile: &Profile, id: &str, result: &Value) -> Map<String, Value>
 
 fn run(profile: &Profile, id: &str, body: Vec<u8>, params: &Map<String, Value>) -> Vec<CheckRun> {
     let exchange = exchange(body);
-    run_exchange_checks(&ExchangeInput {
+    judge_exchange(&ExchangeInput {
         profile,
         interface: profile.interface(id).expect("interface"),
         exchange: &exchange,
         params,
         expect_success: true,
+        token_first_issued_ms: None,
+        latency_bound_ms: 60_000,
     })
+    .runs
 }
 
 fn envelope(result: &Value) -> Vec<u8> {
@@ -183,28 +187,31 @@ fn pretty_printed_example_fails_only_the_newline_check() {
 
 #[test]
 fn runner_helpers_extract_images_and_offers() {
-    let profile = profile();
     let images = example("images");
-    let exchange = exchange(envelope(&images));
-    let params = Map::new();
-    let input = ExchangeInput {
-        profile: &profile,
-        interface: profile.interface("images").expect("images"),
-        exchange: &exchange,
-        params: &params,
-        expect_success: true,
-    };
-    let urls = image_urls(&input);
+    let urls = image_urls("images", &images);
     assert_eq!(urls.len(), 4);
     assert_eq!(urls[0].0, "/result/0/images/0/path");
 
     let offers = example("group_buys");
     let found = offer_prices(&offers);
     assert_eq!(found.len(), 1);
-    let (pointer, sku, price) = &found[0];
+    let (pointer, sku, _) = &found[0];
     let agreement = decimal_of(&json!("4599.00")).expect("decimal");
-    assert!(judge_offer(pointer, sku, *price, agreement).is_none());
+    let prices = std::collections::BTreeMap::from([(sku.clone(), agreement)]);
+    assert!(offers_below_agreement(&found, &prices).findings.is_empty());
     let lower = decimal_of(&json!("4000")).expect("decimal");
-    let finding = judge_offer(pointer, sku, *price, lower).expect("offer above agreement");
-    assert_eq!(finding.requirement, "X-OFFER-BELOW-AGREEMENT");
+    let prices = std::collections::BTreeMap::from([(sku.clone(), lower)]);
+    let run = offers_below_agreement(&found, &prices);
+    assert_eq!(run.findings.len(), 1, "offer above agreement");
+    assert_eq!(run.findings[0].requirement, "X-OFFER-BELOW-AGREEMENT");
+    assert_eq!(
+        &run.findings[0].pointer.clone().unwrap_or_default(),
+        pointer
+    );
+    let none = offers_below_agreement(&[], &prices);
+    assert_eq!(
+        none.unjudged.len(),
+        1,
+        "no offers: not judged, never a pass"
+    );
 }

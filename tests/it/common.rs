@@ -5,8 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use mallcheck::events::Event;
 use mallcheck::profile::Profile;
-use mallcheck::report::events::Event;
 use mallcheck::report::{ReportError, Reporter};
 use mallcheck::session::{self, RunArgs, RunOutcome};
 
@@ -31,7 +31,7 @@ pub async fn run_session(args: &RunArgs) -> (RunOutcome, Vec<Event>) {
         session::prepare(Profile::embedded().expect("profile"), args).expect("scenarios load");
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&events);
-    let outcome = session::execute(prepared, args, move |_, _| {
+    let outcome = session::execute(prepared, args, move |_| {
         let reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Collector(sink))];
         reporters
     })

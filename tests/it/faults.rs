@@ -3,9 +3,9 @@
 //! its SHOULD or BEYOND requirements, which REQUIREMENTS.md reports as warnings), and the clean
 //! reference supplier yields no finding at all and a passing verdict.
 
-use mallcheck::checks::Status;
+use mallcheck::events::Status;
+use mallcheck::events::{Event, ResultRow, SetVerdict, Verdict};
 use mallcheck::profile::{Level, Profile};
-use mallcheck::report::events::{Event, ResultRow, SetVerdict, Verdict};
 use mallcheck::session::RunArgs;
 use mallcheck::supplier;
 

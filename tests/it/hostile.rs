@@ -7,8 +7,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::Response;
-use mallcheck::checks::Status;
-use mallcheck::report::events::{Event, SetVerdict};
+use mallcheck::events::Status;
+use mallcheck::events::{Event, SetVerdict};
 use mallcheck::session::RunArgs;
 
 use crate::common::{run_session, scenario_counts};

@@ -189,7 +189,7 @@ fn input_errors_exit_2_and_point_at_the_line() {
     std::fs::create_dir_all(&scenarios).expect("mkdir");
     std::fs::write(
         scenarios.join("broken.yaml"),
-        "id: broken\ntitle: {zh: 坏, en: broken}\nsteps:\n  - call: prices\n    parms: {sku: \"1\"}\n  - call: no_such_interface\n",
+        "id: broken\ntitle: {zh: 坏, en: broken}\nsteps:\n  - call: prices\n    parms: {sku: \"1\"}\n  - call: no_such_interface\nrequirements: [PRC-BATCH]\n",
     )
     .expect("write");
     let out = mallcheck(&["run", "--scenarios", "scenarios"], &dir, &[]);
@@ -200,7 +200,7 @@ fn input_errors_exit_2_and_point_at_the_line() {
         "the unknown key is pointed at: {stderr}"
     );
 
-    std::fs::write(scenarios.join("broken.yaml"), "id: broken\ntitle: {zh: 坏, en: broken}\nsteps:\n  - call: no_such_interface\n  - call: prices\n    params: {sku: \"${nope}\"}\n").expect("write");
+    std::fs::write(scenarios.join("broken.yaml"), "id: broken\ntitle: {zh: 坏, en: broken}\nsteps:\n  - call: no_such_interface\n  - call: prices\n    params: {sku: \"${nope}\"}\nrequirements: [PRC-BATCH]\n").expect("write");
     let stderr = text(&mallcheck(&["run", "--scenarios", "scenarios"], &dir, &[]).stderr);
     assert!(
         stderr.contains("broken.yaml:4:5") && stderr.contains("no_such_interface"),

@@ -1,15 +1,18 @@
 //! Facts learned from successful answers during a run (which SKUs are pooled, their prices,
 //! shelf states, stock, ...), for the checks that cross interfaces and for choosing what to order.
+//! Answers are read in logical field names; state codes come from the profile's `[codes]`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use crate::checks::decimal_of;
+use super::decimal_of;
 
 #[derive(Debug, Default, Clone)]
 pub struct Knowledge {
+    /// The profile's code of an on-shelf state (`[codes] shelf_state.on`).
+    shelf_on: Option<Value>,
     /// Pools whose SKU list was read: pool → (count, first SKU, last SKU), to see pools that
     /// all answer the same list.
     pub pools_listed: BTreeMap<String, (usize, Option<String>, Option<String>)>,
@@ -17,8 +20,8 @@ pub struct Knowledge {
     pub pooled_skus: BTreeMap<String, String>,
     /// SKU → (agreement price, market price).
     pub prices: BTreeMap<String, (Decimal, Decimal)>,
-    /// SKU → shelf state (1 on, 0 off).
-    pub shelf: BTreeMap<String, i64>,
+    /// SKU → whether its shelf state says on shelf.
+    pub shelf: BTreeMap<String, bool>,
     /// SKUs whose detail answered with success.
     pub detail_answered: BTreeSet<String>,
     /// SKU → whether its detail answered and passed every check.
@@ -50,6 +53,19 @@ fn sku_of(item: &Map<String, Value>) -> Option<String> {
 }
 
 impl Knowledge {
+    /// Empty knowledge that reads shelf states with the profile's on-shelf code.
+    pub fn new(shelf_on: Option<Value>) -> Knowledge {
+        Knowledge {
+            shelf_on,
+            ..Knowledge::default()
+        }
+    }
+
+    /// Whether the SKU is known to be on shelf.
+    pub fn on_shelf(&self, sku: &str) -> bool {
+        self.shelf.get(sku) == Some(&true)
+    }
+
     /// Learns from one successful answer. `clean` says whether every check on it passed.
     pub fn learn(
         &mut self,
@@ -89,10 +105,12 @@ impl Knowledge {
             }
             "shelf_states" => {
                 for item in items(result) {
-                    if let (Some(sku), Some(state)) =
-                        (sku_of(item), item.get("state").and_then(Value::as_i64))
-                    {
-                        self.shelf.insert(sku, state);
+                    if let (Some(sku), Some(state)) = (sku_of(item), item.get("state")) {
+                        let on = self
+                            .shelf_on
+                            .as_ref()
+                            .is_some_and(|code| super::expect::same(state, code));
+                        self.shelf.insert(sku, on);
                     }
                 }
             }

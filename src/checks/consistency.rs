@@ -1,0 +1,156 @@
+//! Checks across interfaces, over what the run learned (the [`Knowledge`]): every pooled SKU has
+//! data (X-SKU-HAS-DATA), on-shelf SKUs are sellable (X-ONSHELF-SELLABLE), new SKUs are pooled
+//! (X-NEW-IN-POOL), each pool lists its own SKUs (SKU-LIST), and the feeds had something to judge
+//! (NEW-SKUS, CHANGED-SKUS).
+
+use rust_decimal::Decimal;
+
+use super::{CheckRun, Finding, Knowledge, ids};
+
+const HAS_DATA_REQ: &str = "X-SKU-HAS-DATA";
+const SELLABLE_REQ: &str = "X-ONSHELF-SELLABLE";
+const NEW_IN_POOL_REQ: &str = "X-NEW-IN-POOL";
+const SKU_LIST_REQ: &str = "SKU-LIST";
+const NEW_SKUS_REQ: &str = "NEW-SKUS";
+const CHANGED_SKUS_REQ: &str = "CHANGED-SKUS";
+
+const NOTHING: &str = "没有可判断的数据 nothing to judge";
+
+/// The consistency checks over the SKUs the catalogue scenario sampled and the pools it listed.
+pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) -> Vec<CheckRun> {
+    let sampled: Vec<&str> = sampled
+        .iter()
+        .copied()
+        .filter(|s| k.pooled_skus.contains_key(*s))
+        .collect();
+    let mut runs = Vec::new();
+    let mut has_data = Vec::new();
+    let mut sellable = Vec::new();
+    for sku in &sampled {
+        let mut missing = Vec::new();
+        if !k.detail_answered.contains(*sku) {
+            missing.push("详情 detail");
+        }
+        if !k.prices.contains_key(*sku) {
+            missing.push("价格 price");
+        }
+        if !k.shelf.contains_key(*sku) {
+            missing.push("上下架 shelf state");
+        }
+        if k.images.get(*sku).copied().unwrap_or(0) == 0 {
+            missing.push("图片 images");
+        }
+        if !missing.is_empty() {
+            has_data.push(Finding::new(
+                ids::SKU_HAS_DATA,
+                HAS_DATA_REQ,
+                format!(
+                    "商品池中的 SKU {sku} 缺少数据 pooled SKU {sku} lacks: {}",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        if k.on_shelf(sku) {
+            let detail_complete = k.detail_ok.get(*sku) == Some(&true);
+            let price_ok = k
+                .prices
+                .get(*sku)
+                .is_some_and(|(p, m)| *p > Decimal::ZERO && p <= m);
+            if !detail_complete || !price_ok {
+                sellable.push(Finding::new(
+                    ids::ONSHELF_SELLABLE,
+                    SELLABLE_REQ,
+                    format!(
+                        "上架商品 {sku} 不可售 on-shelf SKU {sku} is not sellable: {}{}",
+                        if detail_complete {
+                            ""
+                        } else {
+                            "detail incomplete or refused; "
+                        },
+                        if price_ok { "" } else { "no valid price pair" }
+                    ),
+                ));
+            }
+        }
+    }
+    for (check, requirement, findings) in [
+        (ids::SKU_HAS_DATA, HAS_DATA_REQ, has_data),
+        (ids::ONSHELF_SELLABLE, SELLABLE_REQ, sellable),
+    ] {
+        runs.push(if sampled.is_empty() {
+            CheckRun::not_judged(check, &[requirement], NOTHING)
+        } else {
+            CheckRun::new(check, &[requirement], findings)
+        });
+    }
+
+    let all_listed = !pools.is_empty() && pools.iter().all(|p| k.pools_listed.contains_key(*p));
+    let mut new_in_pool = Vec::new();
+    let mut own_pool = Vec::new();
+    if all_listed {
+        for sku in k
+            .new_skus
+            .keys()
+            .filter(|s| !k.pooled_skus.contains_key(*s))
+        {
+            new_in_pool.push(Finding::new(
+                ids::NEW_IN_POOL,
+                NEW_IN_POOL_REQ,
+                format!("新增 SKU {sku} 不在任何商品池中 new SKU {sku} is in no pool of 2.4"),
+            ));
+        }
+        for (sku, pool) in &k.new_skus {
+            if let Some(listed_in) = k.pooled_skus.get(sku)
+                && !pool.is_empty()
+                && pool != listed_in
+                && k.pools_listed
+                    .get(pool)
+                    .is_some_and(|(count, _, _)| *count > 0)
+            {
+                own_pool.push(Finding::new(
+                    ids::POOL_MEMBERSHIP,
+                    SKU_LIST_REQ,
+                    format!("新增 SKU {sku} 的品目池 {pool} 未列出它（列在 {listed_in}） new SKU {sku} belongs to pool {pool} by the feed, but that pool does not list it (pool {listed_in} does)"),
+                ));
+            }
+        }
+        let shapes: Vec<_> = k
+            .pools_listed
+            .values()
+            .filter(|(count, _, _)| *count > 0)
+            .collect();
+        if shapes.len() >= 2 && shapes.windows(2).all(|w| w[0] == w[1]) {
+            own_pool.push(Finding::new(
+                ids::POOL_MEMBERSHIP,
+                SKU_LIST_REQ,
+                format!("{} 个品目池返回同样的 SKU 列表 all {} pools answer the same SKU list: the pool id is ignored", shapes.len(), shapes.len()),
+            ));
+        }
+    }
+    runs.push(if !all_listed || k.new_skus.is_empty() {
+        CheckRun::not_judged(ids::NEW_IN_POOL, &[NEW_IN_POOL_REQ], NOTHING)
+    } else {
+        CheckRun::new(ids::NEW_IN_POOL, &[NEW_IN_POOL_REQ], new_in_pool)
+    });
+    runs.push(if all_listed {
+        CheckRun::new(ids::POOL_MEMBERSHIP, &[SKU_LIST_REQ], own_pool)
+    } else {
+        CheckRun::not_judged(ids::POOL_MEMBERSHIP, &[SKU_LIST_REQ], NOTHING)
+    });
+    // An empty feed may be honest (nothing new), but then it proves nothing.
+    if k.new_skus.is_empty() {
+        runs.push(CheckRun::not_judged(
+            ids::FEED_NOT_EMPTY,
+            &[NEW_SKUS_REQ],
+            "新增商品接口返回空列表 the new-SKU feed is empty",
+        ));
+    }
+    if k.changed_skus == 0 {
+        runs.push(CheckRun::not_judged(
+            ids::FEED_NOT_EMPTY,
+            &[CHANGED_SKUS_REQ],
+            "修改商品接口返回空列表 the changed-SKU feed is empty",
+        ));
+    }
+    runs
+}

@@ -1,0 +1,255 @@
+//! The one contract between a run and its outputs (a leaf module: it depends on `exchange` only).
+//! The runner emits these events, in order; every reporter (terminal, JSON, ...) is built from
+//! them alone, so a report can be rendered again later from what a run wrote down.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exchange::Exchange;
+
+/// Bilingual text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+/// How much a broken requirement weighs: MUST fails; SHOULD and BEYOND warn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Level {
+    #[serde(rename = "MUST")]
+    Must,
+    #[serde(rename = "SHOULD")]
+    Should,
+    #[serde(rename = "BEYOND")]
+    Beyond,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::Beyond => "BEYOND",
+        }
+    }
+
+    /// The status of a finding against a requirement of this level.
+    pub fn finding_status(self) -> Status {
+        match self {
+            Level::Must => Status::Fail,
+            Level::Should | Level::Beyond => Status::Warn,
+        }
+    }
+}
+
+/// The standard's required interfaces (必需) and its optional ones (非必需), judged apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequirementSet {
+    Required,
+    Optional,
+}
+
+impl RequirementSet {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequirementSet::Required => "required",
+            RequirementSet::Optional => "optional",
+        }
+    }
+}
+
+/// What one result row says about one requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+    Skip,
+    Blocked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Skip => "skip",
+            Status::Blocked => "blocked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub id: String,
+    pub title: Text,
+    pub set: RequirementSet,
+    pub tags: Vec<String>,
+    pub file: String,
+}
+
+/// One judged fact: a check (or a scenario expectation) on one requirement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResultRow {
+    pub check: String,
+    pub requirement: String,
+    /// Decides whether a broken requirement fails or warns.
+    pub level: Level,
+    pub interface: Option<String>,
+    pub scenario: String,
+    pub set: RequirementSet,
+    /// The scenario step that produced the row (0-based) and its line in the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub status: Status,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// The exchange that shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<u64>,
+    /// A curl line that repeats that exchange (secrets redacted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curl: Option<String>,
+    /// How many identical passes this row stands for.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetVerdict {
+    Pass,
+    Fail,
+    NotTested,
+}
+
+impl SetVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SetVerdict::Pass => "pass",
+            SetVerdict::Fail => "fail",
+            SetVerdict::NotTested => "not_tested",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub required: SetVerdict,
+    pub optional: SetVerdict,
+}
+
+/// What the results on one requirement add up to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageStatus {
+    Fail,
+    Warn,
+    /// Judged in part; the rest was skipped or blocked.
+    Partial,
+    Pass,
+    NotTested,
+}
+
+impl CoverageStatus {
+    /// Fail, warn, partial, pass or not tested, from the statuses of a requirement's rows.
+    pub fn of(statuses: &BTreeSet<Status>) -> CoverageStatus {
+        let has = |s: Status| statuses.contains(&s);
+        if has(Status::Fail) {
+            CoverageStatus::Fail
+        } else if has(Status::Warn) {
+            CoverageStatus::Warn
+        } else if has(Status::Pass) && (has(Status::Skip) || has(Status::Blocked)) {
+            CoverageStatus::Partial
+        } else if has(Status::Pass) {
+            CoverageStatus::Pass
+        } else {
+            CoverageStatus::NotTested
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoverageStatus::Fail => "fail",
+            CoverageStatus::Warn => "warn",
+            CoverageStatus::Partial => "partial",
+            CoverageStatus::Pass => "pass",
+            CoverageStatus::NotTested => "not_tested",
+        }
+    }
+
+    /// Not fully judged: a verdict says nothing about it.
+    pub fn is_untested(self) -> bool {
+        matches!(self, CoverageStatus::Partial | CoverageStatus::NotTested)
+    }
+}
+
+/// One requirement of the standard and what the run found on it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequirementCoverage {
+    pub id: String,
+    pub level: Level,
+    pub set: RequirementSet,
+    pub text_zh: String,
+    pub text_en: String,
+    pub status: CoverageStatus,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Event {
+    RunStarted {
+        run_id: String,
+        target: String,
+        embedded: bool,
+        profile: String,
+        started_at: String,
+        scenarios: Vec<ScenarioInfo>,
+        /// The requirements this run sets out to judge: all of them for a full run, those the
+        /// selected scenarios name for a selection.
+        in_scope: Vec<String>,
+    },
+    ScenarioStarted {
+        scenario: String,
+    },
+    Exchange(Box<Exchange>),
+    Result(Box<ResultRow>),
+    ScenarioFinished {
+        scenario: String,
+        status: Status,
+        duration_ms: u64,
+        /// Why it was skipped or blocked, or why it stopped early.
+        note: Option<String>,
+    },
+    RunFinished {
+        verdict: Verdict,
+        duration_ms: u64,
+        /// A runtime error that ended the run early (unreachable supplier, ...).
+        aborted: Option<String>,
+        /// Every requirement of the profile, with what the run found on it (computed once, by
+        /// the runner; reporters only show it).
+        coverage: Vec<RequirementCoverage>,
+        /// MUST requirements in scope that were not fully judged (skipped or blocked).
+        untested_must: Vec<String>,
+    },
+}

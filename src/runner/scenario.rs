@@ -1,0 +1,132 @@
+//! Running one scenario: its steps in order, each through the step pipeline, captures kept for
+//! later steps and for the scenarios that require this one. A step that cannot go on (no token,
+//! a capture that never came) stops the scenario and marks it blocked rather than failed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use super::results::Rows;
+use super::step::{self, Abort};
+use super::{Outcome, Shared, admin, builtins, global_vars};
+use crate::events::{Event, Status};
+use crate::scenario::template::Scope;
+use crate::scenario::{Scenario, Step};
+
+/// Records a scenario that does not run (skipped or blocked) with the reason.
+pub(crate) fn not_run(
+    shared: &Shared,
+    scenario: &Scenario,
+    status: Status,
+    note: String,
+) -> Outcome {
+    shared.emit(Event::ScenarioStarted {
+        scenario: scenario.id.clone(),
+    });
+    let mut rows = Rows::new(shared, scenario);
+    rows.note(status, note.clone());
+    shared.emit(Event::ScenarioFinished {
+        scenario: scenario.id.clone(),
+        status,
+        duration_ms: 0,
+        note: Some(note),
+    });
+    Outcome::NotCompleted(status)
+}
+
+fn needs_admin(scenario: &Scenario) -> bool {
+    scenario.has_tag("admin")
+        || scenario.has_tag("clock")
+        || scenario.steps.iter().any(|s| matches!(s, Step::Admin(_)))
+}
+
+pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> Outcome {
+    if scenario.has_tag("orders") && !shared.options.allow_orders {
+        return not_run(
+            shared,
+            scenario,
+            Status::Skip,
+            "会创建订单，目标未声明为测试环境 skipped: creates orders; declare `environment = \"test\"` in mallcheck.toml or pass --allow-orders".into(),
+        );
+    }
+    if needs_admin(scenario) && !shared.options.admin {
+        return not_run(
+            shared,
+            scenario,
+            Status::Skip,
+            "需要参考供应商的管理接口 skipped: needs the reference supplier's admin endpoints (clock, stock)".into(),
+        );
+    }
+    shared.emit(Event::ScenarioStarted {
+        scenario: scenario.id.clone(),
+    });
+    let started = Instant::now();
+    // Shared, not copied: a dependent sees the captures of what it requires through an Arc.
+    let required_captures: Vec<(String, Arc<Value>)> = match shared.captures.lock() {
+        Ok(captures) => scenario
+            .requires
+            .iter()
+            .filter_map(|id| captures.get(id).map(|c| (id.clone(), Arc::clone(c))))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut local = Map::new();
+    let mut rows = Rows::new(shared, scenario);
+    let mut stopped: Option<String> = None;
+    // After an admin step that keeps the token, the scenario judges that token itself: no
+    // fetching a new one on `token_expired`.
+    let mut pinned_token = false;
+    for (index, step) in scenario.steps.iter().enumerate() {
+        rows.at_step(index);
+        if let Step::Admin(admin) = step {
+            pinned_token |= admin.admin.keep_token;
+        }
+        // Fresh per step: `${run.now}` follows the supplier's clock as scenarios move it.
+        // Scopes chain the maps; nothing large is copied per step or per round.
+        let globals = global_vars(shared);
+        let global_scope = Scope::new(&globals);
+        let required_scope = global_scope.with_shared(&required_captures);
+        let scope = required_scope.with(&local);
+        let outcome = match step {
+            Step::Call(call) => {
+                step::run_call(shared, call, &scope, &mut rows, !pinned_token).await
+            }
+            Step::Admin(step) => admin::run_admin(shared, step, &scope)
+                .await
+                .map(|()| step::Captures::new()),
+            Step::Builtin(builtin) => builtins::run(shared, builtin, &scope, &mut rows).await,
+        };
+        match outcome {
+            Ok(captured) => local.extend(captured),
+            Err(Abort(reason)) => {
+                rows.note(Status::Blocked, reason.clone());
+                stopped = Some(reason);
+                break;
+            }
+        }
+    }
+    rows.flush();
+    if let Ok(mut captures) = shared.captures.lock() {
+        captures.insert(scenario.id.clone(), Arc::new(Value::Object(local)));
+    }
+    if scenario.has_tag("clock") {
+        // The supplier's clock moved: the run's token may be expired there now.
+        shared.client.forget_token();
+    }
+    let status = match (rows.worst, &stopped) {
+        (Status::Fail, _) => Status::Fail,
+        (_, Some(_)) => Status::Blocked,
+        (worst, None) => worst,
+    };
+    shared.emit(Event::ScenarioFinished {
+        scenario: scenario.id.clone(),
+        status,
+        duration_ms: started.elapsed().as_millis() as u64,
+        note: stopped.clone(),
+    });
+    match stopped {
+        Some(_) => Outcome::NotCompleted(status),
+        None => Outcome::Completed(status),
+    }
+}

@@ -1,0 +1,488 @@
+//! One call step, as a pipeline: render → send (with the token retry) → judge → learn →
+//! capture. The answer is parsed once, by the judge, and handed along; every verdict comes from
+//! `checks/`. A `for_each` step runs the pipeline once per item.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::Shared;
+use super::results::Rows;
+use crate::checks::{self, ExchangeInput, Judged, StepExpectation};
+use crate::client::{Exchange, Tamper, TokenUse, TransportError};
+use crate::events::Event;
+use crate::profile::{Interface, iface};
+use crate::scenario::model::{CallStep, Expect, TamperChoice, TokenChoice};
+use crate::scenario::template::{self, Scope, as_text};
+
+/// Why a scenario stopped before its end.
+pub(crate) struct Abort(pub String);
+
+impl From<template::TemplateError> for Abort {
+    fn from(e: template::TemplateError) -> Abort {
+        Abort(format!("模板无法求值 cannot evaluate a template: {e}"))
+    }
+}
+
+/// What a step captured: a name and its value, or (in a `for_each` step) the values of every
+/// round gathered into one array.
+pub(crate) type Captures = Map<String, Value>;
+
+/// A call step with its templates evaluated for one round.
+struct Rendered<'p> {
+    interface: &'p Interface,
+    /// Logical parameter names; the client renames them for the wire.
+    params: Map<String, Value>,
+    expect: Expect,
+    /// (capture name, JSON pointer into the answer in logical names).
+    captures: Vec<(String, String)>,
+}
+
+/// The exchange a call produced, and what the judge needs to know of how it was sent.
+struct Sent {
+    exchange: Exchange,
+    /// A token handed out again: first issued earlier in this run, at this time.
+    reissued_since: Option<u64>,
+}
+
+pub(crate) async fn run_call(
+    shared: &Arc<Shared>,
+    call: &CallStep,
+    vars: &Scope<'_>,
+    rows: &mut Rows<'_>,
+    retry_expired: bool,
+) -> Result<Captures, Abort> {
+    let mut captured = Captures::new();
+    if let Some(when) = &call.when
+        && is_empty_value(&template::render_str(when, vars)?)
+    {
+        return Ok(captured);
+    }
+    let items = for_each_items(call, vars)?;
+    let looping = items.is_some();
+    let rounds: Vec<Option<&Value>> = match &items {
+        Some(items) => items.iter().map(Some).collect(),
+        None => vec![None],
+    };
+    for item in rounds {
+        let round_scope;
+        let round: &Scope<'_> = match (item, &call.for_each) {
+            (Some(value), Some(each)) => {
+                round_scope = vars.with_named(&each.name, value);
+                &round_scope
+            }
+            _ => vars,
+        };
+        let rendered = render(shared, call, round)?;
+        let sent = send(shared, call, &rendered, round, retry_expired).await?;
+        let judged = judge(shared, call, &rendered, &sent, rows);
+        learn(shared, &rendered, &judged, rows).await;
+        capture(&rendered, &judged, looping, &mut captured);
+    }
+    Ok(captured)
+}
+
+/// Evaluates the step's templates for one round and checks that a step expecting success sends
+/// what the profile allows (otherwise the scenario, not the supplier, is wrong).
+fn render<'p>(
+    shared: &'p Shared,
+    call: &CallStep,
+    vars: &Scope<'_>,
+) -> Result<Rendered<'p>, Abort> {
+    let interface_id = as_text(&template::render_str(&call.call, vars)?);
+    let Some(interface) = shared.profile.interface(&interface_id) else {
+        return Err(Abort(format!("unknown interface {interface_id:?}")));
+    };
+    let params = match template::render(&call.params, vars)? {
+        Value::Object(map) => map,
+        other => {
+            return Err(Abort(format!(
+                "params must be an object, got {}",
+                as_text(&other)
+            )));
+        }
+    };
+    if interface.auth && call.expect.success.unwrap_or(true) {
+        let wire = Value::Object(shared.profile.fields.to_wire_map(&params));
+        let violations = shared.profile.validate_request(&interface.id, &wire);
+        if let Some(v) = violations.first() {
+            return Err(Abort(format!(
+                "场景参数不符合请求 schema the scenario's parameters for {} break the request schema at {}: {}",
+                interface.id,
+                if v.instance_pointer.is_empty() {
+                    "/"
+                } else {
+                    &v.instance_pointer
+                },
+                v.message
+            )));
+        }
+    }
+    let mut expect = call.expect.clone();
+    if let Some(needle) = &expect.desc_contains {
+        expect.desc_contains = Some(as_text(&template::render_str(needle, vars)?));
+    }
+    for value in &mut expect.values {
+        value.at = as_text(&template::render_str(&value.at, vars)?);
+        for v in [
+            &mut value.equals,
+            &mut value.not_equals,
+            &mut value.contains,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *v = template::render(v, vars)?;
+        }
+        if let Some(options) = &mut value.one_of {
+            for option in options.iter_mut() {
+                *option = template::render(option, vars)?;
+            }
+        }
+    }
+    let captures = call
+        .capture
+        .iter()
+        .map(|(name, pointer)| {
+            let pointer = template::render_str(pointer.as_str().unwrap_or_default(), vars)?;
+            Ok((name.clone(), as_text(&pointer)))
+        })
+        .collect::<Result<_, Abort>>()?;
+    Ok(Rendered {
+        interface,
+        params,
+        expect,
+        captures,
+    })
+}
+
+/// Sends the call. A call that expects success and meets the standard's expired marker fetches
+/// a new token once and asks again, as the mall does.
+async fn send(
+    shared: &Arc<Shared>,
+    call: &CallStep,
+    rendered: &Rendered<'_>,
+    vars: &Scope<'_>,
+    retry_expired: bool,
+) -> Result<Sent, Abort> {
+    let interface = rendered.interface;
+    let params = &rendered.params;
+    if !interface.auth {
+        let tamper = call.tamper.map(|t| match t {
+            TamperChoice::WrongSign => Tamper::WrongSign,
+            TamperChoice::StaleTimestamp => Tamper::StaleTimestamp,
+        });
+        let (exchange, issued) = match (&call.credentials, tamper) {
+            (_, Some(tamper)) => shared.client.fetch_token_tampered(tamper).await,
+            (Some(c), None) => {
+                let username = as_text(&template::render_str(&c.username, vars)?);
+                let password = as_text(&template::render_str(&c.password, vars)?);
+                shared.client.fetch_token_with(&username, &password).await
+            }
+            (None, None) => shared.client.fetch_token().await,
+        };
+        let reissued_since = issued
+            .filter(|t| t.first_issued_ms < t.obtained_at_ms)
+            .map(|t| t.first_issued_ms);
+        shared.emit(Event::Exchange(Box::new(exchange.clone())));
+        return Ok(Sent {
+            exchange,
+            reissued_since,
+        });
+    }
+    let token = match call.token {
+        TokenChoice::Auto => {
+            if let Err(failed) = shared.client.current_token().await {
+                shared.emit(Event::Exchange(Box::new(failed.clone())));
+                note_unreachable(shared, &failed);
+                return Err(Abort(format!(
+                    "未能获取 access token, blocked: no access token ({})",
+                    failure_summary(&failed)
+                )));
+            }
+            TokenUse::Auto
+        }
+        TokenChoice::None => TokenUse::Omit,
+        // Looks like any token (32 hex), so a supplier cannot single it out.
+        TokenChoice::Unknown => TokenUse::Explicit(format!(
+            "{:x}",
+            md5::compute(format!("mallcheck-unknown-{}", shared.options.run_id))
+        )),
+    };
+    if interface.id == iface::SUBMIT {
+        shared.orders.before_submit(params);
+    }
+    let auto =
+        matches!(token, TokenUse::Auto) && retry_expired && call.expect.success != Some(false);
+    let first = shared.client.call(&interface.id, params, token).await;
+    let exchange = if auto && token_expired(&first, &shared.profile.settings.expired_marker) {
+        // The marker says "fetch a new token": the mall does, once, and asks again (a supplier
+        // may revoke a token when it issues the next one).
+        shared.emit(Event::Exchange(Box::new(first)));
+        shared.client.forget_token();
+        match shared.client.current_token().await {
+            Ok(_) => {
+                shared
+                    .client
+                    .call(&interface.id, params, TokenUse::Auto)
+                    .await
+            }
+            Err(failed) => failed,
+        }
+    } else {
+        first
+    };
+    shared.emit(Event::Exchange(Box::new(exchange.clone())));
+    note_unreachable(shared, &exchange);
+    Ok(Sent {
+        exchange,
+        reissued_since: None,
+    })
+}
+
+/// The exchange checks and the step's expectations, recorded as rows.
+fn judge(
+    shared: &Shared,
+    call: &CallStep,
+    rendered: &Rendered<'_>,
+    sent: &Sent,
+    rows: &mut Rows<'_>,
+) -> Judged {
+    let interface = rendered.interface;
+    let input = ExchangeInput {
+        profile: &shared.profile,
+        interface,
+        exchange: &sent.exchange,
+        params: &rendered.params,
+        expect_success: rendered.expect.success.unwrap_or(true),
+        token_first_issued_ms: sent.reissued_since,
+        latency_bound_ms: shared.config.stock_latency_ms,
+    };
+    let judged = checks::judge_exchange(&input);
+    let requirements = if call.requirements.is_empty() {
+        vec![interface.schema_requirement.clone()]
+    } else {
+        call.requirements.clone()
+    };
+    let expectation = StepExpectation {
+        expect: &rendered.expect,
+        requirements: &requirements,
+        title: call
+            .title
+            .as_ref()
+            .map(|t| format!("{} / {}: ", t.zh, t.en))
+            .unwrap_or_default(),
+    };
+    let expectation_runs = checks::judge_expectations(
+        &expectation,
+        judged.value(),
+        &failure_summary(&sent.exchange),
+    );
+    for run in judged.runs.iter().chain(&expectation_runs) {
+        rows.record(run, Some(&interface.id), Some(&sent.exchange));
+    }
+    judged
+}
+
+/// What the answer teaches the rest of the run: knowledge for the cross-interface checks and
+/// the order to pick, the order book, and the images it names (each probed once).
+async fn learn(
+    shared: &Arc<Shared>,
+    rendered: &Rendered<'_>,
+    judged: &Judged,
+    rows: &mut Rows<'_>,
+) {
+    let interface = rendered.interface;
+    let succeeded = judged.succeeded();
+    if let Ok(mut knowledge) = shared.knowledge.lock() {
+        if succeeded {
+            knowledge.learn(
+                &interface.id,
+                &rendered.params,
+                judged.result(),
+                judged.content_clean(),
+            );
+        } else {
+            knowledge.learn_failure(&interface.id, &rendered.params);
+        }
+    }
+    shared
+        .orders
+        .observe(&interface.id, &rendered.params, judged.value());
+    if succeeded && rendered.expect.success.unwrap_or(true) {
+        probe_images(shared, &interface.id, judged.result(), rows).await;
+    }
+}
+
+/// The values the step captures, from the answer in logical names.
+fn capture(rendered: &Rendered<'_>, judged: &Judged, looping: bool, captured: &mut Captures) {
+    for (name, pointer) in &rendered.captures {
+        let Some(value) = judged.value().and_then(|a| a.pointer(pointer)).cloned() else {
+            continue;
+        };
+        if looping {
+            let gathered = captured
+                .entry(name.clone())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(all) = gathered {
+                match value {
+                    Value::Array(items) => all.extend(items),
+                    other => all.push(other),
+                }
+            }
+        } else {
+            captured.insert(name.clone(), value);
+        }
+    }
+}
+
+/// A call a builtin makes on its own: sent with the run's token, recorded, and judged by the
+/// exchange checks like any scenario call.
+pub(crate) async fn call_judged(
+    shared: &Arc<Shared>,
+    rows: &mut Rows<'_>,
+    interface_id: &str,
+    params: &Map<String, Value>,
+    expect_success: bool,
+) -> (Exchange, Option<Judged>) {
+    let exchange = shared
+        .client
+        .call(interface_id, params, TokenUse::Auto)
+        .await;
+    let judged = record_judged(
+        shared,
+        rows,
+        interface_id,
+        params,
+        &exchange,
+        expect_success,
+    );
+    (exchange, judged)
+}
+
+/// Emits an exchange a builtin made and records the exchange checks on it.
+pub(crate) fn record_judged(
+    shared: &Shared,
+    rows: &mut Rows<'_>,
+    interface_id: &str,
+    params: &Map<String, Value>,
+    exchange: &Exchange,
+    expect_success: bool,
+) -> Option<Judged> {
+    shared.emit(Event::Exchange(Box::new(exchange.clone())));
+    let interface = shared.profile.interface(interface_id)?;
+    let judged = checks::judge_exchange(&ExchangeInput {
+        profile: &shared.profile,
+        interface,
+        exchange,
+        params,
+        expect_success,
+        token_first_issued_ms: None,
+        latency_bound_ms: shared.config.stock_latency_ms,
+    });
+    for run in &judged.runs {
+        rows.record(run, Some(interface_id), Some(exchange));
+    }
+    Some(judged)
+}
+
+async fn probe_images(
+    shared: &Arc<Shared>,
+    interface_id: &str,
+    result: &Value,
+    rows: &mut Rows<'_>,
+) {
+    let urls: Vec<(String, String)> = checks::image_urls(interface_id, result)
+        .into_iter()
+        .filter(|(_, url)| {
+            shared
+                .probed_images
+                .lock()
+                .map(|mut seen| seen.insert(url.clone()))
+                .unwrap_or(false)
+        })
+        .collect();
+    let mut probes = tokio::task::JoinSet::new();
+    for (pointer, url) in urls {
+        let shared = Arc::clone(shared);
+        probes.spawn(async move {
+            let _slot = shared.image_slots.acquire().await;
+            let probe = shared.client.get(&url, "image").await;
+            (pointer, url, probe)
+        });
+    }
+    while let Some(Ok((pointer, url, probe))) = probes.join_next().await {
+        let run = checks::judge_image_probe(&pointer, &url, &probe, shared.client.base_url());
+        shared.emit(Event::Exchange(Box::new(probe.clone())));
+        rows.record(&run, Some(interface_id), Some(&probe));
+    }
+}
+
+/// The items a `for_each` runs over (`None`: one round without a loop variable).
+fn for_each_items(call: &CallStep, vars: &Scope<'_>) -> Result<Option<Vec<Value>>, Abort> {
+    let Some(each) = &call.for_each else {
+        return Ok(None);
+    };
+    let items = match template::render(&each.items, vars)? {
+        Value::Array(items) => items,
+        other => {
+            return Err(Abort(format!(
+                "for_each: `{}` is not an array but {}",
+                template::as_text(&each.items),
+                as_text(&other)
+            )));
+        }
+    };
+    Ok(Some(
+        items
+            .into_iter()
+            .take(each.limit.unwrap_or(usize::MAX))
+            .collect(),
+    ))
+}
+
+fn token_expired(exchange: &Exchange, marker: &str) -> bool {
+    exchange.answer().is_some_and(|a| {
+        a.get("success").and_then(Value::as_bool) == Some(false)
+            && a.get("desc")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.contains(marker))
+    })
+}
+
+fn is_empty_value(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        Value::Number(_) | Value::Bool(true) => false,
+    }
+}
+
+/// A short account of a call that got no usable answer, for block reasons and expectations.
+pub(crate) fn failure_summary(exchange: &Exchange) -> String {
+    if let Some(error) = &exchange.error {
+        return error.describe();
+    }
+    let body = exchange.body_text();
+    let excerpt: String = body.chars().take(160).collect();
+    match &exchange.response {
+        Some(r) => format!("HTTP {}: {excerpt}", r.status),
+        None => excerpt,
+    }
+}
+
+/// A target that cannot be connected to at all ends the run as a runtime error.
+fn note_unreachable(shared: &Shared, exchange: &Exchange) {
+    if let Some(TransportError::Connect { .. } | TransportError::Tls { .. }) = &exchange.error
+        && let Ok(mut unreachable) = shared.unreachable.lock()
+        && unreachable.is_none()
+    {
+        *unreachable = Some(format!(
+            "供应商不可达 supplier unreachable at {}: {}",
+            exchange.request.url,
+            failure_summary(exchange)
+        ));
+    }
+}
