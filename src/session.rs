@@ -77,6 +77,8 @@ pub struct Prepared {
 pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionError> {
     let config =
         Config::load(args.config.as_deref()).map_err(|e| SessionError::Input(e.to_string()))?;
+    // A profile naming a check mallcheck does not have is refused before anything is sent.
+    crate::checks::validate_profile(&profile).map_err(SessionError::Input)?;
     let profile = Arc::new(profile);
     let source = match &args.scenarios {
         Some(dir) => ScenarioSource::Dir(dir.clone()),
@@ -161,7 +163,7 @@ pub async fn execute(
     };
     let client = Client::new(Arc::clone(&profile), client_config)
         .map_err(|e| SessionError::Input(e.to_string()))?;
-    let admin = admin_available(&client, &profile).await;
+    let (admin, admin_probe) = admin_available(&client, &profile).await;
     let run_id = new_run_id();
     let report_dir = args
         .out
@@ -180,6 +182,7 @@ pub async fn execute(
         jobs: args.jobs.unwrap_or(config.jobs),
         state_dir: args.state_dir.clone(),
         selection: args.selection.clone(),
+        preflight: vec![admin_probe],
     };
 
     let mut reporters = make_reporters(&report_dir);
@@ -266,7 +269,7 @@ async fn wait_for_stop_signal() {
 
 /// The reference supplier (`mallcheck serve --admin`) answers its admin clock; a real supplier
 /// answers 404 or something else, and the scenarios that need it are skipped.
-async fn admin_available(client: &Client, profile: &Profile) -> bool {
+async fn admin_available(client: &Client, profile: &Profile) -> (bool, crate::exchange::Exchange) {
     let probe = client
         .post_path("/__admin/clock", &[("advance_seconds", "0".to_string())])
         .await;
@@ -274,7 +277,7 @@ async fn admin_available(client: &Client, profile: &Profile) -> bool {
     runner::learn_supplier_clock(client, &profile.settings, &probe);
     // A supplier that answers every unknown path with success is not an admin endpoint: the
     // reference supplier answers its clock's time.
-    probe.response.as_ref().is_some_and(|r| r.status == 200)
+    let admin = probe.response.as_ref().is_some_and(|r| r.status == 200)
         && probe.succeeded()
         && probe
             .answer()
@@ -282,5 +285,6 @@ async fn admin_available(client: &Client, profile: &Profile) -> bool {
                 let now = a.pointer("/result/now")?.as_str()?.to_string();
                 chrono::NaiveDateTime::parse_from_str(&now, &profile.settings.timestamp_format).ok()
             })
-            .is_some()
+            .is_some();
+    (admin, probe)
 }

@@ -10,12 +10,33 @@ const RULE_REQ: &str = "PRC-NOT-ABOVE-MARKET";
 pub(crate) fn price_rule(result: &Value) -> CheckRun {
     let mut findings = Vec::new();
     for (pointer, item) in walk::select(result, "/result", "/*") {
-        // Unparsable or missing amounts are reported by the money and schema checks.
-        let (Some(price), Some(market)) = (
+        // A pair that cannot be read cannot be compared: that breaks the rule, it is no pass.
+        let (price, market) = match (
             item.get("price").and_then(decimal_of),
             item.get("market_price").and_then(decimal_of),
-        ) else {
-            continue;
+        ) {
+            (Some(price), Some(market)) => (price, market),
+            (price, _) => {
+                let (field, value) = if price.is_none() {
+                    ("price", item.get("price"))
+                } else {
+                    ("market_price", item.get("market_price"))
+                };
+                let sku = walk::sku_of(item);
+                findings.push(
+                    Finding::new(
+                        ids::PRICE_RULE,
+                        RULE_REQ,
+                        format!(
+                            "无法读取价格，不能比较协议价与市场价 sku {sku}: {field} is missing or not an exact decimal, so the agreement price cannot be compared with the market price"
+                        ),
+                    )
+                    .at(walk::child(&pointer, field))
+                    .expected("一个不超过两位小数的数 a decimal amount")
+                    .actual(value.map(walk::text).unwrap_or_else(|| "(缺失 missing)".into())),
+                );
+                continue;
+            }
         };
         if price > market {
             let sku = walk::sku_of(item);
@@ -74,6 +95,20 @@ mod tests {
             "PRC-NOT-ABOVE-MARKET",
             "/result/0/price",
         );
+    }
+
+    #[test]
+    fn a_pair_that_cannot_be_read_fails_the_rule() {
+        for item in [
+            json!({"sku": "1", "price": 12}),
+            serde_json::from_str(r#"{"sku": "1", "price": 12, "market_price": 1e400}"#)
+                .unwrap_or(Value::Null),
+            json!({"sku": "1", "price": "abc", "market_price": 10}),
+        ] {
+            let runs = run_result("prices", json!([item]), json!({"sku": "1"}));
+            let f = &findings_of(&runs, ids::PRICE_RULE)[0];
+            assert_eq!(f.requirement, "PRC-NOT-ABOVE-MARKET");
+        }
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct RunOptions {
     pub jobs: usize,
     pub state_dir: PathBuf,
     pub selection: Selection,
+    /// Exchanges made before the run (the admin probe): they go through the event stream too.
+    pub preflight: Vec<crate::exchange::Exchange>,
 }
 
 /// Everything a running scenario shares with the others.
@@ -174,6 +176,9 @@ pub async fn run(
         scenarios: infos,
         in_scope: in_scope.clone(),
     });
+    for exchange in &options.preflight {
+        let _ = events.send(Event::Exchange(Box::new(exchange.clone())));
+    }
     let jobs = options.jobs.max(1);
     let image_concurrency = config.image_concurrency.max(1);
     let shelf_on = profile.code("shelf_state", "on").cloned();
@@ -421,6 +426,7 @@ pub(crate) fn global_vars(shared: &Shared) -> Map<String, Value> {
             "optional_auth_interfaces": optional_auth,
             "batch_max": shared.profile.settings.batch_max,
             "expired_marker": shared.profile.settings.expired_marker,
+            "codes": shared.profile.codes,
         }),
     );
     vars

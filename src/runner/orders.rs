@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::Shared;
 use crate::client::TokenUse;
 use crate::events::Event;
+use crate::profile::iface;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OrderState {
@@ -105,7 +106,10 @@ impl OrderBook {
         for (yggc_order, order_id) in open {
             let mut params = Map::new();
             params.insert("order_id".into(), Value::String(order_id.clone()));
-            let exchange = shared.client.call("cancel", &params, TokenUse::Auto).await;
+            let exchange = shared
+                .client
+                .call(iface::CANCEL, &params, TokenUse::Auto)
+                .await;
             shared.emit(Event::Exchange(Box::new(exchange.clone())));
             self.append(json!({
                 "event": if exchange.succeeded() { "recovered_cancelled" } else { "recovery_failed" },
@@ -149,7 +153,7 @@ impl OrderBook {
         if !success {
             // A refused submit created nothing: the order leaves the book. One whose answer never
             // came (timeout) stays `Sent`, and the cleanup says it must be checked by hand.
-            if interface == "submit"
+            if interface == iface::SUBMIT
                 && answer.is_some()
                 && let Some(yggc) = text_of(params.get("yggc_order"))
                 && let Ok(mut orders) = self.orders.lock()
@@ -163,7 +167,7 @@ impl OrderBook {
             return;
         };
         match interface {
-            "submit" => {
+            iface::SUBMIT => {
                 let yggc = text_of(params.get("yggc_order"));
                 let order_id = text_of(answer.and_then(|a| a.pointer("/result/order_id")));
                 if let Some(order) = orders
@@ -179,9 +183,9 @@ impl OrderBook {
                     order.state = OrderState::PreOrdered;
                 }
             }
-            "confirm" | "cancel" => {
+            iface::CONFIRM | iface::CANCEL => {
                 let id = text_of(params.get("order_id"));
-                let state = if interface == "confirm" {
+                let state = if interface == iface::CONFIRM {
                     OrderState::Confirmed
                 } else {
                     OrderState::Cancelled
@@ -238,7 +242,10 @@ impl OrderBook {
             };
             let mut params = Map::new();
             params.insert("order_id".into(), Value::String(order_id.clone()));
-            let exchange = shared.client.call("cancel", &params, TokenUse::Auto).await;
+            let exchange = shared
+                .client
+                .call(iface::CANCEL, &params, TokenUse::Auto)
+                .await;
             shared.emit(Event::Exchange(Box::new(exchange.clone())));
             let cancelled = exchange.succeeded();
             self.append(json!({

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::checks::{CheckRun, Finding};
+use crate::checks::{CheckRun, Finding, ids};
 use crate::client::Exchange;
 use crate::events::{Event, Level, ResultRow, Status};
 use crate::scenario::Scenario;
@@ -230,9 +230,17 @@ impl<'a> Rows<'a> {
             .cloned()
             .unwrap_or_default();
         let Some(level) = self.level(&requirement) else {
-            return self.unknown_requirement("scenario", &requirement);
+            return self.unknown_requirement(ids::SCENARIO, &requirement);
         };
-        let row = self.row("scenario", &requirement, level, None, status, message, None);
+        let row = self.row(
+            ids::SCENARIO,
+            &requirement,
+            level,
+            None,
+            status,
+            message,
+            None,
+        );
         self.emit(row);
     }
 
