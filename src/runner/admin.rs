@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::Shared;
+use super::shared::Shared;
 use super::step::{Abort, failure_summary};
 use crate::client::Exchange;
 use crate::events::Event;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::Shared;
 use super::results::Rows;
+use super::shared::Shared;
 use super::step::{Abort, Captures, call_judged, record_judged};
 use crate::checks::{self, SavedTokenAge};
 use crate::client::TokenUse;

@@ -5,25 +5,28 @@
 mod admin;
 mod builtins;
 mod orders;
+mod plan;
 mod results;
 mod scenario;
+mod shared;
 mod step;
 mod verdict;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::checks::Knowledge;
 use crate::client::Client;
 use crate::config::Config;
-use crate::events::{Event, ResultRow, ScenarioInfo, SetVerdict, Status, Verdict};
-use crate::profile::{Profile, RequirementSet};
+use crate::events::{Event, RequirementSet, ScenarioInfo, SetVerdict, Status, Verdict};
+use crate::profile::Profile;
 use crate::scenario::Scenario;
+
+pub use plan::{RunOptions, Selection, select};
+use shared::{Outcome, Shared};
 
 /// Reads the reference supplier's clock from an admin answer and tells the client.
 pub fn learn_supplier_clock(
@@ -32,116 +35,6 @@ pub fn learn_supplier_clock(
     exchange: &crate::client::Exchange,
 ) {
     admin::learn_supplier_clock(client, settings, exchange);
-}
-
-/// Which scenarios to run.
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    /// Only scenarios that call one of these interfaces (and what they require).
-    pub interfaces: Vec<String>,
-    /// Only these scenario ids (and what they require).
-    pub scenarios: Vec<String>,
-    /// Only scenarios with one of these tags (and what they require).
-    pub tags: Vec<String>,
-    pub required_only: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub run_id: String,
-    /// Shown in reports: the target URL, or "embedded reference supplier".
-    pub target_label: String,
-    /// The target is the in-process reference supplier.
-    pub embedded: bool,
-    /// The reference supplier's `/__admin` endpoints answer (clock, stock).
-    pub admin: bool,
-    /// Scenarios tagged `orders` may run.
-    pub allow_orders: bool,
-    pub jobs: usize,
-    pub state_dir: PathBuf,
-    pub selection: Selection,
-    /// Exchanges made before the run (the admin probe): they go through the event stream too.
-    pub preflight: Vec<crate::exchange::Exchange>,
-}
-
-/// Everything a running scenario shares with the others.
-pub(crate) struct Shared {
-    pub profile: Arc<Profile>,
-    pub client: Client,
-    pub config: Config,
-    pub options: RunOptions,
-    pub events: UnboundedSender<Event>,
-    pub knowledge: Mutex<Knowledge>,
-    /// Captures of finished scenarios, by scenario id.
-    pub captures: Mutex<HashMap<String, Arc<Value>>>,
-    pub orders: orders::OrderBook,
-    /// Image URLs already probed in this run (each is fetched once).
-    pub probed_images: Mutex<HashSet<String>>,
-    pub image_slots: tokio::sync::Semaphore,
-    /// Set when the supplier cannot be reached at all: the rest of the run is blocked.
-    pub unreachable: Mutex<Option<String>>,
-    /// What the rows so far add up to.
-    pub tally: Mutex<verdict::Tally>,
-}
-
-impl Shared {
-    pub(crate) fn client_unreachable(&self) -> Option<String> {
-        self.unreachable.lock().ok().and_then(|u| u.clone())
-    }
-
-    pub(crate) fn note_result(&self, row: &ResultRow) {
-        if let Ok(mut tally) = self.tally.lock() {
-            tally.note(row);
-        }
-    }
-
-    pub(crate) fn emit(&self, event: Event) {
-        // A closed channel means nobody listens any more; the run goes on regardless.
-        let _ = self.events.send(event);
-    }
-}
-
-/// How a scenario ended, for its dependents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// Ran all its steps (with or without failures): its captures exist.
-    Completed(Status),
-    /// Stopped early, was skipped or blocked: dependents are blocked.
-    NotCompleted(Status),
-}
-
-/// Picks the scenarios the selection asks for, plus everything they require.
-pub fn select(scenarios: &[Scenario], selection: &Selection) -> Vec<Scenario> {
-    let wanted = |s: &Scenario| {
-        let by_id = selection.scenarios.is_empty() || selection.scenarios.contains(&s.id);
-        let by_tag = selection.tags.is_empty() || selection.tags.iter().any(|t| s.has_tag(t));
-        let by_interface = selection.interfaces.is_empty()
-            || s.steps.iter().any(|step| match step {
-                crate::scenario::Step::Call(call) => selection.interfaces.contains(&call.call),
-                _ => false,
-            });
-        let by_set = !selection.required_only || s.set() == RequirementSet::Required;
-        by_id && by_tag && by_interface && by_set
-    };
-    let by_id: HashMap<&str, &Scenario> = scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
-    let mut keep: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<&str> = scenarios
-        .iter()
-        .filter(|s| wanted(s))
-        .map(|s| s.id.as_str())
-        .collect();
-    while let Some(id) = stack.pop() {
-        if keep.insert(id)
-            && let Some(s) = by_id.get(id)
-        {
-            stack.extend(s.requires.iter().map(String::as_str));
-        }
-    }
-    scenarios
-        .iter()
-        .filter(|s| keep.contains(s.id.as_str()))
-        .cloned()
-        .collect()
 }
 
 /// Runs the scenarios and returns the verdict, with the reason when a runtime error (an
@@ -198,7 +91,7 @@ pub async fn run(
     });
 
     if shared.options.allow_orders {
-        shared.orders.recover(&shared).await;
+        shared.orders.recover(&shared.client, &shared.events).await;
     }
     let mut outcomes: HashMap<String, Outcome> = HashMap::new();
     let mut statuses: Vec<(RequirementSet, Status)> = Vec::new();
@@ -315,7 +208,9 @@ pub async fn run(
         }
     }
     // Cancel what the run left pre-ordered; bounded, so an interrupted run still ends.
-    let cleanup = shared.orders.cancel_leftovers(&shared);
+    let cleanup = shared
+        .orders
+        .cancel_leftovers(&shared.client, &shared.events);
     if tokio::time::timeout(std::time::Duration::from_secs(60), cleanup)
         .await
         .is_err()
@@ -367,67 +262,4 @@ fn status_of(outcome: Outcome) -> Status {
     match outcome {
         Outcome::Completed(s) | Outcome::NotCompleted(s) => s,
     }
-}
-
-/// Values every template can use: `${config.…}`, `${run.…}`, `${profile.…}`.
-pub(crate) fn global_vars(shared: &Shared) -> Map<String, Value> {
-    let mut vars = Map::new();
-    let config = serde_json::to_value(&shared.config.test_data).unwrap_or(Value::Null);
-    vars.insert("config".into(), json!({ "test_data": config }));
-    // Times in the profile's zone (China Standard Time by default), in its format.
-    let offset = chrono::FixedOffset::east_opt(shared.profile.settings.utc_offset_seconds)
-        .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
-    // On the supplier's clock (the reference supplier's can have been moved).
-    let now = (chrono::Utc::now()
-        + chrono::Duration::milliseconds(shared.client.supplier_skew_ms()))
-    .with_timezone(&offset);
-    let format = &shared.profile.settings.timestamp_format;
-    let day = |days: i64| {
-        (now + chrono::Duration::days(days))
-            .format("%Y-%m-%d")
-            .to_string()
-    };
-    vars.insert(
-        "run".into(),
-        json!({
-            "id": shared.options.run_id,
-            "embedded": shared.options.embedded,
-            "username": shared.client.username(),
-            "now": now.format(format).to_string(),
-            "today": day(0),
-            "yesterday": day(-1),
-            "week_ago": day(-7),
-            "in_3_days": day(3),
-        }),
-    );
-    let auth: Vec<&str> = shared
-        .profile
-        .interfaces_in_test_order()
-        .filter(|i| i.auth)
-        .map(|i| i.id.as_str())
-        .collect();
-    let required_auth: Vec<&str> = shared
-        .profile
-        .interfaces_in_test_order()
-        .filter(|i| i.auth && i.required)
-        .map(|i| i.id.as_str())
-        .collect();
-    let optional_auth: Vec<&str> = shared
-        .profile
-        .interfaces_in_test_order()
-        .filter(|i| i.auth && !i.required)
-        .map(|i| i.id.as_str())
-        .collect();
-    vars.insert(
-        "profile".into(),
-        json!({
-            "auth_interfaces": auth,
-            "required_auth_interfaces": required_auth,
-            "optional_auth_interfaces": optional_auth,
-            "batch_max": shared.profile.settings.batch_max,
-            "expired_marker": shared.profile.settings.expired_marker,
-            "codes": shared.profile.codes,
-        }),
-    );
-    vars
 }

@@ -8,8 +8,9 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
-use super::Shared;
-use crate::client::TokenUse;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::client::{Client, TokenUse};
 use crate::events::Event;
 use crate::profile::iface;
 
@@ -75,7 +76,7 @@ impl OrderBook {
 
     /// Orders an earlier run on this target left pre-ordered (it was interrupted or crashed
     /// before its cleanup): cancelled now, before anything else, and the ledger says so.
-    pub(crate) async fn recover(&self, shared: &Shared) {
+    pub(crate) async fn recover(&self, client: &Client, events: &UnboundedSender<Event>) {
         let Ok(text) = std::fs::read_to_string(&self.ledger) else {
             return;
         };
@@ -106,11 +107,8 @@ impl OrderBook {
         for (yggc_order, order_id) in open {
             let mut params = Map::new();
             params.insert("order_id".into(), Value::String(order_id.clone()));
-            let exchange = shared
-                .client
-                .call(iface::CANCEL, &params, TokenUse::Auto)
-                .await;
-            shared.emit(Event::Exchange(Box::new(exchange.clone())));
+            let exchange = client.call(iface::CANCEL, &params, TokenUse::Auto).await;
+            let _ = events.send(Event::Exchange(Box::new(exchange.clone())));
             self.append(json!({
                 "event": if exchange.succeeded() { "recovered_cancelled" } else { "recovery_failed" },
                 "run_id": self.run_id, "target": self.target,
@@ -219,7 +217,7 @@ impl OrderBook {
     }
 
     /// Cancels every order the run left pre-ordered (best effort; recorded in the ledger).
-    pub(crate) async fn cancel_leftovers(&self, shared: &Shared) {
+    pub(crate) async fn cancel_leftovers(&self, client: &Client, events: &UnboundedSender<Event>) {
         let leftovers: Vec<Order> = self
             .orders
             .lock()
@@ -242,11 +240,8 @@ impl OrderBook {
             };
             let mut params = Map::new();
             params.insert("order_id".into(), Value::String(order_id.clone()));
-            let exchange = shared
-                .client
-                .call(iface::CANCEL, &params, TokenUse::Auto)
-                .await;
-            shared.emit(Event::Exchange(Box::new(exchange.clone())));
+            let exchange = client.call(iface::CANCEL, &params, TokenUse::Auto).await;
+            let _ = events.send(Event::Exchange(Box::new(exchange.clone())));
             let cancelled = exchange.succeeded();
             self.append(json!({
                 "event": if cancelled { "cleanup_cancelled" } else { "cleanup_failed" },

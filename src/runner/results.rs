@@ -10,7 +10,7 @@ use crate::client::Exchange;
 use crate::events::{Event, Level, ResultRow, Status};
 use crate::scenario::Scenario;
 
-use super::Shared;
+use super::shared::Shared;
 
 type PassKey = (String, String, Option<String>);
 

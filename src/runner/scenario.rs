@@ -8,8 +8,9 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use super::results::Rows;
+use super::shared::{Outcome, Shared, global_vars};
 use super::step::{self, Abort};
-use super::{Outcome, Shared, admin, builtins, global_vars};
+use super::{admin, builtins};
 use crate::events::{Event, Status};
 use crate::scenario::template::Scope;
 use crate::scenario::{Scenario, Step};

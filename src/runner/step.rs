@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::Shared;
 use super::results::Rows;
+use super::shared::Shared;
 use crate::checks::{self, ExchangeInput, Judged, StepExpectation};
 use crate::client::{Exchange, Tamper, TokenUse, TransportError};
 use crate::events::Event;

@@ -11,7 +11,7 @@ use crate::events::{
 use crate::profile::Profile;
 use crate::scenario::Scenario;
 
-use super::Selection;
+use super::plan::Selection;
 
 /// The statuses seen on each requirement, and which sets had a failure.
 #[derive(Debug, Default)]

@@ -1,0 +1,125 @@
+//! Everything a running scenario shares with the others, and the values every template sees.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::orders::OrderBook;
+use super::plan::RunOptions;
+use super::verdict::Tally;
+use crate::checks::Knowledge;
+use crate::client::Client;
+use crate::config::Config;
+use crate::events::{Event, ResultRow, Status};
+use crate::profile::Profile;
+
+/// Everything a running scenario shares with the others.
+pub(crate) struct Shared {
+    pub profile: Arc<Profile>,
+    pub client: Client,
+    pub config: Config,
+    pub options: RunOptions,
+    pub events: UnboundedSender<Event>,
+    pub knowledge: Mutex<Knowledge>,
+    /// Captures of finished scenarios, by scenario id.
+    pub captures: Mutex<HashMap<String, Arc<Value>>>,
+    pub orders: OrderBook,
+    /// Image URLs already probed in this run (each is fetched once).
+    pub probed_images: Mutex<HashSet<String>>,
+    pub image_slots: tokio::sync::Semaphore,
+    /// Set when the supplier cannot be reached at all: the rest of the run is blocked.
+    pub unreachable: Mutex<Option<String>>,
+    /// What the rows so far add up to.
+    pub tally: Mutex<Tally>,
+}
+
+impl Shared {
+    pub(crate) fn client_unreachable(&self) -> Option<String> {
+        self.unreachable.lock().ok().and_then(|u| u.clone())
+    }
+
+    pub(crate) fn note_result(&self, row: &ResultRow) {
+        if let Ok(mut tally) = self.tally.lock() {
+            tally.note(row);
+        }
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        // A closed channel means nobody listens any more; the run goes on regardless.
+        let _ = self.events.send(event);
+    }
+}
+
+/// How a scenario ended, for its dependents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Ran all its steps (with or without failures): its captures exist.
+    Completed(Status),
+    /// Stopped early, was skipped or blocked: dependents are blocked.
+    NotCompleted(Status),
+}
+
+/// Values every template can use: `${config.…}`, `${run.…}`, `${profile.…}`.
+pub(crate) fn global_vars(shared: &Shared) -> Map<String, Value> {
+    let mut vars = Map::new();
+    let config = serde_json::to_value(&shared.config.test_data).unwrap_or(Value::Null);
+    vars.insert("config".into(), json!({ "test_data": config }));
+    // Times in the profile's zone (China Standard Time by default), in its format.
+    let offset = chrono::FixedOffset::east_opt(shared.profile.settings.utc_offset_seconds)
+        .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
+    // On the supplier's clock (the reference supplier's can have been moved).
+    let now = (chrono::Utc::now()
+        + chrono::Duration::milliseconds(shared.client.supplier_skew_ms()))
+    .with_timezone(&offset);
+    let format = &shared.profile.settings.timestamp_format;
+    let day = |days: i64| {
+        (now + chrono::Duration::days(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    vars.insert(
+        "run".into(),
+        json!({
+            "id": shared.options.run_id,
+            "embedded": shared.options.embedded,
+            "username": shared.client.username(),
+            "now": now.format(format).to_string(),
+            "today": day(0),
+            "yesterday": day(-1),
+            "week_ago": day(-7),
+            "in_3_days": day(3),
+        }),
+    );
+    let auth: Vec<&str> = shared
+        .profile
+        .interfaces_in_test_order()
+        .filter(|i| i.auth)
+        .map(|i| i.id.as_str())
+        .collect();
+    let required_auth: Vec<&str> = shared
+        .profile
+        .interfaces_in_test_order()
+        .filter(|i| i.auth && i.required)
+        .map(|i| i.id.as_str())
+        .collect();
+    let optional_auth: Vec<&str> = shared
+        .profile
+        .interfaces_in_test_order()
+        .filter(|i| i.auth && !i.required)
+        .map(|i| i.id.as_str())
+        .collect();
+    vars.insert(
+        "profile".into(),
+        json!({
+            "auth_interfaces": auth,
+            "required_auth_interfaces": required_auth,
+            "optional_auth_interfaces": optional_auth,
+            "batch_max": shared.profile.settings.batch_max,
+            "expired_marker": shared.profile.settings.expired_marker,
+            "codes": shared.profile.codes,
+        }),
+    );
+    vars
+}
