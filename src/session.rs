@@ -236,7 +236,7 @@ pub async fn execute(
 
 /// The target as shown in reports: a password in the URL's user part is masked.
 fn without_password(url: &str) -> String {
-    match reqwest::Url::parse(url) {
+    match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("***"));
             parsed.to_string().trim_end_matches('/').to_string()

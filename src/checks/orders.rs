@@ -20,16 +20,27 @@ fn lines_member(interface_id: &str) -> Option<&'static str> {
 pub(crate) fn order_total(interface_id: &str, result: &Value) -> Option<CheckRun> {
     let member = lines_member(interface_id)?;
     let run = |findings| Some(CheckRun::new(ids::ORDER_TOTAL, &[TOTAL_REQ], findings));
-    // Without a readable total or lines there is nothing to add up (schema and money report it).
+    // Without a readable total or lines there is nothing to add up (schema and money report
+    // why); the total is then not judged, which is no pass.
+    let unreadable = |what: &str| {
+        Some(CheckRun::not_judged(
+            ids::ORDER_TOTAL,
+            &[TOTAL_REQ],
+            format!("无法读取 cannot read {what}"),
+        ))
+    };
     let (Some(total), Some(Value::Array(lines))) = (
         result.get("order_price").and_then(decimal_of),
         result.get(member),
     ) else {
-        return None;
+        return unreadable(&format!("order_price or the lines ({member})"));
     };
     let freight = match result.get("freight") {
         None | Some(Value::Null) => Decimal::ZERO,
-        Some(value) => decimal_of(value)?,
+        Some(value) => match decimal_of(value) {
+            Some(freight) => freight,
+            None => return unreadable("freight"),
+        },
     };
     let mut sum = freight;
     let mut terms = Vec::new();
@@ -38,7 +49,7 @@ pub(crate) fn order_total(interface_id: &str, result: &Value) -> Option<CheckRun
             line.get("price").and_then(decimal_of),
             line.get("num").and_then(decimal_of),
         ) else {
-            return None;
+            return unreadable("the price or num of a line");
         };
         let Some(next) = price.checked_mul(num).and_then(|t| sum.checked_add(t)) else {
             return run(vec![

@@ -14,7 +14,7 @@ mod source;
 pub use catalogue::{Codes, Encoding, Interface, Level, Requirement, RequirementSet, Settings};
 pub use error::ProfileError;
 pub use fields::{FieldMap, ROLES};
-pub use schemas::Violation;
+pub use schemas::{StandaloneSchema, Violation};
 pub use source::ProfileSource;
 
 use std::collections::BTreeMap;

@@ -123,6 +123,43 @@ impl CompiledSchema {
     }
 }
 
+/// A schema of mallcheck's own files (the scenario schema), compiled on its own: no `$ref`s
+/// outside itself. Violations of an unexpected key point at the key, not at its object, so that a
+/// typo is shown on its own line.
+pub struct StandaloneSchema {
+    validator: Validator,
+}
+
+impl StandaloneSchema {
+    pub fn compile(document: &Value) -> Result<StandaloneSchema, String> {
+        jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .build(document)
+            .map(|validator| StandaloneSchema { validator })
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn violations(&self, instance: &Value) -> Vec<Violation> {
+        self.validator
+            .iter_errors(instance)
+            .map(|e| {
+                let mut pointer = e.instance_path().to_string();
+                if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                    e.kind()
+                    && let Some(key) = unexpected.first()
+                {
+                    pointer = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                }
+                Violation {
+                    instance_pointer: pointer,
+                    schema_path: e.schema_path().to_string(),
+                    message: e.to_string(),
+                }
+            })
+            .collect()
+    }
+}
+
 /// All validators of a profile, compiled once.
 pub(super) struct Validators {
     pub(super) envelope: CompiledSchema,

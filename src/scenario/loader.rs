@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::model::{Scenario, Step};
 use super::template::{self, Expression};
 use super::yaml::{self, Located};
-use crate::profile::{Profile, RequirementSet};
+use crate::profile::{Profile, RequirementSet, StandaloneSchema};
 
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");
 const SCENARIO_SCHEMA: &str = include_str!("../../schemas/mallcheck/scenario.schema.json");
@@ -155,13 +155,10 @@ pub fn load_scenarios(
         path: "scenario.schema.json".into(),
         message: e.to_string(),
     })?;
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .build(&schema)
-        .map_err(|e| LoadError::Read {
-            path: "scenario.schema.json".into(),
-            message: e.to_string(),
-        })?;
+    let validator = StandaloneSchema::compile(&schema).map_err(|message| LoadError::Read {
+        path: "scenario.schema.json".into(),
+        message,
+    })?;
     let mut problems = Vec::new();
     let mut parsed: Vec<(Scenario, Located)> = Vec::new();
     for file in read_files(source)? {
@@ -178,23 +175,17 @@ pub fn load_scenarios(
                 continue;
             }
         };
-        let violations: Vec<_> = validator.iter_errors(&located.value).collect();
+        let violations = validator.violations(&located.value);
         if !violations.is_empty() {
             for v in violations {
-                let mut pointer = v.instance_path().to_string();
-                // An unexpected key is pointed at itself, not at the object holding it.
-                if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
-                    v.kind()
-                    && let Some(key) = unexpected.first()
-                {
-                    pointer = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
-                }
+                let pointer = v.instance_pointer;
                 let at = located.position(&pointer);
                 problems.push(problem(
                     at.line,
                     at.column,
                     format!(
-                        "{v} (at {})",
+                        "{} (at {})",
+                        v.message,
                         if pointer.is_empty() { "/" } else { &pointer }
                     ),
                 ));

@@ -27,8 +27,12 @@ impl Reporter for Collector {
 
 /// One run through the session, in process, with the embedded scenarios; every event kept.
 pub async fn run_session(args: &RunArgs) -> (RunOutcome, Vec<Event>) {
-    let prepared =
-        session::prepare(Profile::embedded().expect("profile"), args).expect("scenarios load");
+    run_session_with(Profile::embedded().expect("profile"), args).await
+}
+
+/// Like [`run_session`], with the given profile (the embedded supplier serves it too).
+pub async fn run_session_with(profile: Profile, args: &RunArgs) -> (RunOutcome, Vec<Event>) {
+    let prepared = session::prepare(profile, args).expect("scenarios load");
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&events);
     let outcome = session::execute(prepared, args, move |_| {
