@@ -9,9 +9,7 @@ use colored::Colorize;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{ReportError, Reporter};
-use crate::events::Status;
-use crate::events::{Event, ResultRow, ScenarioInfo, SetVerdict};
-use crate::profile::RequirementSet;
+use crate::events::{Event, RequirementSet, ResultRow, ScenarioInfo, SetVerdict, Status};
 
 pub struct TerminalReporter {
     bar: ProgressBar,
