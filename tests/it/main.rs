@@ -6,6 +6,7 @@ mod common;
 mod faults;
 mod hostile;
 mod profile;
+mod report;
 mod run_cli;
 mod scenarios;
 mod supplier;
