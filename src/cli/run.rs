@@ -30,8 +30,9 @@ pub fn run_command(profile: Profile, args: RunArgs, verbose: bool) -> ExitCode {
     let outcome = runtime.block_on(session::execute(prepared, &args, |dir| {
         let report = dir.join("report.json");
         let reporters: Vec<Box<dyn Reporter>> = vec![
-            Box::new(TerminalReporter::new(
+            Box::new(TerminalReporter::stderr(
                 verbose,
+                colored::control::SHOULD_COLORIZE.should_colorize(),
                 Some(report.display().to_string()),
             )),
             Box::new(JsonReporter::new(report)),

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{ReportError, Reporter, write_atomically};
-use crate::events::Status;
-use crate::events::{Event, RequirementCoverage, ResultRow, ScenarioInfo, SetVerdict, Verdict};
+use crate::events::{
+    Event, RequirementCoverage, ResultRow, ScenarioInfo, SetVerdict, Status, Verdict,
+};
 use crate::exchange::Exchange;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -1,20 +1,24 @@
-//! The live view on stderr: a progress bar, one line per scenario under 必需接口 / 非必需接口
-//! headings, and under each failed scenario its failures with requirement, interface, JSON
-//! pointer, expected and actual, and the curl line that repeats the call.
+//! The live view on stderr (or any writer): a progress bar on a terminal, one line per scenario
+//! under 必需接口 / 非必需接口 headings, and under each failed scenario its failures with
+//! requirement, interface, JSON pointer, expected and actual, and the curl line that repeats the
+//! call.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Stderr, Write};
 
-use colored::Colorize;
+use colored::{ColoredString, Colorize};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{ReportError, Reporter};
-use crate::events::Status;
-use crate::events::{Event, ResultRow, ScenarioInfo, SetVerdict};
-use crate::profile::RequirementSet;
+use crate::events::{Event, RequirementSet, ResultRow, ScenarioInfo, SetVerdict, Status};
 
-pub struct TerminalReporter {
+/// Writes to stderr by default; any writer (a `Vec<u8>` in tests) gets the same lines without
+/// the progress bar.
+pub struct TerminalReporter<W: Write + Send = Stderr> {
+    out: W,
     bar: ProgressBar,
+    /// Styles the text; `colored`'s own switch (NO_COLOR, ...) still applies on top.
+    color: bool,
     scenarios: HashMap<String, ScenarioInfo>,
     rows: HashMap<String, Vec<ResultRow>>,
     heading: Option<RequirementSet>,
@@ -39,13 +43,37 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-impl TerminalReporter {
-    pub fn new(verbose: bool, report_path: Option<String>) -> TerminalReporter {
+impl TerminalReporter<Stderr> {
+    /// The live view on stderr, with the progress bar only when stderr is a terminal.
+    pub fn stderr(verbose: bool, color: bool, report_path: Option<String>) -> Self {
         let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
         };
+        Self::build(std::io::stderr(), target, verbose, color, report_path)
+    }
+}
+
+impl<W: Write + Send> TerminalReporter<W> {
+    /// The same lines written to `out`, with no progress bar (it is not known to be a terminal).
+    pub fn with_writer(out: W, verbose: bool, color: bool, report_path: Option<String>) -> Self {
+        Self::build(
+            out,
+            ProgressDrawTarget::hidden(),
+            verbose,
+            color,
+            report_path,
+        )
+    }
+
+    fn build(
+        out: W,
+        target: ProgressDrawTarget,
+        verbose: bool,
+        color: bool,
+        report_path: Option<String>,
+    ) -> Self {
         let bar = ProgressBar::with_draw_target(Some(0), target);
         bar.set_style(
             ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} 场景 scenarios {msg}")
@@ -53,7 +81,9 @@ impl TerminalReporter {
                 .progress_chars("=> "),
         );
         TerminalReporter {
+            out,
             bar,
+            color,
             scenarios: HashMap::new(),
             rows: HashMap::new(),
             heading: None,
@@ -63,16 +93,31 @@ impl TerminalReporter {
         }
     }
 
-    fn line(&self, text: String) {
+    /// The writer, with everything written so far.
+    pub fn into_writer(self) -> W {
+        self.out
+    }
+
+    fn line(&mut self, text: String) {
         if self.bar.is_hidden() {
-            eprintln!("{text}");
+            // A closed stderr or a full disk must not end the run; the report file still tells.
+            let _ = writeln!(self.out, "{text}");
         } else {
             self.bar.println(text);
         }
     }
+
+    /// The styled text, or the plain one when colors are off.
+    fn paint(&self, text: ColoredString) -> String {
+        if self.color {
+            text.to_string()
+        } else {
+            text.input
+        }
+    }
 }
 
-fn symbol(status: Status) -> colored::ColoredString {
+fn symbol(status: Status) -> ColoredString {
     match status {
         Status::Pass => "✔ PASS".green(),
         Status::Fail => "✘ FAIL".red().bold(),
@@ -82,7 +127,7 @@ fn symbol(status: Status) -> colored::ColoredString {
     }
 }
 
-fn verdict_text(v: SetVerdict) -> colored::ColoredString {
+fn verdict_text(v: SetVerdict) -> ColoredString {
     match v {
         SetVerdict::Pass => "通过 PASS".green().bold(),
         SetVerdict::Fail => "未通过 FAIL".red().bold(),
@@ -90,7 +135,7 @@ fn verdict_text(v: SetVerdict) -> colored::ColoredString {
     }
 }
 
-impl Reporter for TerminalReporter {
+impl<W: Write + Send> Reporter for TerminalReporter<W> {
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted {
@@ -102,7 +147,7 @@ impl Reporter for TerminalReporter {
             } => {
                 self.line(format!(
                     "{} {}",
-                    "mallcheck".bold(),
+                    self.paint("mallcheck".bold()),
                     env!("CARGO_PKG_VERSION")
                 ));
                 self.line(format!("目标 target:  {target}"));
@@ -136,20 +181,23 @@ impl Reporter for TerminalReporter {
                         RequirementSet::Required => "必需接口 Required interfaces",
                         RequirementSet::Optional => "非必需接口 Optional interfaces",
                     };
-                    self.line(format!("\n{}", title.bold().underline()));
+                    let title = self.paint(title.bold().underline());
+                    self.line(format!("\n{title}"));
                 }
                 let rows = self.rows.remove(scenario).unwrap_or_default();
                 let checks: u64 = rows.iter().map(|r| r.count).sum();
                 self.line(format!(
                     "  {} {:<28} {} / {} {}",
-                    symbol(*status),
+                    self.paint(symbol(*status)),
                     scenario,
                     info.title.zh,
                     info.title.en,
-                    format!("({checks} checks, {:.1}s)", *duration_ms as f64 / 1000.0).dimmed()
+                    self.paint(
+                        format!("({checks} checks, {:.1}s)", *duration_ms as f64 / 1000.0).dimmed()
+                    )
                 ));
                 if let Some(note) = note {
-                    self.line(format!("      {}", printable(note).dimmed()));
+                    self.line(format!("      {}", self.paint(printable(note).dimmed())));
                 }
                 let problems: Vec<&ResultRow> = rows
                     .iter()
@@ -159,11 +207,11 @@ impl Reporter for TerminalReporter {
                     })
                     .collect();
                 for row in problems.iter().take(self.max_failures) {
-                    let mark = if row.status == Status::Fail {
+                    let mark = self.paint(if row.status == Status::Fail {
                         "✘".red()
                     } else {
                         "!".yellow()
-                    };
+                    });
                     let place = [row.interface.clone(), row.pointer.clone()]
                         .into_iter()
                         .flatten()
@@ -171,8 +219,8 @@ impl Reporter for TerminalReporter {
                         .join(" ");
                     self.line(format!(
                         "    {mark} [{}] {} {}",
-                        row.requirement.bold(),
-                        printable(&place).cyan(),
+                        self.paint(row.requirement.bold()),
+                        self.paint(printable(&place).cyan()),
                         printable(&row.message)
                     ));
                     if let (Some(expected), Some(actual)) = (&row.expected, &row.actual) {
@@ -183,7 +231,7 @@ impl Reporter for TerminalReporter {
                         ));
                     }
                     if let Some(curl) = &row.curl {
-                        self.line(format!("        {}", printable(curl).dimmed()));
+                        self.line(format!("        {}", self.paint(printable(curl).dimmed())));
                     }
                 }
                 if problems.len() > self.max_failures {
@@ -205,25 +253,25 @@ impl Reporter for TerminalReporter {
                 if let Some(reason) = aborted {
                     self.line(format!(
                         "\n{} {reason}",
-                        "运行中止 run aborted:".red().bold()
+                        self.paint("运行中止 run aborted:".red().bold())
                     ));
                 }
                 self.line(format!(
                     "\n必需接口 required: {}    非必需接口 optional: {}    ({:.1}s)",
-                    verdict_text(verdict.required),
-                    verdict_text(verdict.optional),
+                    self.paint(verdict_text(verdict.required)),
+                    self.paint(verdict_text(verdict.optional)),
                     *duration_ms as f64 / 1000.0
                 ));
                 let untested: Vec<&str> = untested_must.iter().map(String::as_str).collect();
                 if !untested.is_empty() {
                     self.line(format!(
                         "{} {} 条 MUST 需求未完整测试 MUST requirements not fully tested (skipped or blocked): {}",
-                        "!".yellow(),
+                        self.paint("!".yellow()),
                         untested.len(),
                         untested.join(", ")
                     ));
                 }
-                if let Some(path) = &self.report_path {
+                if let Some(path) = self.report_path.clone() {
                     self.line(format!("报告 report: {path}"));
                 }
             }

@@ -6,6 +6,7 @@ mod common;
 mod faults;
 mod hostile;
 mod profile;
+mod report;
 mod requirement_ids;
 mod run_cli;
 mod scenarios;
