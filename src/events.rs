@@ -136,12 +136,21 @@ fn is_one(n: &u64) -> bool {
     *n == 1
 }
 
+/// What a run says of one set (required or optional). Only `Pass` can be signed: every MUST
+/// requirement of the set in scope was judged and none failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SetVerdict {
     Pass,
+    /// A MUST requirement of the set failed.
     Fail,
+    /// Nothing failed, but MUST requirements of the set were not judged (orders not allowed, a
+    /// selection, a blocked scenario, a wait that ran out); `untested_must` lists them.
+    Incomplete,
+    /// Nothing of the set could be judged.
     NotTested,
+    /// The run never reached the supplier or was interrupted: it proves nothing either way.
+    Error,
 }
 
 impl SetVerdict {
@@ -149,7 +158,9 @@ impl SetVerdict {
         match self {
             SetVerdict::Pass => "pass",
             SetVerdict::Fail => "fail",
+            SetVerdict::Incomplete => "incomplete",
             SetVerdict::NotTested => "not_tested",
+            SetVerdict::Error => "error",
         }
     }
 }

@@ -42,8 +42,12 @@ pub fn run_command(profile: Profile, args: RunArgs, verbose: bool) -> ExitCode {
     match outcome {
         Err(e) => fail(&e),
         Ok(o) if o.aborted.is_some() => ExitCode::from(exit::RUNTIME),
-        Ok(o) if o.verdict.required == SetVerdict::Pass => ExitCode::from(exit::OK),
-        Ok(_) => ExitCode::from(exit::CONFORMANCE_FAILURE),
+        Ok(o) => ExitCode::from(match o.verdict.required {
+            SetVerdict::Pass => exit::OK,
+            SetVerdict::Fail => exit::CONFORMANCE_FAILURE,
+            SetVerdict::Incomplete | SetVerdict::NotTested => exit::INCOMPLETE,
+            SetVerdict::Error => exit::RUNTIME,
+        }),
     }
 }
 

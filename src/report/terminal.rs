@@ -131,7 +131,9 @@ fn verdict_text(v: SetVerdict) -> ColoredString {
     match v {
         SetVerdict::Pass => "通过 PASS".green().bold(),
         SetVerdict::Fail => "未通过 FAIL".red().bold(),
+        SetVerdict::Incomplete => "未完整测试 INCOMPLETE".yellow().bold(),
         SetVerdict::NotTested => "未测试 NOT TESTED".dimmed(),
+        SetVerdict::Error => "运行错误 ERROR".magenta().bold(),
     }
 }
 
@@ -150,7 +152,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     self.paint("mallcheck".bold()),
                     env!("CARGO_PKG_VERSION")
                 ));
-                self.line(format!("目标 target:  {target}"));
+                self.line(format!("目标 target:  {}", printable(target)));
                 self.line(format!("配置 profile: {profile}    运行 run: {run_id}"));
                 self.bar.set_length(scenarios.len() as u64);
                 for s in scenarios {
@@ -252,8 +254,9 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 self.bar.finish_and_clear();
                 if let Some(reason) = aborted {
                     self.line(format!(
-                        "\n{} {reason}",
-                        self.paint("运行中止 run aborted:".red().bold())
+                        "\n{} {}",
+                        self.paint("运行中止 run aborted:".red().bold()),
+                        printable(reason)
                     ));
                 }
                 self.line(format!(

@@ -218,24 +218,18 @@ pub async fn run(
         shared.orders.note_cleanup_timeout();
     }
 
-    let (mut verdict, coverage) = match shared.tally.lock() {
-        Ok(tally) => (tally.verdict(&statuses), tally.coverage(&shared.profile)),
-        Err(_) => (
-            Verdict {
-                required: SetVerdict::Fail,
-                optional: SetVerdict::Fail,
-            },
-            Vec::new(),
-        ),
+    let coverage = match shared.tally.lock() {
+        Ok(tally) => tally.coverage(&shared.profile),
+        Err(_) => Vec::new(),
     };
     let untested_must = verdict::untested_must(&coverage, &in_scope);
-    if aborted.is_some() {
-        // A run that could not finish proves nothing about what it did not reach.
-        verdict.required = SetVerdict::Fail;
-        if verdict.optional == SetVerdict::Pass {
-            verdict.optional = SetVerdict::NotTested;
-        }
-    }
+    let verdict = match shared.tally.lock() {
+        Ok(tally) => tally.verdict(&statuses, &coverage, &untested_must, aborted.is_some()),
+        Err(_) => Verdict {
+            required: SetVerdict::Error,
+            optional: SetVerdict::Error,
+        },
+    };
     shared.emit(Event::RunFinished {
         verdict,
         duration_ms: started.elapsed().as_millis() as u64,

@@ -22,6 +22,8 @@ pub(crate) struct Rows<'a> {
     passes: BTreeMap<PassKey, ResultRow>,
     /// The worst status emitted so far.
     pub worst: Status,
+    /// How many rows judged something (pass, fail or warn): a scenario with none is no pass.
+    pub judged: usize,
 }
 
 /// How bad a status is for the scenario it belongs to. A skip note beside passing checks (one
@@ -43,6 +45,7 @@ impl<'a> Rows<'a> {
             step: None,
             passes: BTreeMap::new(),
             worst: Status::Pass,
+            judged: 0,
         }
     }
 
@@ -96,6 +99,9 @@ impl<'a> Rows<'a> {
     fn emit(&mut self, row: ResultRow) {
         if rank(row.status) > rank(self.worst) {
             self.worst = row.status;
+        }
+        if matches!(row.status, Status::Pass | Status::Fail | Status::Warn) {
+            self.judged += 1;
         }
         self.shared.note_result(&row);
         self.shared.emit(Event::Result(Box::new(row)));

@@ -108,6 +108,9 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
         }
     }
     rows.flush();
+    // Every step was skipped (`when`) or had nothing to judge: that is no pass. No row is
+    // added: a requirement nothing judged is not tested by itself.
+    let nothing_judged = stopped.is_none() && rows.judged == 0;
     if let Ok(mut captures) = shared.captures.lock() {
         captures.insert(scenario.id.clone(), Arc::new(Value::Object(local)));
     }
@@ -118,13 +121,18 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
     let status = match (rows.worst, &stopped) {
         (Status::Fail, _) => Status::Fail,
         (_, Some(_)) => Status::Blocked,
+        _ if nothing_judged => Status::Skip,
         (worst, None) => worst,
     };
     shared.emit(Event::ScenarioFinished {
         scenario: scenario.id.clone(),
         status,
         duration_ms: started.elapsed().as_millis() as u64,
-        note: stopped.clone(),
+        note: stopped.clone().or_else(|| {
+            nothing_judged.then(|| {
+                "没有判定任何检查 nothing was judged: the scenario did not apply or had nothing to judge".to_string()
+            })
+        }),
     });
     match stopped {
         Some(_) => Outcome::NotCompleted(status),

@@ -49,23 +49,41 @@ impl Tally {
             .collect()
     }
 
-    /// A set passes when nothing in it failed and nothing it needed was blocked; a required set
-    /// that did not run at all does not pass.
-    pub(crate) fn verdict(&self, statuses: &[(RequirementSet, Status)]) -> Verdict {
+    /// The verdict of each set: error when the run was cut short; fail on a failed MUST;
+    /// not tested when nothing of the set was judged; incomplete when a MUST of the set in scope
+    /// was not fully judged or a scenario of the set was blocked; pass otherwise, and only then.
+    pub(crate) fn verdict(
+        &self,
+        statuses: &[(RequirementSet, Status)],
+        coverage: &[RequirementCoverage],
+        untested_must: &[String],
+        aborted: bool,
+    ) -> Verdict {
         let set_verdict = |set: RequirementSet| {
-            let ran = statuses.iter().any(|(s, status)| {
-                *s == set && matches!(status, Status::Pass | Status::Fail | Status::Warn)
+            let judged = coverage.iter().any(|c| {
+                c.set == set
+                    && matches!(
+                        c.status,
+                        CoverageStatus::Pass
+                            | CoverageStatus::Fail
+                            | CoverageStatus::Warn
+                            | CoverageStatus::Partial
+                    )
             });
             let blocked = statuses
                 .iter()
                 .any(|(s, status)| *s == set && *status == Status::Blocked);
-            if self.failed.contains(&set) {
+            let untested = coverage
+                .iter()
+                .any(|c| c.set == set && untested_must.contains(&c.id));
+            if aborted {
+                SetVerdict::Error
+            } else if self.failed.contains(&set) {
                 SetVerdict::Fail
-            } else if !ran {
+            } else if !judged {
                 SetVerdict::NotTested
-            } else if blocked {
-                // A scenario that could not run is not a pass.
-                SetVerdict::Fail
+            } else if untested || blocked {
+                SetVerdict::Incomplete
             } else {
                 SetVerdict::Pass
             }
@@ -115,4 +133,63 @@ pub(crate) fn requirements_in_scope(
     ids.sort();
     ids.dedup();
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coverage(id: &str, status: CoverageStatus) -> RequirementCoverage {
+        RequirementCoverage {
+            id: id.into(),
+            level: Level::Must,
+            set: RequirementSet::Required,
+            text_zh: String::new(),
+            text_en: String::new(),
+            status,
+        }
+    }
+
+    fn tally_with_failure(failed: bool) -> Tally {
+        let mut tally = Tally::default();
+        if failed {
+            tally.failed.insert(RequirementSet::Required);
+        }
+        tally
+    }
+
+    #[test]
+    fn only_a_fully_judged_set_passes() {
+        let ran = [(RequirementSet::Required, Status::Pass)];
+        let judged = [
+            coverage("A", CoverageStatus::Pass),
+            coverage("B", CoverageStatus::Pass),
+        ];
+        let partly = [
+            coverage("A", CoverageStatus::Pass),
+            coverage("B", CoverageStatus::Partial),
+        ];
+        let none = [coverage("A", CoverageStatus::NotTested)];
+        let clean = tally_with_failure(false);
+        let verdict =
+            |c: &[RequirementCoverage], statuses: &[(RequirementSet, Status)], aborted| {
+                let untested = untested_must(c, &["A".to_string(), "B".to_string()]);
+                clean.verdict(statuses, c, &untested, aborted).required
+            };
+        assert_eq!(verdict(&judged, &ran, false), SetVerdict::Pass);
+        assert_eq!(verdict(&partly, &ran, false), SetVerdict::Incomplete);
+        assert_eq!(verdict(&none, &ran, false), SetVerdict::NotTested);
+        assert_eq!(verdict(&judged, &ran, true), SetVerdict::Error);
+        let blocked = [
+            (RequirementSet::Required, Status::Pass),
+            (RequirementSet::Required, Status::Blocked),
+        ];
+        assert_eq!(verdict(&judged, &blocked, false), SetVerdict::Incomplete);
+        let failed = tally_with_failure(true);
+        let untested = untested_must(&partly, &["A".to_string(), "B".to_string()]);
+        assert_eq!(
+            failed.verdict(&ran, &partly, &untested, false).required,
+            SetVerdict::Fail
+        );
+    }
 }

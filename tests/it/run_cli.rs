@@ -283,8 +283,21 @@ fn orders_are_skipped_against_a_target_not_declared_a_test_environment() {
         ],
     );
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Nothing failed, but the order requirements were not judged: no pass to sign.
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("INCOMPLETE"), "{stderr}");
     let report = report(&dir);
+    assert_eq!(report["verdict"]["required"], "incomplete");
+    let untested: Vec<&str> = report["untested_must"]
+        .as_array()
+        .expect("untested_must")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        untested.contains(&"ORD-PREORDER") && untested.contains(&"ORD-LOCK-STOCK"),
+        "{untested:?}"
+    );
     let status_of = |id: &str| {
         report["scenarios"]
             .as_array()
