@@ -1,9 +1,13 @@
 //! Request parameters: an `application/x-www-form-urlencoded` body (the default profile) or a JSON
 //! object (when the Content-Type says so), read into one map. Nested values (order lines) travel
 //! as JSON text inside a form field, or as JSON values in a JSON body; both are accepted.
+//! [`Params::into_logical`] renames them from the profile's wire names to the logical names the
+//! handlers read.
 
 use axum::http::{HeaderMap, header};
 use serde_json::Value;
+
+use crate::profile::FieldMap;
 
 #[derive(Debug, Default, Clone)]
 pub struct Params(Vec<(String, Value)>);
@@ -40,6 +44,38 @@ impl Params {
                     .collect(),
             ))
         }
+    }
+
+    /// The parameters under logical names, at every depth: JSON values of a JSON body, and the
+    /// JSON text of the form fields named in `json_params` (by wire or logical name). A parameter under a logical name this profile calls something else is dropped: on
+    /// this wire it is not that field. JSON text that does not parse is kept as it came, so that
+    /// [`Params::json`] names the error.
+    pub fn into_logical(self, fields: &FieldMap, json_params: &[String]) -> Params {
+        if fields.is_identity() {
+            return self;
+        }
+        Params(
+            self.0
+                .into_iter()
+                .filter(|(wire, _)| fields.wire(wire) == wire.as_str())
+                .map(|(wire, value)| {
+                    let value = match value {
+                        Value::String(text)
+                            if json_params
+                                .iter()
+                                .any(|name| *name == wire || name == fields.logical(&wire)) =>
+                        {
+                            match serde_json::from_str::<Value>(&text) {
+                                Ok(nested) => fields.to_logical_value(nested),
+                                Err(_) => Value::String(text),
+                            }
+                        }
+                        other => fields.to_logical_value(other),
+                    };
+                    (fields.logical(&wire).to_string(), value)
+                })
+                .collect(),
+        )
     }
 
     /// A parameter as text, trimmed; absent or empty gives None. Numbers give their text.
@@ -118,6 +154,58 @@ fn percent_decode(input: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    fn jd_fields() -> FieldMap {
+        let table = BTreeMap::from([
+            ("market_price".to_string(), "mall_price".to_string()),
+            ("yggc_order".to_string(), "po_order".to_string()),
+        ]);
+        FieldMap::new(&table).unwrap_or_default()
+    }
+
+    fn form(body: &str) -> Params {
+        Params::parse(&HeaderMap::new(), body.as_bytes()).unwrap_or_default()
+    }
+
+    #[test]
+    fn wire_names_become_logical_in_forms_and_in_nested_json_text() {
+        let lines = r#"[{"sku":"1","num":2,"price":3,"po_order":"x"}]"#;
+        let body = format!(
+            "po_order=M1&yggc_order=stale&sku={}&name=a",
+            lines.replace('"', "%22")
+        );
+        let params = form(&body).into_logical(&jd_fields(), &["sku".to_string()]);
+        assert_eq!(params.text("yggc_order").as_deref(), Some("M1"));
+        assert_eq!(params.text("po_order"), None);
+        assert_eq!(params.text("name").as_deref(), Some("a"));
+        let nested = params.json("sku").unwrap_or_default();
+        assert_eq!(nested[0]["yggc_order"], Value::from("x"));
+        assert_eq!(nested[0]["num"], Value::from(2));
+    }
+
+    #[test]
+    fn json_bodies_are_renamed_at_every_depth_and_bad_json_text_stays_text() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+        let body = br#"{"po_order":"M1","sku":[{"sku":"1","mall_price":5}],"skus":"not json"}"#;
+        let params = Params::parse(&headers, body)
+            .unwrap_or_default()
+            .into_logical(&jd_fields(), &["skus".to_string()]);
+        assert_eq!(params.text("yggc_order").as_deref(), Some("M1"));
+        let lines = params.json("sku").unwrap_or_default();
+        assert_eq!(lines[0]["market_price"], Value::from(5));
+        assert!(params.json("skus").is_err_and(|e| e.contains("skus")));
+    }
+
+    #[test]
+    fn the_identity_map_changes_nothing() {
+        let params = form("yggc_order=M1&sku=1").into_logical(&FieldMap::default(), &[]);
+        assert_eq!(params.text("yggc_order").as_deref(), Some("M1"));
+    }
 
     #[test]
     fn decodes_forms() {
