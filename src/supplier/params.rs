@@ -10,13 +10,24 @@ use serde_json::Value;
 use crate::profile::FieldMap;
 
 #[derive(Debug, Default, Clone)]
-pub struct Params(Vec<(String, Value)>);
+pub struct Params {
+    /// A request has a handful of parameters: a list searched in order is cheaper than a map.
+    values: Vec<(String, Value)>,
+    /// The renames of a variant profile, so that a refusal names the parameter as it is sent.
+    fields: Option<FieldMap>,
+}
 
 impl Params {
-    /// A request has a handful of parameters: a list searched in order is cheaper than a map.
+    fn new(values: Vec<(String, Value)>) -> Params {
+        Params {
+            values,
+            fields: None,
+        }
+    }
+
     /// The first occurrence of a repeated key wins.
     fn get(&self, key: &str) -> Option<&Value> {
-        self.0
+        self.values
             .iter()
             .find(|(name, _)| name == key)
             .map(|(_, value)| value)
@@ -32,12 +43,12 @@ impl Params {
                 return Ok(Params::default());
             }
             match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Object(map)) => Ok(Params(map.into_iter().collect())),
+                Ok(Value::Object(map)) => Ok(Params::new(map.into_iter().collect())),
                 Ok(_) => Err("请求体须为 JSON 对象 the JSON body must be an object".to_string()),
                 Err(e) => Err(format!("请求体不是合法 JSON invalid JSON body: {e}")),
             }
         } else {
-            Ok(Params(
+            Ok(Params::new(
                 parse_form(body)
                     .into_iter()
                     .map(|(key, value)| (key, Value::String(value)))
@@ -47,35 +58,44 @@ impl Params {
     }
 
     /// The parameters under logical names, at every depth: JSON values of a JSON body, and the
-    /// JSON text of the form fields named in `json_params` (by wire or logical name). A parameter under a logical name this profile calls something else is dropped: on
-    /// this wire it is not that field. JSON text that does not parse is kept as it came, so that
-    /// [`Params::json`] names the error.
+    /// JSON text of the form fields named in `json_params` (by wire or logical name). A parameter
+    /// under a logical name this profile calls something else is dropped: on this wire it is not
+    /// that field. JSON text that does not parse is kept as it came, so that [`Params::json`]
+    /// names the error.
     pub fn into_logical(self, fields: &FieldMap, json_params: &[String]) -> Params {
         if fields.is_identity() {
             return self;
         }
-        Params(
-            self.0
-                .into_iter()
-                .filter(|(wire, _)| fields.wire(wire) == wire.as_str())
-                .map(|(wire, value)| {
-                    let value = match value {
-                        Value::String(text)
-                            if json_params
-                                .iter()
-                                .any(|name| *name == wire || name == fields.logical(&wire)) =>
-                        {
-                            match serde_json::from_str::<Value>(&text) {
-                                Ok(nested) => fields.to_logical_value(nested),
-                                Err(_) => Value::String(text),
-                            }
+        let values = self
+            .values
+            .into_iter()
+            .filter(|(wire, _)| fields.wire(wire) == wire.as_str())
+            .map(|(wire, value)| {
+                let value = match value {
+                    Value::String(text)
+                        if json_params
+                            .iter()
+                            .any(|name| *name == wire || name == fields.logical(&wire)) =>
+                    {
+                        match serde_json::from_str::<Value>(&text) {
+                            Ok(nested) => fields.to_logical_value(nested),
+                            Err(_) => Value::String(text),
                         }
-                        other => fields.to_logical_value(other),
-                    };
-                    (fields.logical(&wire).to_string(), value)
-                })
-                .collect(),
-        )
+                    }
+                    other => fields.to_logical_value(other),
+                };
+                (fields.logical(&wire).to_string(), value)
+            })
+            .collect();
+        Params {
+            values,
+            fields: Some(fields.clone()),
+        }
+    }
+
+    /// How the client names a logical parameter.
+    fn wire_name<'a>(&'a self, key: &'a str) -> &'a str {
+        self.fields.as_ref().map_or(key, |fields| fields.wire(key))
     }
 
     /// A parameter as text, trimmed; absent or empty gives None. Numbers give their text.
@@ -91,16 +111,21 @@ impl Params {
     }
 
     pub fn required(&self, key: &str) -> Result<String, String> {
-        self.text(key)
-            .ok_or_else(|| format!("缺少参数 missing parameter: {key}"))
+        self.text(key).ok_or_else(|| self.missing(key))
+    }
+
+    /// The refusal of a call without `key`, naming it as the client sends it.
+    pub fn missing(&self, key: &str) -> String {
+        format!("缺少参数 missing parameter: {}", self.wire_name(key))
     }
 
     /// A parameter holding JSON: JSON text in a form field, or a JSON value in a JSON body.
     pub fn json(&self, key: &str) -> Result<Value, String> {
+        let name = self.wire_name(key);
         match self.get(key) {
-            None | Some(Value::Null) => Err(format!("缺少参数 missing parameter: {key}")),
+            None | Some(Value::Null) => Err(self.missing(key)),
             Some(Value::String(text)) => serde_json::from_str(text)
-                .map_err(|e| format!("参数不是合法 JSON parameter {key} is not valid JSON: {e}")),
+                .map_err(|e| format!("参数不是合法 JSON parameter {name} is not valid JSON: {e}")),
             Some(value) => Ok(value.clone()),
         }
     }
@@ -178,6 +203,8 @@ mod tests {
         let params = form(&body).into_logical(&jd_fields(), &["sku".to_string()]);
         assert_eq!(params.text("yggc_order").as_deref(), Some("M1"));
         assert_eq!(params.text("po_order"), None);
+        let refusal = params.required("market_price").err().unwrap_or_default();
+        assert!(refusal.ends_with("mall_price"), "named as sent: {refusal}");
         assert_eq!(params.text("name").as_deref(), Some("a"));
         let nested = params.json("sku").unwrap_or_default();
         assert_eq!(nested[0]["yggc_order"], Value::from("x"));

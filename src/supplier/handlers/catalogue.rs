@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{App, Batch, Outcome, Reply, lock, money};
+use super::{App, Outcome, Reply, lock, money};
 use crate::supplier::areas;
 use crate::supplier::catalog::{POOLS, Sku};
 use crate::supplier::clock::Instant;
@@ -120,11 +120,11 @@ impl App {
     pub(super) fn batch_indices(
         &self,
         params: &Params,
-        batch: Batch<'_>,
+        batch_param: &str,
     ) -> Result<Vec<u64>, String> {
-        let missing = || format!("缺少参数 missing parameter: {}", batch.wire);
-        let text = params.text(batch.param).ok_or_else(missing)?;
-        self.sku_list(&text)?.ok_or_else(missing)
+        let text = params.required(batch_param)?;
+        self.sku_list(&text)?
+            .ok_or_else(|| params.missing(batch_param))
     }
 
     /// The SKUs of a comma-separated list: distinct, in the order given, all known, at most
@@ -164,9 +164,9 @@ impl App {
     }
 
     /// The SKUs of a batch parameter, derived in full.
-    pub(super) fn batch(&self, params: &Params, batch: Batch<'_>) -> Result<Vec<Sku>, String> {
+    pub(super) fn batch(&self, params: &Params, batch_param: &str) -> Result<Vec<Sku>, String> {
         Ok(self
-            .batch_indices(params, batch)?
+            .batch_indices(params, batch_param)?
             .into_iter()
             .map(|index| self.catalog.sku(index))
             .collect())
@@ -180,18 +180,18 @@ impl App {
         Ok(Value::Array(entries).into())
     }
 
-    pub(super) fn shelf_states(&self, params: &Params, batch: Batch<'_>) -> Outcome {
+    pub(super) fn shelf_states(&self, params: &Params, batch_param: &str) -> Outcome {
         let entries = self
-            .batch(params, batch)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| json!({"sku": sku.code, "state": u8::from(sku.on_shelf)}))
             .collect();
         self.batch_answer(entries, Fault::ShelfDropsSku)
     }
 
-    pub(super) fn images(&self, params: &Params, batch: Batch<'_>) -> Outcome {
+    pub(super) fn images(&self, params: &Params, batch_param: &str) -> Outcome {
         let entries = self
-            .batch(params, batch)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| {
                 let images: Vec<Value> = (0..sku.image_count)
@@ -211,9 +211,9 @@ impl App {
         self.batch_answer(entries, Fault::ImagesDropSku)
     }
 
-    pub(super) fn ratings(&self, params: &Params, batch: Batch<'_>) -> Outcome {
+    pub(super) fn ratings(&self, params: &Params, batch_param: &str) -> Outcome {
         let entries = self
-            .batch(params, batch)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| {
                 let rating = self.catalog.rating(sku.index);
@@ -254,9 +254,9 @@ impl App {
         sku.market_price
     }
 
-    pub(super) fn prices(&self, params: &Params, batch: Batch<'_>) -> Outcome {
+    pub(super) fn prices(&self, params: &Params, batch_param: &str) -> Outcome {
         let entries = self
-            .batch(params, batch)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| {
                 json!({
@@ -327,8 +327,8 @@ impl App {
         }
     }
 
-    pub(super) fn stocks(&self, params: &Params, batch: Batch<'_>) -> Outcome {
-        let mut skus = self.batch_indices(params, batch)?;
+    pub(super) fn stocks(&self, params: &Params, batch_param: &str) -> Outcome {
+        let mut skus = self.batch_indices(params, batch_param)?;
         let area = Self::known_area(params)?;
         if self.has(Fault::BatchExtraSku) {
             let asked: HashSet<u64> = skus.iter().copied().collect();

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::{App, Batch, Outcome, SKU_FIELD, money};
+use super::{App, Outcome, SKU_FIELD, money};
 use crate::supplier::catalog::{OFFER_SKUS, Offer, Sku};
 use crate::supplier::faults::Fault;
 use crate::supplier::params::Params;
@@ -12,10 +12,10 @@ use crate::supplier::params::Params;
 impl App {
     // ---- 2.17, 2.19, 2.20: accessories, warranty, promotions ----
 
-    pub(super) fn accessories(&self, params: &Params, batch: Batch<'_>) -> Outcome {
+    pub(super) fn accessories(&self, params: &Params, batch_param: &str) -> Outcome {
         let bad_kind = self.has(Fault::AccessoryBadKind);
         let entries = self
-            .batch(params, batch)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| {
                 let items: Vec<Value> = self
@@ -38,8 +38,8 @@ impl App {
         Ok(Value::Array(entries).into())
     }
 
-    pub(super) fn warranty(&self, params: &Params, batch: Batch<'_>) -> Outcome {
-        let skus = self.batch(params, batch)?;
+    pub(super) fn warranty(&self, params: &Params, batch_param: &str) -> Outcome {
+        let skus = self.batch(params, batch_param)?;
         Self::known_area(params)?;
         let no_price = self.has(Fault::WarrantyMissingPrice);
         let entries = skus

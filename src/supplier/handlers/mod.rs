@@ -94,25 +94,6 @@ impl Iface {
     }
 }
 
-/// The parameter that carries an interface's SKU batch: its logical name (to read it) and its
-/// wire name (to name it to the client).
-#[derive(Debug, Clone, Copy)]
-pub struct Batch<'a> {
-    pub param: &'a str,
-    pub wire: &'a str,
-}
-
-impl<'a> Batch<'a> {
-    /// An interface the catalogue gives no batch parameter takes its SKUs in the SKU field.
-    fn of(profile: &'a Profile, interface: &'a Interface) -> Batch<'a> {
-        let param = profile.batch_param(interface).unwrap_or(SKU_FIELD);
-        Batch {
-            param,
-            wire: profile.fields.wire(param),
-        }
-    }
-}
-
 /// The logical name of the SKU code (a role of the profile's `[fields]`).
 pub const SKU_FIELD: &str = "sku";
 
@@ -218,20 +199,21 @@ impl App {
     /// Answers one call of `interface` (whose kind is `iface`), in logical names.
     pub fn handle(&self, iface: Iface, interface: &Interface, params: &Params) -> Outcome {
         let now = self.clock.now();
-        let batch = Batch::of(&self.profile, interface);
+        // An interface the catalogue gives no batch parameter takes its SKUs in the SKU field.
+        let batch_param = self.profile.batch_param(interface).unwrap_or(SKU_FIELD);
         match iface {
             Iface::Token => self.token(params, now),
             Iface::Pools => Ok(self.pools()),
             Iface::Skus => self.skus(params),
             Iface::Detail => self.detail(params),
-            Iface::ShelfStates => self.shelf_states(params, batch),
-            Iface::Images => self.images(params, batch),
-            Iface::Ratings => self.ratings(params, batch),
-            Iface::Prices => self.prices(params, batch),
+            Iface::ShelfStates => self.shelf_states(params, batch_param),
+            Iface::Images => self.images(params, batch_param),
+            Iface::Ratings => self.ratings(params, batch_param),
+            Iface::Prices => self.prices(params, batch_param),
             Iface::Provinces => Ok(self.provinces()),
             Iface::Cities => self.cities(params),
             Iface::Counties => self.counties(params),
-            Iface::Stocks => self.stocks(params, batch),
+            Iface::Stocks => self.stocks(params, batch_param),
             Iface::Submit => self.submit(params, now),
             Iface::Confirm => self.confirm(params, now),
             Iface::Cancel => self.cancel(params, now),
@@ -239,10 +221,10 @@ impl App {
             Iface::AfterSale => self.after_sale(params, now),
             Iface::Track => self.track(params, now),
             Iface::Reconcile => self.reconcile(params),
-            Iface::Accessories => self.accessories(params, batch),
+            Iface::Accessories => self.accessories(params, batch_param),
             Iface::CreditPayment => self.credit_payment(params),
             Iface::CreditPaymentQuery => self.credit_payment_query(params),
-            Iface::Warranty => self.warranty(params, batch),
+            Iface::Warranty => self.warranty(params, batch_param),
             Iface::AccessoryLinks => self.accessory_links(params),
             Iface::GroupBuys => self.offers(params, OfferKind::GroupBuy),
             Iface::Specials => self.offers(params, OfferKind::Special),
