@@ -1,13 +1,16 @@
 //! The reference supplier end to end over loopback: every interface of the clean supplier answers
 //! a valid one-line envelope, every fault breaks what it names and the clean supplier does not,
 //! concurrent pre-orders never oversell, tokens live 36 hours, and a seed fixes the catalogue.
+//! Served with a variant profile (`profiles/`), it speaks that profile's paths, field names,
+//! token parameter and encoding.
 
 use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{Duration, Utc};
-use mallcheck::profile::Profile;
+use mallcheck::profile::{Encoding, Profile, ROLES};
 use mallcheck::supplier::{self, RunningSupplier, SupplierConfig};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
@@ -25,6 +28,27 @@ fn profile() -> Arc<Profile> {
             Err(e) => panic!("the embedded profile must load: {e}"),
         })
         .clone()
+}
+
+/// A variant profile of `profiles/` (it must load).
+fn variant(name: &str) -> Arc<Profile> {
+    static JD_STYLE: OnceLock<Arc<Profile>> = OnceLock::new();
+    static JSON_TOKEN: OnceLock<Arc<Profile>> = OnceLock::new();
+    let cell = match name {
+        "jd-style" => &JD_STYLE,
+        "json-token" => &JSON_TOKEN,
+        other => panic!("no variant profile {other} in these tests"),
+    };
+    cell.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("profiles")
+            .join(name);
+        match Profile::from_dir(&dir) {
+            Ok(profile) => Arc::new(profile),
+            Err(e) => panic!("profiles/{name} must load: {e}"),
+        }
+    })
+    .clone()
 }
 
 fn md5_hex(text: &str) -> String {
@@ -77,8 +101,9 @@ impl Answer {
     }
 }
 
-/// A mall talking to one supplier.
+/// A mall talking to one supplier, in the profile both were given.
 struct Mall {
+    profile: Arc<Profile>,
     supplier: RunningSupplier,
     client: reqwest::Client,
     base: String,
@@ -87,6 +112,10 @@ struct Mall {
 }
 
 async fn mall_with(faults: &[&str], seed: u64) -> Mall {
+    mall_on(profile(), faults, seed).await
+}
+
+async fn mall_on(profile: Arc<Profile>, faults: &[&str], seed: u64) -> Mall {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = SupplierConfig {
         faults: faults.iter().map(|f| f.to_string()).collect(),
@@ -95,12 +124,13 @@ async fn mall_with(faults: &[&str], seed: u64) -> Mall {
         ..SupplierConfig::default()
     };
     let addr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
-    let supplier = match supplier::start(profile(), config, addr).await {
+    let supplier = match supplier::start(Arc::clone(&profile), config, addr).await {
         Ok(supplier) => supplier,
         Err(e) => panic!("the supplier must start: {e}"),
     };
     let base = supplier.base_url();
     let mut mall = Mall {
+        profile,
         supplier,
         client: reqwest::Client::new(),
         base,
@@ -117,7 +147,7 @@ async fn mall(faults: &[&str]) -> Mall {
 
 impl Mall {
     fn path(&self, id: &str) -> String {
-        match profile().interface(id) {
+        match self.profile.interface(id) {
             Some(interface) => interface.path.clone(),
             None => panic!("no interface {id} in the profile"),
         }
@@ -126,6 +156,62 @@ impl Mall {
     async fn post_form(&self, path: &str, form: &[(&str, String)]) -> Answer {
         let request = self.client.post(format!("{}{path}", self.base)).form(form);
         self.send(request).await
+    }
+
+    /// A POST in the profile's encoding: a form, or a JSON object.
+    async fn post(&self, path: &str, params: Vec<(String, Value)>) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let request = match self.profile.settings.encoding {
+            Encoding::Json => {
+                let object: serde_json::Map<String, Value> = params.into_iter().collect();
+                self.client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .body(Value::Object(object).to_string())
+            }
+            Encoding::Form => {
+                let form: Vec<(String, String)> = params
+                    .into_iter()
+                    .map(|(name, value)| match value {
+                        Value::String(text) => (name, text),
+                        other => (name, other.to_string()),
+                    })
+                    .collect();
+                self.client.post(url).form(&form)
+            }
+        };
+        self.send(request).await
+    }
+
+    /// Parameters given in logical names as the profile sends them: wire names, at every depth
+    /// of the order lines (`json_params`), which travel as JSON.
+    fn wire_params(&self, id: &str, params: &[(&str, &str)]) -> Vec<(String, Value)> {
+        let json_params = self
+            .profile
+            .interface(id)
+            .map(|i| i.json_params.clone())
+            .unwrap_or_default();
+        let fields = &self.profile.fields;
+        params
+            .iter()
+            .map(|(name, value)| {
+                let nested = serde_json::from_str::<Value>(value)
+                    .ok()
+                    .filter(|_| json_params.iter().any(|p| p == name));
+                let value = match nested {
+                    Some(nested) => fields.to_wire_value(&nested),
+                    None => Value::String(value.to_string()),
+                };
+                (fields.wire(name).to_string(), value)
+            })
+            .collect()
+    }
+
+    fn token_param(&self) -> (String, Value) {
+        (
+            self.profile.settings.token_param.clone(),
+            Value::String(self.token.clone()),
+        )
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
@@ -156,14 +242,14 @@ impl Mall {
 
     /// Calls an interface by profile id with the mall's token.
     async fn call(&self, id: &str, params: &[(&str, &str)]) -> Answer {
-        let mut form: Vec<(&str, String)> = vec![("token", self.token.clone())];
-        form.extend(params.iter().map(|(k, v)| (*k, v.to_string())));
-        self.post_form(&self.path(id), &form).await
+        let mut wire = vec![self.token_param()];
+        wire.extend(self.wire_params(id, params));
+        self.post(&self.path(id), wire).await
     }
 
     async fn call_without_token(&self, id: &str, params: &[(&str, &str)]) -> Answer {
-        let form: Vec<(&str, String)> = params.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        self.post_form(&self.path(id), &form).await
+        self.post(&self.path(id), self.wire_params(id, params))
+            .await
     }
 
     async fn token_answer(&self, username: &str, password: &str) -> Answer {
@@ -172,13 +258,14 @@ impl Mall {
         let sign = md5_hex(&format!(
             "{username}{password_md5}{timestamp}{password_md5}"
         ));
-        let form = [
+        let params = [
             ("username", username.to_string()),
             ("password", password_md5),
             ("timestamp", timestamp),
             ("sign", sign),
-        ];
-        self.post_form(&self.path("token"), &form).await
+        ]
+        .map(|(name, value)| (name.to_string(), Value::String(value)));
+        self.post(&self.path("token"), params.to_vec()).await
     }
 
     async fn fresh_token(&self) -> String {
@@ -280,33 +367,9 @@ impl Mall {
 
     /// A pre-order with valid receiver and invoice fields around the given lines and total.
     async fn submit_lines(&self, yggc: &str, lines: &str, total: &str) -> Answer {
-        self.call(
-            "submit",
-            &[
-                ("yggc_order", yggc),
-                ("sku", lines),
-                ("name", "张三"),
-                ("province", "120000"),
-                ("city", "120100"),
-                ("county", COUNTY),
-                ("address", "天津市和平区南京路1号"),
-                ("mobile", "13800138000"),
-                ("invoice_type", "2"),
-                ("invoice_title", "天津市某某局"),
-                ("invoice_org_code", "11120000MB0000000X"),
-                ("invoice_name", "天津市某某局"),
-                ("invoice_phone", "022-12345678"),
-                ("invoice_bank", "中国银行天津分行"),
-                ("invoice_bank_code", "6216600000000000000"),
-                ("invoice_address", "天津市和平区南京路1号"),
-                ("invoice_mobile", "13800138000"),
-                ("invoice_receipt_address", "天津市和平区南京路1号"),
-                ("payment", "5"),
-                ("order_price", total),
-                ("freight", "0"),
-            ],
-        )
-        .await
+        let mut params = vec![("yggc_order", yggc), ("sku", lines), ("order_price", total)];
+        params.extend_from_slice(ORDER_FIELDS);
+        self.call("submit", &params).await
     }
 
     async fn submitted_order(&self) -> String {
@@ -337,9 +400,31 @@ impl Mall {
     }
 }
 
+/// The receiver, invoice and payment fields of a valid pre-order (the same in every profile).
+const ORDER_FIELDS: &[(&str, &str)] = &[
+    ("name", "张三"),
+    ("province", "120000"),
+    ("city", "120100"),
+    ("county", COUNTY),
+    ("address", "天津市和平区南京路1号"),
+    ("mobile", "13800138000"),
+    ("invoice_type", "2"),
+    ("invoice_title", "天津市某某局"),
+    ("invoice_org_code", "11120000MB0000000X"),
+    ("invoice_name", "天津市某某局"),
+    ("invoice_phone", "022-12345678"),
+    ("invoice_bank", "中国银行天津分行"),
+    ("invoice_bank_code", "6216600000000000000"),
+    ("invoice_address", "天津市和平区南京路1号"),
+    ("invoice_mobile", "13800138000"),
+    ("invoice_receipt_address", "天津市和平区南京路1号"),
+    ("payment", "5"),
+    ("freight", "0"),
+];
+
 /// The seam where the profile's schemas judge each result of the clean supplier.
-fn validate(id: &str, result: &Value) {
-    let violations = profile().validate_result(id, result);
+fn validate(profile: &Profile, id: &str, result: &Value) {
+    let violations = profile.validate_result(id, result);
     assert!(
         violations.is_empty(),
         "{id}: result does not match its schema: {:?}\n{result}",
@@ -347,7 +432,7 @@ fn validate(id: &str, result: &Value) {
     );
 }
 
-fn assert_one_line_envelope(id: &str, answer: &Answer) {
+fn assert_one_line_envelope(profile: &Profile, id: &str, answer: &Answer) {
     assert_eq!(answer.status, StatusCode::OK, "{id}");
     assert_eq!(
         answer.content_type, "application/json; charset=utf-8",
@@ -361,7 +446,7 @@ fn assert_one_line_envelope(id: &str, answer: &Answer) {
         answer.body["success"].is_boolean(),
         "{id}: no boolean success"
     );
-    let envelope_violations = profile().validate_envelope(&answer.body);
+    let envelope_violations = profile.validate_envelope(&answer.body);
     assert!(
         envelope_violations.is_empty(),
         "{id}: {}",
@@ -371,7 +456,24 @@ fn assert_one_line_envelope(id: &str, answer: &Answer) {
 
 #[tokio::test]
 async fn clean_supplier_answers_every_interface() {
-    let mall = mall(&[]).await;
+    answers_every_interface(profile()).await;
+}
+
+#[tokio::test]
+async fn jd_style_supplier_answers_every_interface_in_its_own_schemas() {
+    answers_every_interface(variant("jd-style")).await;
+}
+
+#[tokio::test]
+async fn json_token_supplier_answers_every_interface() {
+    answers_every_interface(variant("json-token")).await;
+}
+
+/// Every interface of the clean supplier served with `profile` answers a one-line envelope whose
+/// result passes that profile's own result schema, with no field under a logical name the profile
+/// calls something else.
+async fn answers_every_interface(profile: Arc<Profile>) {
+    let mall = mall_on(Arc::clone(&profile), &[], 1).await;
     let mut answers: Vec<(String, Answer)> = Vec::new();
     let token = mall.token_answer(USERNAME, PASSWORD).await;
     assert_eq!(token.result()["expires_in"], json!(129600));
@@ -480,13 +582,25 @@ async fn clean_supplier_answers_every_interface() {
     );
     answers.push(("reconcile".into(), reconcile));
 
+    let renamed: Vec<&str> = ROLES
+        .iter()
+        .map(|(logical, _)| *logical)
+        .filter(|logical| profile.fields.wire(logical) != *logical)
+        .collect();
     for (id, answer) in &answers {
-        assert_one_line_envelope(id, answer);
+        assert_one_line_envelope(&profile, id, answer);
         assert!(answer.success(), "{id} failed: {}", answer.desc());
-        validate(id, answer.result());
+        validate(&profile, id, answer.result());
+        let raw = String::from_utf8_lossy(&answer.raw);
+        for logical in &renamed {
+            assert!(
+                !raw.contains(&format!("\"{logical}\":")),
+                "{id} answers {logical}, which this profile calls {}: {raw}",
+                profile.fields.wire(logical)
+            );
+        }
     }
     let covered: BTreeSet<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
-    let profile = profile();
     let all: BTreeSet<&str> = profile.interfaces.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(covered, all, "every interface of the profile is called");
 
