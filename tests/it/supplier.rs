@@ -865,6 +865,267 @@ async fn same_seed_same_catalogue() {
     assert_ne!(fingerprint, catalogue_fingerprint(&other).await);
 }
 
+// ---- variant profiles ----
+
+// The jd-style wire format as its README gives it, written out rather than read from the profile.
+const JD_DETAIL: &str = "/api/product/getDetail";
+const JD_PRICES: &str = "/api/price/getSellPrice";
+const JD_SUBMIT: &str = "/api/order/submitOrder";
+const JD_SELECT: &str = "/api/order/selectJdOrder";
+
+/// Wire parameters from literal names and texts.
+fn wire(params: &[(&str, &str)]) -> Vec<(String, Value)> {
+    params
+        .iter()
+        .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
+        .collect()
+}
+
+/// Whether an answer names `key` anywhere in its result.
+fn names_key(result: &Value, key: &str) -> bool {
+    match result {
+        Value::Object(map) => map.contains_key(key) || map.values().any(|v| names_key(v, key)),
+        Value::Array(items) => items.iter().any(|v| names_key(v, key)),
+        _ => false,
+    }
+}
+
+#[test]
+fn variant_profiles_load_and_their_examples_pass_their_own_schemas() {
+    for name in ["jd-style", "json-token"] {
+        let profile = variant(name);
+        assert_eq!(profile.settings.name, name);
+        for interface in &profile.interfaces {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("profiles")
+                .join(name)
+                .join("examples")
+                .join(format!("{}.json", interface.id));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let example: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            validate(&profile, &interface.id, &example);
+        }
+    }
+    let jd = variant("jd-style");
+    assert_eq!(jd.fields.wire("market_price"), "mall_price");
+    assert_eq!(jd.fields.wire("yggc_order"), "po_order");
+    let json_token = variant("json-token");
+    assert_eq!(json_token.settings.encoding, Encoding::Json);
+    assert_eq!(json_token.settings.token_param, "access_token");
+}
+
+#[tokio::test]
+async fn jd_style_supplier_speaks_its_paths_and_field_names() {
+    let mall = mall_on(variant("jd-style"), &[], 1).await;
+    let token = mall.token.clone();
+    let (skus, batch) = mall.batch().await;
+    let sku = skus.first().cloned().unwrap_or_default();
+
+    let prices = mall
+        .post(JD_PRICES, wire(&[("token", &token), ("sku", &batch)]))
+        .await;
+    assert!(prices.success(), "{}", prices.desc());
+    let entries = prices.result().as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), skus.len());
+    for entry in &entries {
+        assert!(entry["mall_price"].is_number(), "{entry}");
+        assert!(entry.get("market_price").is_none(), "{entry}");
+    }
+    let detail = mall
+        .post(JD_DETAIL, wire(&[("token", &token), ("sku", &sku)]))
+        .await;
+    assert_eq!(text(&detail.result()["sku"]), sku, "{}", detail.desc());
+
+    // A pre-order in wire names everywhere.
+    let price = entries[0]["price"].clone();
+    let lines = json!([{"sku": sku, "num": 1, "price": price}]).to_string();
+    let total = price.to_string();
+    let order_params = |number_name: &str| {
+        let mut params = vec![
+            ("token", token.as_str()),
+            (number_name, "JD-PO-1"),
+            ("sku", lines.as_str()),
+            ("order_price", total.as_str()),
+        ];
+        params.extend_from_slice(ORDER_FIELDS);
+        wire(&params)
+    };
+    let submit = mall.post(JD_SUBMIT, order_params("po_order")).await;
+    assert!(submit.success(), "{}", submit.desc());
+    assert_eq!(submit.result()["po_order"], json!("JD-PO-1"));
+    assert!(
+        !names_key(submit.result(), "yggc_order"),
+        "{}",
+        submit.result()
+    );
+    let order = text(&submit.result()["order_id"]);
+    let select = mall
+        .post(JD_SELECT, wire(&[("token", &token), ("order_id", &order)]))
+        .await;
+    assert!(select.success(), "{}", select.desc());
+    assert_eq!(select.result()["po_order"], json!("JD-PO-1"));
+    assert!(
+        !names_key(select.result(), "yggc_order"),
+        "{}",
+        select.result()
+    );
+
+    // The default's name is not this wire's field: the refusal names the one to send.
+    let stale = mall.post(JD_SUBMIT, order_params("yggc_order")).await;
+    assert!(!stale.success());
+    assert!(stale.desc().contains("po_order"), "{}", stale.desc());
+
+    // The default paths of the four renamed interfaces are not served.
+    for path in [
+        "/api/product/detail",
+        "/api/product/prices",
+        "/api/order/submit",
+        "/api/order/select",
+    ] {
+        let answer = mall.post(path, wire(&[("token", &token)])).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!answer.success(), "{path}");
+    }
+    mall.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn json_token_supplier_reads_json_bodies_and_its_token_parameter() {
+    let mall = mall_on(variant("json-token"), &[], 1).await;
+    let url = format!("{}{}", mall.base, mall.path("pools"));
+    let post_json = |body: Value| {
+        mall.client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    let answer = mall
+        .send(post_json(json!({"access_token": mall.token})))
+        .await;
+    assert!(answer.success(), "{}", answer.desc());
+    for refused in [json!({}), json!({"token": mall.token})] {
+        let answer = mall.send(post_json(refused.clone())).await;
+        assert!(!answer.success(), "{refused}");
+        assert!(
+            answer.desc().contains("token_expired"),
+            "{refused}: {}",
+            answer.desc()
+        );
+    }
+    // Order lines travel as a JSON array inside the JSON body.
+    let sku = mall.first_sku().await;
+    let price = mall.agreement_price(&sku).await;
+    let mut body = serde_json::Map::new();
+    body.insert("access_token".into(), json!(mall.token));
+    body.insert("yggc_order".into(), json!("JSON-1"));
+    body.insert(
+        "sku".into(),
+        json!([{"sku": sku, "num": 1, "price": money(price)}]),
+    );
+    body.insert("order_price".into(), money(price));
+    for (name, value) in ORDER_FIELDS {
+        body.insert(name.to_string(), json!(value));
+    }
+    let request = mall
+        .client
+        .post(format!("{}{}", mall.base, mall.path("submit")))
+        .header("content-type", "application/json")
+        .body(Value::Object(body).to_string());
+    let submit = mall.send(request).await;
+    assert!(submit.success(), "{}", submit.desc());
+    assert_eq!(submit.result()["yggc_order"], json!("JSON-1"));
+    mall.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_apply_under_a_variant_profile() {
+    for (faults, expect_above) in [(&[][..], false), (&["price-above-market"][..], true)] {
+        let mall = mall_on(variant("jd-style"), faults, 1).await;
+        let (_, batch) = mall.batch().await;
+        let prices = mall
+            .post(JD_PRICES, wire(&[("token", &mall.token), ("sku", &batch)]))
+            .await;
+        let entries = prices.result().as_array().cloned().unwrap_or_default();
+        assert!(!entries.is_empty(), "{faults:?}: {}", prices.desc());
+        let above = entries
+            .iter()
+            .any(|entry| decimal(&entry["price"]) > decimal(&entry["mall_price"]));
+        assert_eq!(above, expect_above, "{faults:?}: {}", prices.result());
+        assert!(!names_key(prices.result(), "market_price"));
+        mall.supplier.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn serve_with_a_profile_folder_serves_that_profile() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/jd-style");
+    let dir = dir.to_string_lossy().into_owned();
+    let serve = crate::common::Serve::start(&["--profile", &dir, "--skus", "50"]);
+    let client = reqwest::Client::new();
+    let post = |path: &str| {
+        client
+            .post(format!("{}{path}", serve.url))
+            .form(&[("sku", "1")])
+            .send()
+    };
+    let served = post(JD_PRICES).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(served.status(), StatusCode::OK);
+    let body: Value =
+        serde_json::from_slice(&served.bytes().await.unwrap_or_default()).unwrap_or(Value::Null);
+    assert!(
+        text(&body["desc"]).contains("token_expired"),
+        "served, and asks for a token: {body}"
+    );
+    let default_path = post("/api/product/prices")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(default_path.status(), StatusCode::NOT_FOUND);
+}
+
+// ---- 2.20 SKU filters ----
+
+/// The distinct SKUs a 2.20 answer covers, in order.
+fn answered_skus(result: &Value) -> Vec<String> {
+    let mut seen = HashSet::new();
+    result
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| text(&entry["sku"]))
+        .filter(|sku| seen.insert(sku.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn promotion_filters_take_one_sku_or_a_list() {
+    let mall = mall(&[]).await;
+    for id in ["accessory_links", "group_buys", "specials", "tiered_rates"] {
+        let all = answered_skus(mall.call(id, &[]).await.result());
+        assert!(all.len() >= 3, "{id}: {all:?}");
+        let one = mall.call(id, &[("sku", &all[0])]).await;
+        assert!(one.success(), "{id}: {}", one.desc());
+        assert_eq!(answered_skus(one.result()), vec![all[0].clone()], "{id}");
+        let list = format!("{},{}", all[2], all[1]);
+        let two = mall.call(id, &[("sku", &list)]).await;
+        assert!(two.success(), "{id}: {}", two.desc());
+        assert_eq!(
+            answered_skus(two.result()),
+            vec![all[2].clone(), all[1].clone()],
+            "{id}: in the order asked"
+        );
+        let unknown = mall
+            .call(id, &[("sku", &format!("{},000000001", all[0]))])
+            .await;
+        assert!(
+            !unknown.success() && unknown.desc().contains("000000001"),
+            "{id}"
+        );
+    }
+    mall.supplier.shutdown().await;
+}
+
 // ---- faults ----
 
 /// Whether the requirement a fault breaks holds on this supplier. The clean supplier must hold
