@@ -1,8 +1,8 @@
-//! Request parameters: an `application/x-www-form-urlencoded` body (the default profile) or a JSON
-//! object (when the Content-Type says so), read into one map. Nested values (order lines) travel
-//! as JSON text inside a form field, or as JSON values in a JSON body; both are accepted.
-//! [`Params::into_logical`] renames them from the profile's wire names to the logical names the
-//! handlers read.
+//! Request parameters: an `application/x-www-form-urlencoded` body (`encoding = "form"`) or a JSON
+//! object (when the Content-Type says so, as under `encoding = "json"`), read into one map. Nested
+//! values (order lines) travel as JSON text inside a form field, or as JSON values in a JSON body;
+//! both are accepted. [`Params::into_logical`] renames them from the profile's wire names to the
+//! logical names the handlers read.
 
 use axum::http::{HeaderMap, header};
 use serde_json::Value;

@@ -93,7 +93,7 @@ impl App {
     pub(super) fn accessory_links(&self, params: &Params) -> Outcome {
         let only = self.optional_skus(params)?;
         if only.is_none() && self.has(Fault::LinksEmptySkuRefused) {
-            return Err("缺少参数 missing parameter: sku".to_string());
+            return Err(params.missing(SKU_FIELD));
         }
         let all = only.is_none();
         let entries = self
