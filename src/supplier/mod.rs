@@ -1,11 +1,14 @@
-//! The reference supplier (`mallcheck serve`): an embedded axum server implementing the default
-//! profile completely and correctly, with named faults that each break one requirement.
+//! The reference supplier (`mallcheck serve`): an embedded axum server implementing the profile it
+//! is given completely and correctly, with named faults that each break one requirement.
 //!
-//! It shares only the profile (interface ids, paths, settings) with the harness, never its checks
-//! or client. Choices the profile leaves open:
+//! It shares only the profile (interface ids, paths, settings, field names) with the harness,
+//! never its checks or client. Handlers speak logical field names; the profile's wire names are
+//! translated at the edge, once: request parameters right after parsing (`params`), every
+//! `result` right before it is written (`routes`). Choices the profile leaves open:
 //! - A batch holding an unknown SKU is refused as a whole (`success: false`, desc naming the
 //!   unknown SKUs), so that a successful batch always answers every SKU asked exactly once. A SKU
-//!   asked twice is answered once; more than `batch_max` SKUs are refused.
+//!   asked twice is answered once; more than `batch_max` SKUs are refused. The optional SKU
+//!   filter of 2.20 takes one SKU or such a list.
 //! - Stock is per SKU and area; orders lock stock in their county.
 //! - Reconciliation lists the orders submitted in the date range that are not cancelled;
 //!   `invoice_state` is 1 once an order is confirmed (the invoice is issued on confirmation, which
@@ -18,8 +21,9 @@
 //! (`/einvoice/<order_id>.pdf`). With `admin` on, two POST endpoints (form or JSON) drive tests:
 //! `/__admin/clock` (`advance_seconds`: moves the supplier clock forward; token expiry and
 //! delivery follow it) and `/__admin/stock` (`sku`, `num`, optional `area_id`, all counties
-//! without it: sets the units available). Faults that touch "some SKUs" always include the first
-//! SKU of every pool and the SKUs of the new-SKU feed, the ones a harness samples first.
+//! without it: sets the units available); their parameters keep these names under every profile.
+//! Faults that touch "some SKUs" always include the first SKU of every pool and the SKUs of the
+//! new-SKU feed, the ones a harness samples first.
 
 mod areas;
 mod catalog;

@@ -18,6 +18,7 @@ use super::SupplierError;
 use super::faults::Fault;
 use super::handlers::{App, Iface, Outcome, Reply};
 use super::params::Params;
+use crate::profile::{FieldMap, Interface};
 
 /// A 1×1 PNG: every product image.
 const PNG: &[u8] = &[
@@ -44,12 +45,13 @@ pub fn router(app: Arc<App>, admin: bool) -> Result<Router, SupplierError> {
                 path: interface.path.clone(),
             });
         }
-        let auth = interface.auth;
+        let path = interface.path.clone();
+        let interface = Arc::new(interface.clone());
         // Taking the request whole avoids the copy of the headers a HeaderMap extractor makes.
         let handler = move |State(app): State<Arc<App>>, request: Request| async move {
             let (parts, body) = request.into_parts();
             match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-                Ok(body) => call(&app, iface, auth, &parts.headers, &body).await,
+                Ok(body) => call(&app, iface, &interface, &parts.headers, &body).await,
                 Err(_) => render(
                     &app,
                     Err(format!(
@@ -64,7 +66,7 @@ pub fn router(app: Arc<App>, admin: bool) -> Result<Router, SupplierError> {
             } else {
                 post(handler)
             };
-        router = router.route(&interface.path, method);
+        router = router.route(&path, method);
     }
     router = router
         .route("/images/{sku}/{file}", get(image))
@@ -78,20 +80,85 @@ pub fn router(app: Arc<App>, admin: bool) -> Result<Router, SupplierError> {
     Ok(router.fallback(not_found).with_state(app))
 }
 
-async fn call(app: &App, iface: Iface, auth: bool, headers: &HeaderMap, body: &[u8]) -> Response {
-    let outcome = answer(app, iface, auth, headers, body).await;
+async fn call(
+    app: &App,
+    iface: Iface,
+    interface: &Interface,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let outcome = answer(app, iface, interface, headers, body).await;
     render(app, outcome)
 }
 
-async fn answer(app: &App, iface: Iface, auth: bool, headers: &HeaderMap, body: &[u8]) -> Outcome {
-    let params = Params::parse(headers, body)?;
-    if auth {
+async fn answer(
+    app: &App,
+    iface: Iface,
+    interface: &Interface,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Outcome {
+    // Handlers read logical names; the profile's wire names stop here.
+    let params =
+        Params::parse(headers, body)?.into_logical(&app.profile.fields, &interface.json_params);
+    if interface.auth {
         app.check_token(&params)?;
     }
     if iface == Iface::Stocks && app.faults.has(Fault::SlowStocks) {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    app.handle(iface, &params)
+    app.handle(iface, interface, &params)
+}
+
+/// A result in the profile's wire names (handlers answer logical names).
+fn to_wire(fields: &FieldMap, reply: Reply) -> Reply {
+    if fields.is_identity() {
+        return reply;
+    }
+    match reply {
+        Reply::Json(result) => Reply::Json(fields.to_wire_value(&result)),
+        Reply::Raw(raw) => Reply::Raw(rename_raw_keys(&raw, fields)),
+    }
+}
+
+/// Renames the object keys of JSON text to wire names, leaving every other byte as it is: raw
+/// results exist for what a `Value` cannot hold (a key given twice) or would slow down.
+fn rename_raw_keys(raw: &[u8], fields: &FieldMap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + 16);
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] != b'"' {
+            out.push(raw[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < raw.len() {
+            match raw[i] {
+                b'\\' => i += 2,
+                b'"' => {
+                    i += 1;
+                    break;
+                }
+                _ => i += 1,
+            }
+        }
+        let end = i.min(raw.len());
+        let token = &raw[start..end];
+        let is_key = raw[end..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b':');
+        let renamed = is_key
+            .then(|| serde_json::from_slice::<String>(token).ok())
+            .flatten()
+            .filter(|name| fields.wire(name) != name.as_str())
+            .and_then(|name| serde_json::to_vec(fields.wire(&name)).ok());
+        out.extend_from_slice(renamed.as_deref().unwrap_or(token));
+        i = end;
+    }
+    out
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
@@ -112,7 +179,11 @@ fn escape_html(text: &str) -> String {
 fn render(app: &App, outcome: Outcome) -> Response {
     let faults = app.faults;
     let (success, desc, result) = match outcome {
-        Ok(reply) => (true, Some("成功 ok".to_string()), reply),
+        Ok(reply) => (
+            true,
+            Some("成功 ok".to_string()),
+            to_wire(&app.profile.fields, reply),
+        ),
         Err(desc) => (false, Some(desc), Reply::Json(Value::Null)),
     };
     if !success && faults.has(Fault::HtmlErrorPage) {
@@ -329,4 +400,23 @@ async fn admin_stock(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
         }
         Ok(json!({"sku": code, "num": num, "area_id": area.unwrap_or_default()}))
     })())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn raw_results_rename_keys_only_and_keep_a_key_given_twice() {
+        let table = BTreeMap::from([("num".to_string(), "stock_num".to_string())]);
+        let fields = FieldMap::new(&table).unwrap_or_default();
+        let raw = br#"[{"sku":"1","num" : 3,"desc":"num","a\"num":1,"num":4}]"#;
+        let renamed = String::from_utf8(rename_raw_keys(raw, &fields)).unwrap_or_default();
+        assert_eq!(
+            renamed,
+            r#"[{"sku":"1","stock_num" : 3,"desc":"num","a\"num":1,"stock_num":4}]"#
+        );
+        assert_eq!(rename_raw_keys(br#"{"cut"#, &fields), br#"{"cut"#.to_vec());
+    }
 }

@@ -1,13 +1,16 @@
 //! The reference supplier end to end over loopback: every interface of the clean supplier answers
 //! a valid one-line envelope, every fault breaks what it names and the clean supplier does not,
 //! concurrent pre-orders never oversell, tokens live 36 hours, and a seed fixes the catalogue.
+//! Served with a variant profile (`profiles/`), it speaks that profile's paths, field names,
+//! token parameter and encoding.
 
 use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{Duration, Utc};
-use mallcheck::profile::Profile;
+use mallcheck::profile::{Encoding, Profile, ROLES};
 use mallcheck::supplier::{self, RunningSupplier, SupplierConfig};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
@@ -25,6 +28,27 @@ fn profile() -> Arc<Profile> {
             Err(e) => panic!("the embedded profile must load: {e}"),
         })
         .clone()
+}
+
+/// A variant profile of `profiles/` (it must load).
+fn variant(name: &str) -> Arc<Profile> {
+    static JD_STYLE: OnceLock<Arc<Profile>> = OnceLock::new();
+    static JSON_TOKEN: OnceLock<Arc<Profile>> = OnceLock::new();
+    let cell = match name {
+        "jd-style" => &JD_STYLE,
+        "json-token" => &JSON_TOKEN,
+        other => panic!("no variant profile {other} in these tests"),
+    };
+    cell.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("profiles")
+            .join(name);
+        match Profile::from_dir(&dir) {
+            Ok(profile) => Arc::new(profile),
+            Err(e) => panic!("profiles/{name} must load: {e}"),
+        }
+    })
+    .clone()
 }
 
 fn md5_hex(text: &str) -> String {
@@ -77,8 +101,9 @@ impl Answer {
     }
 }
 
-/// A mall talking to one supplier.
+/// A mall talking to one supplier, in the profile both were given.
 struct Mall {
+    profile: Arc<Profile>,
     supplier: RunningSupplier,
     client: reqwest::Client,
     base: String,
@@ -87,6 +112,10 @@ struct Mall {
 }
 
 async fn mall_with(faults: &[&str], seed: u64) -> Mall {
+    mall_on(profile(), faults, seed).await
+}
+
+async fn mall_on(profile: Arc<Profile>, faults: &[&str], seed: u64) -> Mall {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = SupplierConfig {
         faults: faults.iter().map(|f| f.to_string()).collect(),
@@ -95,12 +124,13 @@ async fn mall_with(faults: &[&str], seed: u64) -> Mall {
         ..SupplierConfig::default()
     };
     let addr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
-    let supplier = match supplier::start(profile(), config, addr).await {
+    let supplier = match supplier::start(Arc::clone(&profile), config, addr).await {
         Ok(supplier) => supplier,
         Err(e) => panic!("the supplier must start: {e}"),
     };
     let base = supplier.base_url();
     let mut mall = Mall {
+        profile,
         supplier,
         client: reqwest::Client::new(),
         base,
@@ -117,7 +147,7 @@ async fn mall(faults: &[&str]) -> Mall {
 
 impl Mall {
     fn path(&self, id: &str) -> String {
-        match profile().interface(id) {
+        match self.profile.interface(id) {
             Some(interface) => interface.path.clone(),
             None => panic!("no interface {id} in the profile"),
         }
@@ -126,6 +156,62 @@ impl Mall {
     async fn post_form(&self, path: &str, form: &[(&str, String)]) -> Answer {
         let request = self.client.post(format!("{}{path}", self.base)).form(form);
         self.send(request).await
+    }
+
+    /// A POST in the profile's encoding: a form, or a JSON object.
+    async fn post(&self, path: &str, params: Vec<(String, Value)>) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let request = match self.profile.settings.encoding {
+            Encoding::Json => {
+                let object: serde_json::Map<String, Value> = params.into_iter().collect();
+                self.client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .body(Value::Object(object).to_string())
+            }
+            Encoding::Form => {
+                let form: Vec<(String, String)> = params
+                    .into_iter()
+                    .map(|(name, value)| match value {
+                        Value::String(text) => (name, text),
+                        other => (name, other.to_string()),
+                    })
+                    .collect();
+                self.client.post(url).form(&form)
+            }
+        };
+        self.send(request).await
+    }
+
+    /// Parameters given in logical names as the profile sends them: wire names, at every depth
+    /// of the order lines (`json_params`), which travel as JSON.
+    fn wire_params(&self, id: &str, params: &[(&str, &str)]) -> Vec<(String, Value)> {
+        let json_params = self
+            .profile
+            .interface(id)
+            .map(|i| i.json_params.clone())
+            .unwrap_or_default();
+        let fields = &self.profile.fields;
+        params
+            .iter()
+            .map(|(name, value)| {
+                let nested = serde_json::from_str::<Value>(value)
+                    .ok()
+                    .filter(|_| json_params.iter().any(|p| p == name));
+                let value = match nested {
+                    Some(nested) => fields.to_wire_value(&nested),
+                    None => Value::String(value.to_string()),
+                };
+                (fields.wire(name).to_string(), value)
+            })
+            .collect()
+    }
+
+    fn token_param(&self) -> (String, Value) {
+        (
+            self.profile.settings.token_param.clone(),
+            Value::String(self.token.clone()),
+        )
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
@@ -156,14 +242,14 @@ impl Mall {
 
     /// Calls an interface by profile id with the mall's token.
     async fn call(&self, id: &str, params: &[(&str, &str)]) -> Answer {
-        let mut form: Vec<(&str, String)> = vec![("token", self.token.clone())];
-        form.extend(params.iter().map(|(k, v)| (*k, v.to_string())));
-        self.post_form(&self.path(id), &form).await
+        let mut wire = vec![self.token_param()];
+        wire.extend(self.wire_params(id, params));
+        self.post(&self.path(id), wire).await
     }
 
     async fn call_without_token(&self, id: &str, params: &[(&str, &str)]) -> Answer {
-        let form: Vec<(&str, String)> = params.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        self.post_form(&self.path(id), &form).await
+        self.post(&self.path(id), self.wire_params(id, params))
+            .await
     }
 
     async fn token_answer(&self, username: &str, password: &str) -> Answer {
@@ -172,13 +258,14 @@ impl Mall {
         let sign = md5_hex(&format!(
             "{username}{password_md5}{timestamp}{password_md5}"
         ));
-        let form = [
+        let params = [
             ("username", username.to_string()),
             ("password", password_md5),
             ("timestamp", timestamp),
             ("sign", sign),
-        ];
-        self.post_form(&self.path("token"), &form).await
+        ]
+        .map(|(name, value)| (name.to_string(), Value::String(value)));
+        self.post(&self.path("token"), params.to_vec()).await
     }
 
     async fn fresh_token(&self) -> String {
@@ -280,33 +367,9 @@ impl Mall {
 
     /// A pre-order with valid receiver and invoice fields around the given lines and total.
     async fn submit_lines(&self, yggc: &str, lines: &str, total: &str) -> Answer {
-        self.call(
-            "submit",
-            &[
-                ("yggc_order", yggc),
-                ("sku", lines),
-                ("name", "张三"),
-                ("province", "120000"),
-                ("city", "120100"),
-                ("county", COUNTY),
-                ("address", "天津市和平区南京路1号"),
-                ("mobile", "13800138000"),
-                ("invoice_type", "2"),
-                ("invoice_title", "天津市某某局"),
-                ("invoice_org_code", "11120000MB0000000X"),
-                ("invoice_name", "天津市某某局"),
-                ("invoice_phone", "022-12345678"),
-                ("invoice_bank", "中国银行天津分行"),
-                ("invoice_bank_code", "6216600000000000000"),
-                ("invoice_address", "天津市和平区南京路1号"),
-                ("invoice_mobile", "13800138000"),
-                ("invoice_receipt_address", "天津市和平区南京路1号"),
-                ("payment", "5"),
-                ("order_price", total),
-                ("freight", "0"),
-            ],
-        )
-        .await
+        let mut params = vec![("yggc_order", yggc), ("sku", lines), ("order_price", total)];
+        params.extend_from_slice(ORDER_FIELDS);
+        self.call("submit", &params).await
     }
 
     async fn submitted_order(&self) -> String {
@@ -337,9 +400,31 @@ impl Mall {
     }
 }
 
+/// The receiver, invoice and payment fields of a valid pre-order (the same in every profile).
+const ORDER_FIELDS: &[(&str, &str)] = &[
+    ("name", "张三"),
+    ("province", "120000"),
+    ("city", "120100"),
+    ("county", COUNTY),
+    ("address", "天津市和平区南京路1号"),
+    ("mobile", "13800138000"),
+    ("invoice_type", "2"),
+    ("invoice_title", "天津市某某局"),
+    ("invoice_org_code", "11120000MB0000000X"),
+    ("invoice_name", "天津市某某局"),
+    ("invoice_phone", "022-12345678"),
+    ("invoice_bank", "中国银行天津分行"),
+    ("invoice_bank_code", "6216600000000000000"),
+    ("invoice_address", "天津市和平区南京路1号"),
+    ("invoice_mobile", "13800138000"),
+    ("invoice_receipt_address", "天津市和平区南京路1号"),
+    ("payment", "5"),
+    ("freight", "0"),
+];
+
 /// The seam where the profile's schemas judge each result of the clean supplier.
-fn validate(id: &str, result: &Value) {
-    let violations = profile().validate_result(id, result);
+fn validate(profile: &Profile, id: &str, result: &Value) {
+    let violations = profile.validate_result(id, result);
     assert!(
         violations.is_empty(),
         "{id}: result does not match its schema: {:?}\n{result}",
@@ -347,7 +432,7 @@ fn validate(id: &str, result: &Value) {
     );
 }
 
-fn assert_one_line_envelope(id: &str, answer: &Answer) {
+fn assert_one_line_envelope(profile: &Profile, id: &str, answer: &Answer) {
     assert_eq!(answer.status, StatusCode::OK, "{id}");
     assert_eq!(
         answer.content_type, "application/json; charset=utf-8",
@@ -361,7 +446,7 @@ fn assert_one_line_envelope(id: &str, answer: &Answer) {
         answer.body["success"].is_boolean(),
         "{id}: no boolean success"
     );
-    let envelope_violations = profile().validate_envelope(&answer.body);
+    let envelope_violations = profile.validate_envelope(&answer.body);
     assert!(
         envelope_violations.is_empty(),
         "{id}: {}",
@@ -371,7 +456,24 @@ fn assert_one_line_envelope(id: &str, answer: &Answer) {
 
 #[tokio::test]
 async fn clean_supplier_answers_every_interface() {
-    let mall = mall(&[]).await;
+    answers_every_interface(profile()).await;
+}
+
+#[tokio::test]
+async fn jd_style_supplier_answers_every_interface_in_its_own_schemas() {
+    answers_every_interface(variant("jd-style")).await;
+}
+
+#[tokio::test]
+async fn json_token_supplier_answers_every_interface() {
+    answers_every_interface(variant("json-token")).await;
+}
+
+/// Every interface of the clean supplier served with `profile` answers a one-line envelope whose
+/// result passes that profile's own result schema, with no field under a logical name the profile
+/// calls something else.
+async fn answers_every_interface(profile: Arc<Profile>) {
+    let mall = mall_on(Arc::clone(&profile), &[], 1).await;
     let mut answers: Vec<(String, Answer)> = Vec::new();
     let token = mall.token_answer(USERNAME, PASSWORD).await;
     assert_eq!(token.result()["expires_in"], json!(129600));
@@ -480,13 +582,25 @@ async fn clean_supplier_answers_every_interface() {
     );
     answers.push(("reconcile".into(), reconcile));
 
+    let renamed: Vec<&str> = ROLES
+        .iter()
+        .map(|(logical, _)| *logical)
+        .filter(|logical| profile.fields.wire(logical) != *logical)
+        .collect();
     for (id, answer) in &answers {
-        assert_one_line_envelope(id, answer);
+        assert_one_line_envelope(&profile, id, answer);
         assert!(answer.success(), "{id} failed: {}", answer.desc());
-        validate(id, answer.result());
+        validate(&profile, id, answer.result());
+        let raw = String::from_utf8_lossy(&answer.raw);
+        for logical in &renamed {
+            assert!(
+                !raw.contains(&format!("\"{logical}\":")),
+                "{id} answers {logical}, which this profile calls {}: {raw}",
+                profile.fields.wire(logical)
+            );
+        }
     }
     let covered: BTreeSet<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
-    let profile = profile();
     let all: BTreeSet<&str> = profile.interfaces.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(covered, all, "every interface of the profile is called");
 
@@ -749,6 +863,267 @@ async fn same_seed_same_catalogue() {
     let fingerprint = catalogue_fingerprint(&one).await;
     assert_eq!(fingerprint, catalogue_fingerprint(&two).await);
     assert_ne!(fingerprint, catalogue_fingerprint(&other).await);
+}
+
+// ---- variant profiles ----
+
+// The jd-style wire format as its README gives it, written out rather than read from the profile.
+const JD_DETAIL: &str = "/api/product/getDetail";
+const JD_PRICES: &str = "/api/price/getSellPrice";
+const JD_SUBMIT: &str = "/api/order/submitOrder";
+const JD_SELECT: &str = "/api/order/selectJdOrder";
+
+/// Wire parameters from literal names and texts.
+fn wire(params: &[(&str, &str)]) -> Vec<(String, Value)> {
+    params
+        .iter()
+        .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
+        .collect()
+}
+
+/// Whether an answer names `key` anywhere in its result.
+fn names_key(result: &Value, key: &str) -> bool {
+    match result {
+        Value::Object(map) => map.contains_key(key) || map.values().any(|v| names_key(v, key)),
+        Value::Array(items) => items.iter().any(|v| names_key(v, key)),
+        _ => false,
+    }
+}
+
+#[test]
+fn variant_profiles_load_and_their_examples_pass_their_own_schemas() {
+    for name in ["jd-style", "json-token"] {
+        let profile = variant(name);
+        assert_eq!(profile.settings.name, name);
+        for interface in &profile.interfaces {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("profiles")
+                .join(name)
+                .join("examples")
+                .join(format!("{}.json", interface.id));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let example: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            validate(&profile, &interface.id, &example);
+        }
+    }
+    let jd = variant("jd-style");
+    assert_eq!(jd.fields.wire("market_price"), "mall_price");
+    assert_eq!(jd.fields.wire("yggc_order"), "po_order");
+    let json_token = variant("json-token");
+    assert_eq!(json_token.settings.encoding, Encoding::Json);
+    assert_eq!(json_token.settings.token_param, "access_token");
+}
+
+#[tokio::test]
+async fn jd_style_supplier_speaks_its_paths_and_field_names() {
+    let mall = mall_on(variant("jd-style"), &[], 1).await;
+    let token = mall.token.clone();
+    let (skus, batch) = mall.batch().await;
+    let sku = skus.first().cloned().unwrap_or_default();
+
+    let prices = mall
+        .post(JD_PRICES, wire(&[("token", &token), ("sku", &batch)]))
+        .await;
+    assert!(prices.success(), "{}", prices.desc());
+    let entries = prices.result().as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), skus.len());
+    for entry in &entries {
+        assert!(entry["mall_price"].is_number(), "{entry}");
+        assert!(entry.get("market_price").is_none(), "{entry}");
+    }
+    let detail = mall
+        .post(JD_DETAIL, wire(&[("token", &token), ("sku", &sku)]))
+        .await;
+    assert_eq!(text(&detail.result()["sku"]), sku, "{}", detail.desc());
+
+    // A pre-order in wire names everywhere.
+    let price = entries[0]["price"].clone();
+    let lines = json!([{"sku": sku, "num": 1, "price": price}]).to_string();
+    let total = price.to_string();
+    let order_params = |number_name: &str| {
+        let mut params = vec![
+            ("token", token.as_str()),
+            (number_name, "JD-PO-1"),
+            ("sku", lines.as_str()),
+            ("order_price", total.as_str()),
+        ];
+        params.extend_from_slice(ORDER_FIELDS);
+        wire(&params)
+    };
+    let submit = mall.post(JD_SUBMIT, order_params("po_order")).await;
+    assert!(submit.success(), "{}", submit.desc());
+    assert_eq!(submit.result()["po_order"], json!("JD-PO-1"));
+    assert!(
+        !names_key(submit.result(), "yggc_order"),
+        "{}",
+        submit.result()
+    );
+    let order = text(&submit.result()["order_id"]);
+    let select = mall
+        .post(JD_SELECT, wire(&[("token", &token), ("order_id", &order)]))
+        .await;
+    assert!(select.success(), "{}", select.desc());
+    assert_eq!(select.result()["po_order"], json!("JD-PO-1"));
+    assert!(
+        !names_key(select.result(), "yggc_order"),
+        "{}",
+        select.result()
+    );
+
+    // The default's name is not this wire's field: the refusal names the one to send.
+    let stale = mall.post(JD_SUBMIT, order_params("yggc_order")).await;
+    assert!(!stale.success());
+    assert!(stale.desc().contains("po_order"), "{}", stale.desc());
+
+    // The default paths of the four renamed interfaces are not served.
+    for path in [
+        "/api/product/detail",
+        "/api/product/prices",
+        "/api/order/submit",
+        "/api/order/select",
+    ] {
+        let answer = mall.post(path, wire(&[("token", &token)])).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!answer.success(), "{path}");
+    }
+    mall.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn json_token_supplier_reads_json_bodies_and_its_token_parameter() {
+    let mall = mall_on(variant("json-token"), &[], 1).await;
+    let url = format!("{}{}", mall.base, mall.path("pools"));
+    let post_json = |body: Value| {
+        mall.client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    let answer = mall
+        .send(post_json(json!({"access_token": mall.token})))
+        .await;
+    assert!(answer.success(), "{}", answer.desc());
+    for refused in [json!({}), json!({"token": mall.token})] {
+        let answer = mall.send(post_json(refused.clone())).await;
+        assert!(!answer.success(), "{refused}");
+        assert!(
+            answer.desc().contains("token_expired"),
+            "{refused}: {}",
+            answer.desc()
+        );
+    }
+    // Order lines travel as a JSON array inside the JSON body.
+    let sku = mall.first_sku().await;
+    let price = mall.agreement_price(&sku).await;
+    let mut body = serde_json::Map::new();
+    body.insert("access_token".into(), json!(mall.token));
+    body.insert("yggc_order".into(), json!("JSON-1"));
+    body.insert(
+        "sku".into(),
+        json!([{"sku": sku, "num": 1, "price": money(price)}]),
+    );
+    body.insert("order_price".into(), money(price));
+    for (name, value) in ORDER_FIELDS {
+        body.insert(name.to_string(), json!(value));
+    }
+    let request = mall
+        .client
+        .post(format!("{}{}", mall.base, mall.path("submit")))
+        .header("content-type", "application/json")
+        .body(Value::Object(body).to_string());
+    let submit = mall.send(request).await;
+    assert!(submit.success(), "{}", submit.desc());
+    assert_eq!(submit.result()["yggc_order"], json!("JSON-1"));
+    mall.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_apply_under_a_variant_profile() {
+    for (faults, expect_above) in [(&[][..], false), (&["price-above-market"][..], true)] {
+        let mall = mall_on(variant("jd-style"), faults, 1).await;
+        let (_, batch) = mall.batch().await;
+        let prices = mall
+            .post(JD_PRICES, wire(&[("token", &mall.token), ("sku", &batch)]))
+            .await;
+        let entries = prices.result().as_array().cloned().unwrap_or_default();
+        assert!(!entries.is_empty(), "{faults:?}: {}", prices.desc());
+        let above = entries
+            .iter()
+            .any(|entry| decimal(&entry["price"]) > decimal(&entry["mall_price"]));
+        assert_eq!(above, expect_above, "{faults:?}: {}", prices.result());
+        assert!(!names_key(prices.result(), "market_price"));
+        mall.supplier.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn serve_with_a_profile_folder_serves_that_profile() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/jd-style");
+    let dir = dir.to_string_lossy().into_owned();
+    let serve = crate::common::Serve::start(&["--profile", &dir, "--skus", "50"]);
+    let client = reqwest::Client::new();
+    let post = |path: &str| {
+        client
+            .post(format!("{}{path}", serve.url))
+            .form(&[("sku", "1")])
+            .send()
+    };
+    let served = post(JD_PRICES).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(served.status(), StatusCode::OK);
+    let body: Value =
+        serde_json::from_slice(&served.bytes().await.unwrap_or_default()).unwrap_or(Value::Null);
+    assert!(
+        text(&body["desc"]).contains("token_expired"),
+        "served, and asks for a token: {body}"
+    );
+    let default_path = post("/api/product/prices")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(default_path.status(), StatusCode::NOT_FOUND);
+}
+
+// ---- 2.20 SKU filters ----
+
+/// The distinct SKUs a 2.20 answer covers, in order.
+fn answered_skus(result: &Value) -> Vec<String> {
+    let mut seen = HashSet::new();
+    result
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| text(&entry["sku"]))
+        .filter(|sku| seen.insert(sku.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn promotion_filters_take_one_sku_or_a_list() {
+    let mall = mall(&[]).await;
+    for id in ["accessory_links", "group_buys", "specials", "tiered_rates"] {
+        let all = answered_skus(mall.call(id, &[]).await.result());
+        assert!(all.len() >= 3, "{id}: {all:?}");
+        let one = mall.call(id, &[("sku", &all[0])]).await;
+        assert!(one.success(), "{id}: {}", one.desc());
+        assert_eq!(answered_skus(one.result()), vec![all[0].clone()], "{id}");
+        let list = format!("{},{}", all[2], all[1]);
+        let two = mall.call(id, &[("sku", &list)]).await;
+        assert!(two.success(), "{id}: {}", two.desc());
+        assert_eq!(
+            answered_skus(two.result()),
+            vec![all[2].clone(), all[1].clone()],
+            "{id}: in the order asked"
+        );
+        let unknown = mall
+            .call(id, &[("sku", &format!("{},000000001", all[0]))])
+            .await;
+        assert!(
+            !unknown.success() && unknown.desc().contains("000000001"),
+            "{id}"
+        );
+    }
+    mall.supplier.shutdown().await;
 }
 
 // ---- faults ----

@@ -117,8 +117,19 @@ impl App {
 
     /// The SKU indices of a batch parameter: distinct, in the order asked, all known, at most
     /// batch_max.
-    pub(super) fn batch_indices(&self, params: &Params) -> Result<Vec<u64>, String> {
-        let text = params.required("sku")?;
+    pub(super) fn batch_indices(
+        &self,
+        params: &Params,
+        batch_param: &str,
+    ) -> Result<Vec<u64>, String> {
+        let text = params.required(batch_param)?;
+        self.sku_list(&text)?
+            .ok_or_else(|| params.missing(batch_param))
+    }
+
+    /// The SKUs of a comma-separated list: distinct, in the order given, all known, at most
+    /// batch_max; None when it names none.
+    pub(super) fn sku_list(&self, text: &str) -> Result<Option<Vec<u64>>, String> {
         let mut seen: HashSet<&str, MixState> =
             HashSet::with_capacity_and_hasher(32, MixState::default());
         let codes: Vec<&str> = text
@@ -127,7 +138,7 @@ impl App {
             .filter(|code| !code.is_empty() && seen.insert(*code))
             .collect();
         if codes.is_empty() {
-            return Err("缺少参数 missing parameter: sku".to_string());
+            return Ok(None);
         }
         let max = self.profile.settings.batch_max;
         if codes.len() > max {
@@ -149,13 +160,13 @@ impl App {
         if !unknown.is_empty() {
             return Err(format!("商品不存在 unknown sku: {}", unknown.join(",")));
         }
-        Ok(indices.into_iter().flatten().collect())
+        Ok(Some(indices.into_iter().flatten().collect()))
     }
 
     /// The SKUs of a batch parameter, derived in full.
-    pub(super) fn batch(&self, params: &Params) -> Result<Vec<Sku>, String> {
+    pub(super) fn batch(&self, params: &Params, batch_param: &str) -> Result<Vec<Sku>, String> {
         Ok(self
-            .batch_indices(params)?
+            .batch_indices(params, batch_param)?
             .into_iter()
             .map(|index| self.catalog.sku(index))
             .collect())
@@ -169,18 +180,18 @@ impl App {
         Ok(Value::Array(entries).into())
     }
 
-    pub(super) fn shelf_states(&self, params: &Params) -> Outcome {
+    pub(super) fn shelf_states(&self, params: &Params, batch_param: &str) -> Outcome {
         let entries = self
-            .batch(params)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| json!({"sku": sku.code, "state": u8::from(sku.on_shelf)}))
             .collect();
         self.batch_answer(entries, Fault::ShelfDropsSku)
     }
 
-    pub(super) fn images(&self, params: &Params) -> Outcome {
+    pub(super) fn images(&self, params: &Params, batch_param: &str) -> Outcome {
         let entries = self
-            .batch(params)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| {
                 let images: Vec<Value> = (0..sku.image_count)
@@ -200,9 +211,9 @@ impl App {
         self.batch_answer(entries, Fault::ImagesDropSku)
     }
 
-    pub(super) fn ratings(&self, params: &Params) -> Outcome {
+    pub(super) fn ratings(&self, params: &Params, batch_param: &str) -> Outcome {
         let entries = self
-            .batch(params)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| {
                 let rating = self.catalog.rating(sku.index);
@@ -243,9 +254,9 @@ impl App {
         sku.market_price
     }
 
-    pub(super) fn prices(&self, params: &Params) -> Outcome {
+    pub(super) fn prices(&self, params: &Params, batch_param: &str) -> Outcome {
         let entries = self
-            .batch(params)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| {
                 json!({
@@ -316,8 +327,8 @@ impl App {
         }
     }
 
-    pub(super) fn stocks(&self, params: &Params) -> Outcome {
-        let mut skus = self.batch_indices(params)?;
+    pub(super) fn stocks(&self, params: &Params, batch_param: &str) -> Outcome {
+        let mut skus = self.batch_indices(params, batch_param)?;
         let area = Self::known_area(params)?;
         if self.has(Fault::BatchExtraSku) {
             let asked: HashSet<u64> = skus.iter().copied().collect();

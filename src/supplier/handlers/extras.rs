@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::{App, Outcome, money};
+use super::{App, Outcome, SKU_FIELD, money};
 use crate::supplier::catalog::{OFFER_SKUS, Offer, Sku};
 use crate::supplier::faults::Fault;
 use crate::supplier::params::Params;
@@ -12,10 +12,10 @@ use crate::supplier::params::Params;
 impl App {
     // ---- 2.17, 2.19, 2.20: accessories, warranty, promotions ----
 
-    pub(super) fn accessories(&self, params: &Params) -> Outcome {
+    pub(super) fn accessories(&self, params: &Params, batch_param: &str) -> Outcome {
         let bad_kind = self.has(Fault::AccessoryBadKind);
         let entries = self
-            .batch(params)?
+            .batch(params, batch_param)?
             .into_iter()
             .map(|sku| {
                 let items: Vec<Value> = self
@@ -38,8 +38,8 @@ impl App {
         Ok(Value::Array(entries).into())
     }
 
-    pub(super) fn warranty(&self, params: &Params) -> Outcome {
-        let skus = self.batch(params)?;
+    pub(super) fn warranty(&self, params: &Params, batch_param: &str) -> Outcome {
+        let skus = self.batch(params, batch_param)?;
         Self::known_area(params)?;
         let no_price = self.has(Fault::WarrantyMissingPrice);
         let entries = skus
@@ -69,21 +69,21 @@ impl App {
         Ok(Value::Array(entries).into())
     }
 
-    /// One optional SKU (2.20): None when absent or empty, meaning all.
-    pub(super) fn optional_sku(&self, params: &Params) -> Result<Option<Sku>, String> {
-        match params.text("sku") {
-            None => Ok(None),
-            Some(code) => match self.catalog.index_of(&code) {
-                Some(index) => Ok(Some(self.catalog.sku(index))),
-                None => Err(format!("商品不存在 unknown sku: {code}")),
-            },
-        }
+    /// The optional SKU filter of 2.20: one SKU or a comma-separated list; None when absent or
+    /// empty, meaning all.
+    pub(super) fn optional_skus(&self, params: &Params) -> Result<Option<Vec<Sku>>, String> {
+        let Some(text) = params.text(SKU_FIELD) else {
+            return Ok(None);
+        };
+        Ok(self
+            .sku_list(&text)?
+            .map(|indices| indices.into_iter().map(|i| self.catalog.sku(i)).collect()))
     }
 
-    /// The SKUs an "all" answer of 2.20 covers.
-    pub(super) fn offer_skus(&self, only: Option<Sku>) -> Vec<Sku> {
+    /// The SKUs an answer of 2.20 covers: those asked, or all the offers.
+    pub(super) fn offer_skus(&self, only: Option<Vec<Sku>>) -> Vec<Sku> {
         match only {
-            Some(sku) => vec![sku],
+            Some(skus) => skus,
             None => (0..OFFER_SKUS.min(self.catalog.sku_count()))
                 .map(|index| self.catalog.sku(index))
                 .collect(),
@@ -91,9 +91,9 @@ impl App {
     }
 
     pub(super) fn accessory_links(&self, params: &Params) -> Outcome {
-        let only = self.optional_sku(params)?;
+        let only = self.optional_skus(params)?;
         if only.is_none() && self.has(Fault::LinksEmptySkuRefused) {
-            return Err("缺少参数 missing parameter: sku".to_string());
+            return Err(params.missing(SKU_FIELD));
         }
         let all = only.is_none();
         let entries = self
@@ -113,7 +113,7 @@ impl App {
     }
 
     pub(super) fn offers(&self, params: &Params, kind: OfferKind) -> Outcome {
-        let only = self.optional_sku(params)?;
+        let only = self.optional_skus(params)?;
         let entries = self
             .offer_skus(only)
             .into_iter()
@@ -165,7 +165,7 @@ impl App {
     }
 
     pub(super) fn tiered_rates(&self, params: &Params) -> Outcome {
-        let only = self.optional_sku(params)?;
+        let only = self.optional_skus(params)?;
         let reversed = self.has(Fault::TiersUnordered);
         let entries = self
             .offer_skus(only)

@@ -19,9 +19,9 @@ use super::faults::{Fault, FaultSet};
 use super::orders::OrderBook;
 use super::params::Params;
 use super::token::{self, TIMESTAMP_TOLERANCE_SECONDS, TokenState, TokenStore};
-use crate::profile::Profile;
+use crate::profile::{Interface, Profile};
 
-/// The interfaces of the default profile, by id.
+/// The interfaces the supplier implements, by profile interface id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Iface {
     Token,
@@ -93,6 +93,9 @@ impl Iface {
         })
     }
 }
+
+/// The logical name of the SKU code (a role of the profile's `[fields]`).
+pub const SKU_FIELD: &str = "sku";
 
 /// A successful `result`: a JSON value, or raw JSON text for answers serde_json cannot build (an
 /// object with a duplicate key).
@@ -193,21 +196,24 @@ impl App {
         }
     }
 
-    pub fn handle(&self, iface: Iface, params: &Params) -> Outcome {
+    /// Answers one call of `interface` (whose kind is `iface`), in logical names.
+    pub fn handle(&self, iface: Iface, interface: &Interface, params: &Params) -> Outcome {
         let now = self.clock.now();
+        // An interface the catalogue gives no batch parameter takes its SKUs in the SKU field.
+        let batch_param = self.profile.batch_param(interface).unwrap_or(SKU_FIELD);
         match iface {
             Iface::Token => self.token(params, now),
             Iface::Pools => Ok(self.pools()),
             Iface::Skus => self.skus(params),
             Iface::Detail => self.detail(params),
-            Iface::ShelfStates => self.shelf_states(params),
-            Iface::Images => self.images(params),
-            Iface::Ratings => self.ratings(params),
-            Iface::Prices => self.prices(params),
+            Iface::ShelfStates => self.shelf_states(params, batch_param),
+            Iface::Images => self.images(params, batch_param),
+            Iface::Ratings => self.ratings(params, batch_param),
+            Iface::Prices => self.prices(params, batch_param),
             Iface::Provinces => Ok(self.provinces()),
             Iface::Cities => self.cities(params),
             Iface::Counties => self.counties(params),
-            Iface::Stocks => self.stocks(params),
+            Iface::Stocks => self.stocks(params, batch_param),
             Iface::Submit => self.submit(params, now),
             Iface::Confirm => self.confirm(params, now),
             Iface::Cancel => self.cancel(params, now),
@@ -215,10 +221,10 @@ impl App {
             Iface::AfterSale => self.after_sale(params, now),
             Iface::Track => self.track(params, now),
             Iface::Reconcile => self.reconcile(params),
-            Iface::Accessories => self.accessories(params),
+            Iface::Accessories => self.accessories(params, batch_param),
             Iface::CreditPayment => self.credit_payment(params),
             Iface::CreditPaymentQuery => self.credit_payment_query(params),
-            Iface::Warranty => self.warranty(params),
+            Iface::Warranty => self.warranty(params, batch_param),
             Iface::AccessoryLinks => self.accessory_links(params),
             Iface::GroupBuys => self.offers(params, OfferKind::GroupBuy),
             Iface::Specials => self.offers(params, OfferKind::Special),
