@@ -227,6 +227,47 @@ pub struct RequirementCoverage {
     pub status: CoverageStatus,
 }
 
+/// What a run was asked to cover and what it was allowed to do, as the report records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunScope {
+    pub scenarios: Vec<String>,
+    pub tags: Vec<String>,
+    pub interfaces: Vec<String>,
+    pub required_only: bool,
+    /// Scenarios tagged `orders` ran (a test environment, `--allow-orders`, or the embedded supplier).
+    pub orders_allowed: bool,
+    /// The reference supplier's admin endpoints answered (its clock and stock could be moved).
+    pub admin: bool,
+}
+
+impl RunScope {
+    /// Why the run covers less than the whole standard, one phrase each (empty: nothing narrowed it).
+    pub fn narrowed_by(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if !self.scenarios.is_empty() {
+            why.push(format!("--scenario {}", self.scenarios.join(",")));
+        }
+        if !self.tags.is_empty() {
+            why.push(format!("--tag {}", self.tags.join(",")));
+        }
+        if !self.interfaces.is_empty() {
+            why.push(format!("--interface {}", self.interfaces.join(",")));
+        }
+        if self.required_only {
+            why.push("--required-only".into());
+        }
+        if !self.orders_allowed {
+            why.push(
+                "不下单 orders not allowed (no --allow-orders, not environment = \"test\")".into(),
+            );
+        }
+        if !self.admin {
+            why.push("无管理接口 no admin endpoints".into());
+        }
+        why
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Event {
     RunStarted {
@@ -236,9 +277,12 @@ pub enum Event {
         profile: String,
         started_at: String,
         scenarios: Vec<ScenarioInfo>,
-        /// The requirements this run sets out to judge: all of them for a full run, those the
-        /// selected scenarios name for a selection.
+        /// The requirements the verdict answers for: all of them (the required set's only with
+        /// `--required-only`), whatever the selection; a selection is therefore never a pass.
         in_scope: Vec<String>,
+        /// What narrowed the run (the selection, orders not allowed, no admin endpoints).
+        #[serde(default)]
+        scope: RunScope,
     },
     ScenarioStarted {
         scenario: String,

@@ -34,6 +34,36 @@ pub struct Knowledge {
     pub new_skus: BTreeMap<String, String>,
     /// How many entries the changed-SKU feed answered.
     pub changed_skus: usize,
+    /// The supplier's own area ids, by Chinese name: provinces, then the cities of a province
+    /// id (in the supplier's order), then the counties of a city id.
+    pub provinces: BTreeMap<String, String>,
+    pub cities: BTreeMap<String, Vec<(String, String)>>,
+    pub counties: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The area ids a test order is delivered to and stock is asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestArea {
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub county: Option<String>,
+}
+
+/// The members of an area answer (`{"和平区": "120101"}`), ids as text, in the supplier's order.
+fn area_members(result: &Value) -> Vec<(String, String)> {
+    result
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, id)| {
+            let id = match id {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some((name.clone(), id))
+        })
+        .collect()
 }
 
 fn items(result: &Value) -> impl Iterator<Item = &Map<String, Value>> {
@@ -152,7 +182,45 @@ impl Knowledge {
                 }
             }
             "changed_skus" => self.changed_skus += result.as_array().map_or(0, Vec::len),
+            "provinces" => self.provinces.extend(area_members(result)),
+            "cities" | "counties" => {
+                let Some(parent) = params.get("id").map(super::walk::text) else {
+                    return;
+                };
+                let members = area_members(result);
+                if interface == "cities" {
+                    self.cities.insert(parent, members);
+                } else {
+                    self.counties.insert(parent, members.into_iter().collect());
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// The test area by name, as the supplier numbers it: the province whose name starts with
+    /// `province_name` (天津 matches 天津 and 天津市), its first city, and that city's county
+    /// named `county_name`. `None` where the area interfaces did not tell.
+    pub fn test_area(&self, province_name: &str, county_name: &str) -> TestArea {
+        let province = self
+            .provinces
+            .iter()
+            .find(|(name, _)| name.starts_with(province_name))
+            .map(|(_, id)| id.clone());
+        let city = province
+            .as_ref()
+            .and_then(|p| self.cities.get(p))
+            .and_then(|cities| cities.first())
+            .map(|(_, id)| id.clone());
+        let county = city
+            .as_ref()
+            .and_then(|c| self.counties.get(c))
+            .and_then(|counties| counties.get(county_name))
+            .cloned();
+        TestArea {
+            province,
+            city,
+            county,
         }
     }
 

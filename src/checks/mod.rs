@@ -39,7 +39,7 @@ pub(crate) use answer::parse_answer;
 pub use consistency::catalogue_consistency;
 pub use expect::{StepExpectation, judge_expectations};
 pub use images::{image_urls, judge_image_probe};
-pub use knowledge::Knowledge;
+pub use knowledge::{Knowledge, TestArea};
 pub use money::decimal_of;
 pub use optional::{agreement_prices, offer_prices, offers_below_agreement};
 pub use orders::oversell;

@@ -71,9 +71,16 @@ impl Default for CredentialSources {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TestData {
-    pub province: String,
-    pub city: String,
-    pub county: String,
+    /// Area ids of the delivery address and of stock queries. Unset (the default), they are the
+    /// supplier's own ids, found by name through its area interfaces (`province_name`, the first
+    /// city, `county_name`): suppliers number areas their own way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub county: Option<String>,
+    pub province_name: String,
     pub county_name: String,
     pub address: String,
     pub name: String,
@@ -91,9 +98,10 @@ pub struct TestData {
 impl Default for TestData {
     fn default() -> TestData {
         TestData {
-            province: "120000".into(),
-            city: "120100".into(),
-            county: "120101".into(),
+            province: None,
+            city: None,
+            county: None,
+            province_name: "天津".into(),
             county_name: "和平区".into(),
             address: "天津市和平区南京路 1 号 mallcheck 测试地址".into(),
             name: "测试收货人".into(),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ReportError, Reporter, write_atomically};
 use crate::events::{
-    Event, RequirementCoverage, ResultRow, ScenarioInfo, SetVerdict, Status, Verdict,
+    Event, RequirementCoverage, ResultRow, RunScope, ScenarioInfo, SetVerdict, Status, Verdict,
 };
 use crate::exchange::Exchange;
 
@@ -40,6 +40,9 @@ pub struct Report {
     pub profile: String,
     pub started_at: String,
     pub duration_ms: u64,
+    /// What narrowed the run; `narrowed_by` says it in words.
+    pub scope: RunScope,
+    pub narrowed_by: Vec<String>,
     pub verdict: Verdict,
     pub aborted: Option<String>,
     pub summary: Counts,
@@ -71,6 +74,8 @@ impl JsonReporter {
                 profile: String::new(),
                 started_at: String::new(),
                 duration_ms: 0,
+                scope: RunScope::default(),
+                narrowed_by: Vec::new(),
                 verdict: Verdict {
                     required: SetVerdict::NotTested,
                     optional: SetVerdict::NotTested,
@@ -104,7 +109,10 @@ impl Reporter for JsonReporter {
                 started_at,
                 scenarios,
                 in_scope: _,
+                scope,
             } => {
+                r.scope = scope.clone();
+                r.narrowed_by = scope.narrowed_by();
                 r.run_id = run_id.clone();
                 r.target = target.clone();
                 r.embedded = *embedded;

@@ -145,6 +145,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 target,
                 profile,
                 scenarios,
+                scope,
                 ..
             } => {
                 self.line(format!(
@@ -154,6 +155,11 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 ));
                 self.line(format!("目标 target:  {}", printable(target)));
                 self.line(format!("配置 profile: {profile}    运行 run: {run_id}"));
+                let narrowed = scope.narrowed_by();
+                if !narrowed.is_empty() {
+                    // Said up front: such a run cannot pass for the whole standard.
+                    self.line(format!("范围 scope: {}", narrowed.join("; ")));
+                }
                 self.bar.set_length(scenarios.len() as u64);
                 for s in scenarios {
                     self.scenarios.insert(s.id.clone(), s.clone());

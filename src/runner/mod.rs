@@ -21,7 +21,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::checks::Knowledge;
 use crate::client::Client;
 use crate::config::Config;
-use crate::events::{Event, RequirementSet, ScenarioInfo, SetVerdict, Status, Verdict};
+use crate::events::{Event, RequirementSet, RunScope, ScenarioInfo, SetVerdict, Status, Verdict};
 use crate::profile::Profile;
 use crate::scenario::Scenario;
 
@@ -49,7 +49,7 @@ pub async fn run(
     mut interrupt: tokio::sync::watch::Receiver<bool>,
 ) -> (Verdict, Option<String>) {
     let started = Instant::now();
-    let in_scope = verdict::requirements_in_scope(&profile, &scenarios, &options.selection);
+    let in_scope = verdict::requirements_in_scope(&profile, &options.selection);
     let infos = scenarios
         .iter()
         .map(|s| ScenarioInfo {
@@ -68,6 +68,14 @@ pub async fn run(
         started_at: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
         scenarios: infos,
         in_scope: in_scope.clone(),
+        scope: RunScope {
+            scenarios: options.selection.scenarios.clone(),
+            tags: options.selection.tags.clone(),
+            interfaces: options.selection.interfaces.clone(),
+            required_only: options.selection.required_only,
+            orders_allowed: options.allow_orders,
+            admin: options.admin,
+        },
     });
     for exchange in &options.preflight {
         let _ = events.send(Event::Exchange(Box::new(exchange.clone())));
@@ -113,6 +121,7 @@ pub async fn run(
                 let ready = pending[index]
                     .requires
                     .iter()
+                    .chain(&pending[index].after)
                     .all(|r| outcomes.contains_key(r) || !scenarios.iter().any(|s| &s.id == r));
                 if !ready {
                     index += 1;

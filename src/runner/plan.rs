@@ -61,7 +61,7 @@ pub fn select(scenarios: &[Scenario], selection: &Selection) -> Vec<Scenario> {
         if keep.insert(id)
             && let Some(s) = by_id.get(id)
         {
-            stack.extend(s.requires.iter().map(String::as_str));
+            stack.extend(s.requires.iter().chain(&s.after).map(String::as_str));
         }
     }
     scenarios

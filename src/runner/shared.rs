@@ -64,8 +64,30 @@ pub(crate) enum Outcome {
 /// Values every template can use: `${config.…}`, `${run.…}`, `${profile.…}`.
 pub(crate) fn global_vars(shared: &Shared) -> Map<String, Value> {
     let mut vars = Map::new();
-    let config = serde_json::to_value(&shared.config.test_data).unwrap_or(Value::Null);
+    let test_data = &shared.config.test_data;
+    let config = serde_json::to_value(test_data).unwrap_or(Value::Null);
     vars.insert("config".into(), json!({ "test_data": config }));
+    // `${area.…}`: the configured ids, else the supplier's own, found by name; before the areas
+    // scenario has run (or where it found nothing) the GB/T 2260 codes of Tianjin's 和平区.
+    let found = shared
+        .knowledge
+        .lock()
+        .map(|k| k.test_area(&test_data.province_name, &test_data.county_name))
+        .unwrap_or_default();
+    let pick = |configured: &Option<String>, found: Option<String>, fallback: &str| {
+        configured
+            .clone()
+            .or(found)
+            .unwrap_or_else(|| fallback.to_string())
+    };
+    vars.insert(
+        "area".into(),
+        json!({
+            "province": pick(&test_data.province, found.province, "120000"),
+            "city": pick(&test_data.city, found.city, "120100"),
+            "county": pick(&test_data.county, found.county, "120101"),
+        }),
+    );
     // Times in the profile's zone (China Standard Time by default), in its format.
     let offset = chrono::FixedOffset::east_opt(shared.profile.settings.utc_offset_seconds)
         .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));

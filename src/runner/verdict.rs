@@ -9,7 +9,6 @@ use crate::events::{
     Verdict,
 };
 use crate::profile::Profile;
-use crate::scenario::Scenario;
 
 use super::plan::Selection;
 
@@ -105,34 +104,16 @@ pub(crate) fn untested_must(coverage: &[RequirementCoverage], in_scope: &[String
         .collect()
 }
 
-/// The requirements a run sets out to judge: all of them for a full run, those the selected
-/// scenarios name for a selection.
-pub(crate) fn requirements_in_scope(
-    profile: &Profile,
-    scenarios: &[Scenario],
-    selection: &Selection,
-) -> Vec<String> {
-    let full = selection.interfaces.is_empty()
-        && selection.scenarios.is_empty()
-        && selection.tags.is_empty();
-    let mut ids: Vec<String> = if full {
-        profile.requirements.iter().map(|r| r.id.clone()).collect()
-    } else {
-        scenarios
-            .iter()
-            .flat_map(|s| s.requirements.iter().cloned())
-            .collect()
-    };
-    if selection.required_only {
-        ids.retain(|id| {
-            profile
-                .requirement(id)
-                .is_some_and(|r| r.set == RequirementSet::Required)
-        });
-    }
-    ids.sort();
-    ids.dedup();
-    ids
+/// The requirements a verdict answers for: every requirement of the standard, so that a selection
+/// (`--scenario`, `--tag`, `--interface`) can never pass for the whole; `--required-only` leaves
+/// the optional set out (its verdict is then not tested).
+pub(crate) fn requirements_in_scope(profile: &Profile, selection: &Selection) -> Vec<String> {
+    profile
+        .requirements
+        .iter()
+        .filter(|r| !selection.required_only || r.set == RequirementSet::Required)
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");
 const SCENARIO_SCHEMA: &str = include_str!("../../schemas/mallcheck/scenario.schema.json");
 
 /// Template roots that are always there.
-const GLOBAL_ROOTS: [&str; 3] = ["config", "run", "profile"];
+const GLOBAL_ROOTS: [&str; 4] = ["config", "run", "profile", "area"];
 
 #[derive(Debug, Clone)]
 pub enum ScenarioSource {
@@ -238,14 +238,26 @@ fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut
                 message,
             });
         };
-        for (i, required) in scenario.requires.iter().enumerate() {
+        let earlier = scenario
+            .requires
+            .iter()
+            .enumerate()
+            .map(|(i, id)| ("requires", i, id))
+            .chain(
+                scenario
+                    .after
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| ("after", i, id)),
+            );
+        for (key, i, required) in earlier {
             match by_id.get(required.as_str()) {
                 None => report(
-                    &format!("/requires/{i}"),
-                    format!("requires unknown scenario {required:?}"),
+                    &format!("/{key}/{i}"),
+                    format!("{key}: unknown scenario {required:?}"),
                 ),
                 Some(other) if other.phase() > scenario.phase() => report(
-                    &format!("/requires/{i}"),
+                    &format!("/{key}/{i}"),
                     format!(
                         "{required:?} runs later than this scenario (it is optional, or moves the clock / runs alone): it cannot be required here"
                     ),
@@ -257,7 +269,7 @@ fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut
             report(
                 "/requires",
                 format!(
-                    "scenario {:?} depends on itself through `requires`",
+                    "scenario {:?} depends on itself through `requires` or `after`",
                     scenario.id
                 ),
             );
@@ -403,7 +415,12 @@ fn check_templates(
 }
 
 fn depends_on_itself(start: &Scenario, by_id: &HashMap<&str, &Scenario>) -> bool {
-    let mut stack: Vec<&str> = start.requires.iter().map(String::as_str).collect();
+    let mut stack: Vec<&str> = start
+        .requires
+        .iter()
+        .chain(&start.after)
+        .map(String::as_str)
+        .collect();
     let mut seen = HashSet::new();
     while let Some(id) = stack.pop() {
         if id == start.id {
@@ -412,7 +429,7 @@ fn depends_on_itself(start: &Scenario, by_id: &HashMap<&str, &Scenario>) -> bool
         if seen.insert(id)
             && let Some(s) = by_id.get(id)
         {
-            stack.extend(s.requires.iter().map(String::as_str));
+            stack.extend(s.requires.iter().chain(&s.after).map(String::as_str));
         }
     }
     false

@@ -19,6 +19,10 @@ pub struct Scenario {
     /// Scenarios whose captures this one uses; if one of them fails, this one is blocked.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// Scenarios that run before this one when they are in the run, without blocking it when
+    /// they fail (the catalogue's stock queries use the area ids the areas scenario found).
+    #[serde(default)]
+    pub after: Vec<String>,
     /// Every requirement the scenario tests (for coverage); steps name the ones they assert.
     #[serde(default)]
     pub requirements: Vec<String>,

@@ -11,3 +11,4 @@ mod requirement_ids;
 mod run_cli;
 mod scenarios;
 mod supplier;
+mod variants;

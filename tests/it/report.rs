@@ -187,6 +187,11 @@ fn events() -> Vec<Event> {
             ]
             .map(String::from)
             .to_vec(),
+            scope: mallcheck::events::RunScope {
+                orders_allowed: false,
+                admin: false,
+                ..Default::default()
+            },
         },
         started("token"),
         Event::Result(Box::new(passes)),
