@@ -2,6 +2,7 @@
 //! redaction, and hostile answers (huge bodies, slow drips, refused connections, redirects to
 //! another host, HTML error pages, invalid UTF-8). Deterministic: no sleeps waiting for luck.
 
+use crate::common::copy_dir;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -273,19 +274,6 @@ async fn form_encoding_keeps_number_text_and_sends_nested_values_as_json_text() 
     assert_eq!(recorded.params[0], ("token".to_string(), "***".to_string()));
     assert_eq!(pair(&recorded.params, "order_price"), Some("39.80"));
     assert_eq!(pair(&recorded.params, "sku"), pair(&pairs, "sku"));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
 }
 
 /// A copy of `schemas/` with JSON encoding, in a fresh temporary folder.

@@ -108,3 +108,16 @@ pub fn example(id: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("example of {id}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("example of {id}: {e}"))
 }
+
+/// Copies a folder (a profile) recursively, for tests that change a copy.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for entry in std::fs::read_dir(from).expect("read").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}

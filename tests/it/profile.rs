@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use crate::common::{example, profile};
+use crate::common::{copy_dir, example, profile};
 use mallcheck::profile::{Profile, ProfileError};
 use serde_json::{Value, json};
 
@@ -317,19 +317,6 @@ fn a_broken_profile_names_the_file_and_the_field() {
     assert_eq!(code, 2, "input error exit code; stderr: {stderr}");
     assert!(stderr.contains("result/prices.json"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("name"));
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy");
-        }
-    }
 }
 
 #[test]

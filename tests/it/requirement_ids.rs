@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use mallcheck::checks::{CHECKS, NOT_OBSERVABLE};
+use mallcheck::checks::{CHECKS, NOT_OBSERVABLE, validate_profile};
+
+use crate::common::copy_dir;
 use mallcheck::profile::Profile;
 use mallcheck::scenario::{ScenarioSource, Step, load_scenarios};
 
@@ -201,14 +203,24 @@ fn an_unknown_requirement_id_in_the_profile_is_refused() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("dir");
-    for entry in std::fs::read_dir(from).expect("read").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
+#[test]
+fn a_profile_naming_an_unknown_check_is_refused() {
+    let dir = std::env::temp_dir().join(format!("mallcheck-unknown-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&Path::new(ROOT).join("schemas"), &dir);
+    let catalogue = std::fs::read_to_string(dir.join("interfaces.toml")).expect("catalogue");
+    let broken = catalogue.replacen(
+        r#"checks = ["price-rule", "money"]"#,
+        r#"checks = ["price-rule", "mony"]"#,
+        1,
+    );
+    assert_ne!(broken, catalogue);
+    std::fs::write(dir.join("interfaces.toml"), broken).expect("write");
+    let loaded = Profile::from_dir(&dir).expect("the profile itself loads");
+    let error = validate_profile(&loaded).expect_err("unknown check");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        error.contains("\"mony\"") && error.contains("prices"),
+        "{error}"
+    );
 }

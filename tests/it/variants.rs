@@ -7,7 +7,7 @@ use mallcheck::events::{Event, ResultRow, SetVerdict, Status};
 use mallcheck::profile::Profile;
 use mallcheck::session::RunArgs;
 
-use crate::common::{Serve, run_session_with};
+use crate::common::{Serve, copy_dir, run_session_with};
 
 const VARIANTS: &[&str] = &["jd-style", "json-token"];
 
@@ -173,18 +173,6 @@ fn rename_in_json_files(dir: &std::path::Path, from: &str, to: &str) {
         } else if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).expect("read");
             std::fs::write(&path, text.replace(from, to)).expect("write");
-        }
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("dir");
-    for entry in std::fs::read_dir(from).expect("read").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
         }
     }
 }
