@@ -73,16 +73,22 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
             }
         }
     }
-    for (check, requirement, findings) in [
-        (ids::SKU_HAS_DATA, HAS_DATA_REQ, has_data),
-        (ids::ONSHELF_SELLABLE, SELLABLE_REQ, sellable),
-    ] {
-        runs.push(if sampled.is_empty() {
-            CheckRun::not_judged(check, &[requirement], NOTHING)
-        } else {
-            CheckRun::new(check, &[requirement], findings)
-        });
-    }
+    runs.push(if sampled.is_empty() {
+        CheckRun::not_judged(ids::SKU_HAS_DATA, &[HAS_DATA_REQ], NOTHING)
+    } else {
+        CheckRun::new(ids::SKU_HAS_DATA, &[HAS_DATA_REQ], has_data)
+    });
+    // With no on-shelf SKU in the sample (or a profile without the on-shelf code) there is
+    // nothing the sellability rule could hold for: not judged, never a vacuous pass.
+    runs.push(if sampled.iter().any(|s| k.on_shelf(s)) {
+        CheckRun::new(ids::ONSHELF_SELLABLE, &[SELLABLE_REQ], sellable)
+    } else {
+        CheckRun::not_judged(
+            ids::ONSHELF_SELLABLE,
+            &[SELLABLE_REQ],
+            "样本中没有上架商品 no on-shelf SKU among the sampled ones",
+        )
+    });
 
     let all_listed = !pools.is_empty() && pools.iter().all(|p| k.pools_listed.contains_key(*p));
     let mut new_in_pool = Vec::new();
@@ -153,4 +159,45 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
         ));
     }
     runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Map, json};
+
+    fn knowledge(shelf_state: i64) -> Knowledge {
+        let mut k = Knowledge::new(Some(json!(1)));
+        let mut params = Map::new();
+        params.insert("catalog_id".into(), json!("A0101"));
+        k.learn("skus", &params, &json!(["1"]), true);
+        k.learn(
+            "shelf_states",
+            &Map::new(),
+            &json!([{"sku": "1", "state": shelf_state}]),
+            true,
+        );
+        k
+    }
+
+    fn sellable(k: &Knowledge) -> CheckRun {
+        catalogue_consistency(k, &["1"], &["A0101"])
+            .into_iter()
+            .find(|r| r.check == ids::ONSHELF_SELLABLE)
+            .expect("the sellability run")
+    }
+
+    #[test]
+    fn an_on_shelf_sku_without_detail_or_price_is_not_sellable() {
+        let run = sellable(&knowledge(1));
+        assert_eq!(run.findings.len(), 1, "{run:?}");
+        assert!(run.unjudged.is_empty());
+    }
+
+    #[test]
+    fn no_on_shelf_sku_in_the_sample_is_not_judged_never_passed() {
+        let run = sellable(&knowledge(0));
+        assert!(run.findings.is_empty());
+        assert_eq!(run.unjudged.len(), 1, "{run:?}");
+    }
 }

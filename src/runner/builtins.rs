@@ -226,17 +226,13 @@ async fn concurrent_preorders(
     for (order_id, _) in accepted {
         let mut params = Map::new();
         params.insert("order_id".into(), order_id);
-        let exchange = shared
-            .client
-            .call(iface::CANCEL, &params, TokenUse::Auto)
-            .await;
-        shared.emit(Event::Exchange(Box::new(exchange.clone())));
-        let answer = exchange
-            .answer()
-            .map(|a| shared.profile.fields.to_logical_value(a));
-        shared
-            .orders
-            .observe(iface::CANCEL, &params, answer.as_ref());
+        // The cleanup cancel is judged like any call (its answer read once, in logical names).
+        let (_, judged) = call_judged(shared, rows, iface::CANCEL, &params, true).await;
+        shared.orders.observe(
+            iface::CANCEL,
+            &params,
+            judged.as_ref().and_then(|j| j.value()),
+        );
     }
     Ok(())
 }

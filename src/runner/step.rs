@@ -442,12 +442,20 @@ fn for_each_items(call: &CallStep, vars: &Scope<'_>) -> Result<Option<Vec<Value>
 }
 
 fn token_expired(exchange: &Exchange, marker: &str) -> bool {
-    exchange.answer().is_some_and(|a| {
-        a.get("success").and_then(Value::as_bool) == Some(false)
-            && a.get("desc")
-                .and_then(Value::as_str)
-                .is_some_and(|d| d.contains(marker))
-    })
+    // Most answers do not carry the marker at all: look at the bytes before parsing, so that a
+    // normal answer is parsed once, by the judge.
+    let carries_marker = exchange.response.as_ref().is_some_and(|r| {
+        r.body
+            .windows(marker.len().max(1))
+            .any(|w| w == marker.as_bytes())
+    });
+    carries_marker
+        && exchange.answer().is_some_and(|a| {
+            a.get("success").and_then(Value::as_bool) == Some(false)
+                && a.get("desc")
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| d.contains(marker))
+        })
 }
 
 fn is_empty_value(value: &Value) -> bool {

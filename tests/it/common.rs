@@ -121,3 +121,18 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// The rows that are not a pass or a skip (fail, warn, blocked), one line each, for messages of
+/// tests that expect none.
+pub fn findings(rows: &[mallcheck::events::ResultRow]) -> Vec<String> {
+    use mallcheck::events::Status;
+    rows.iter()
+        .filter(|r| matches!(r.status, Status::Fail | Status::Warn | Status::Blocked))
+        .map(|r| {
+            format!(
+                "{} {} {:?} {}",
+                r.scenario, r.requirement, r.status, r.message
+            )
+        })
+        .collect()
+}

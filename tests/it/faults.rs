@@ -9,7 +9,7 @@ use mallcheck::profile::{Level, Profile};
 use mallcheck::session::RunArgs;
 use mallcheck::supplier;
 
-use crate::common::{run_session, scenario_counts};
+use crate::common::{findings, run_session, scenario_counts};
 
 struct Run {
     verdict: Verdict,
@@ -87,17 +87,7 @@ fn temp_state(name: &str) -> std::path::PathBuf {
 async fn clean_reference_supplier_has_no_findings_and_passes() {
     let state = temp_state("clean");
     let run = run_with(&[], &state).await;
-    let findings: Vec<String> = run
-        .results
-        .iter()
-        .filter(|r| matches!(r.status, Status::Fail | Status::Warn | Status::Blocked))
-        .map(|r| {
-            format!(
-                "{} {} {:?} {}",
-                r.scenario, r.requirement, r.status, r.message
-            )
-        })
-        .collect();
+    let findings = findings(&run.results);
     assert!(
         findings.is_empty(),
         "findings on the clean supplier:\n{}",

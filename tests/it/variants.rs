@@ -7,7 +7,7 @@ use mallcheck::events::{Event, ResultRow, SetVerdict, Status};
 use mallcheck::profile::Profile;
 use mallcheck::session::RunArgs;
 
-use crate::common::{Serve, copy_dir, run_session_with};
+use crate::common::{Serve, copy_dir, findings, run_session_with};
 
 const VARIANTS: &[&str] = &["jd-style", "json-token"];
 
@@ -49,16 +49,7 @@ async fn run(profile: &str, faults: &[&str]) -> (mallcheck::session::RunOutcome,
 async fn each_variant_served_and_judged_by_itself_passes_clean() {
     for name in VARIANTS {
         let (outcome, rows) = run(name, &[]).await;
-        let findings: Vec<String> = rows
-            .iter()
-            .filter(|r| matches!(r.status, Status::Fail | Status::Warn | Status::Blocked))
-            .map(|r| {
-                format!(
-                    "{} {} {:?} {}",
-                    r.scenario, r.requirement, r.status, r.message
-                )
-            })
-            .collect();
+        let findings = findings(&rows);
         assert!(
             findings.is_empty(),
             "{name}: findings on the clean supplier:\n{}",
