@@ -1,5 +1,6 @@
 //! The one integration-test binary of mallcheck; each module tests one part end to end.
 
+mod audit;
 mod checks;
 mod client;
 mod common;
