@@ -1,5 +1,5 @@
 //! `mallcheck serve` and `mallcheck faults`: run the reference supplier, list its faults.
-//! Takes plain values; the clap definitions live in `cli/mod.rs`.
+//! The flags of `serve` live here, beside what they configure; `cli/mod.rs` holds the rest.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -13,9 +13,55 @@ use crate::exit;
 use crate::profile::Profile;
 use crate::supplier::{self, SupplierConfig, SupplierError};
 
-/// Starts the supplier on `addr`, prints its base URL as the first line on stdout once it
+/// The flags of `mallcheck serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeFlags {
+    /// Address to listen on (port 0: any free port); the base URL is the first line on stdout.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Number of SKUs in the generated catalogue (a million start in a fraction of a second).
+    #[arg(long, default_value_t = 1000)]
+    skus: u64,
+    /// Seed of the generated catalogue: the same seed gives the same catalogue.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A fault to inject (repeatable); see `mallcheck faults`.
+    #[arg(long = "fault", value_name = "ID")]
+    faults: Vec<String>,
+    /// Serve /__admin/clock and /__admin/stock.
+    #[arg(long)]
+    admin: bool,
+    /// The username the supplier accepts.
+    #[arg(long, env = "MALLCHECK_USERNAME", default_value = "tjmall")]
+    username: String,
+    /// The password the supplier accepts (its md5 travels; prefer the environment variable).
+    #[arg(
+        long,
+        env = "MALLCHECK_PASSWORD",
+        default_value = "tjmall-test",
+        hide_env_values = true
+    )]
+    password: String,
+}
+
+impl ServeFlags {
+    fn config(self) -> (SocketAddr, SupplierConfig) {
+        let config = SupplierConfig {
+            skus: self.skus,
+            seed: self.seed,
+            faults: self.faults,
+            admin: self.admin,
+            username: self.username,
+            password: self.password,
+        };
+        (self.addr, config)
+    }
+}
+
+/// Starts the supplier on `--addr`, prints its base URL as the first line on stdout once it
 /// accepts connections, and runs until SIGINT or SIGTERM.
-pub fn serve_command(profile: Profile, addr: SocketAddr, config: SupplierConfig) -> ExitCode {
+pub fn serve_command(profile: Profile, flags: ServeFlags) -> ExitCode {
+    let (addr, config) = flags.config();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
