@@ -53,6 +53,7 @@ impl ServeFlags {
             admin: self.admin,
             username: self.username,
             password: self.password,
+            ..SupplierConfig::default()
         };
         (self.addr, config)
     }

@@ -63,6 +63,11 @@ pub struct SupplierConfig {
     pub username: String,
     /// The plain password; the token call carries its md5.
     pub password: String,
+    /// Seconds after confirmation until an order ships (state 5, a waybill); 0: at once.
+    pub ship_after_seconds: i64,
+    /// Seconds after confirmation until an order is delivered (state 1); at least
+    /// `ship_after_seconds`.
+    pub deliver_after_seconds: i64,
 }
 
 impl Default for SupplierConfig {
@@ -74,6 +79,8 @@ impl Default for SupplierConfig {
             admin: false,
             username: "tjmall".to_string(),
             password: "tjmall-test".to_string(),
+            ship_after_seconds: 0,
+            deliver_after_seconds: orders::DELIVERY_SECONDS,
         }
     }
 }
@@ -84,6 +91,10 @@ pub enum SupplierError {
     UnknownFault { id: String, known: String },
     #[error("商品数过多 at most {max} SKUs, got {skus}")]
     TooManySkus { skus: u64, max: u64 },
+    #[error(
+        "发货/送达时间无效 ship-after ({ship_after} s) and deliver-after ({deliver_after} s) must satisfy 0 <= ship-after <= deliver-after"
+    )]
+    BadSchedule { ship_after: i64, deliver_after: i64 },
     #[error("接口路径重复 two interfaces of the profile share the path {path}")]
     DuplicatePath { path: String },
     #[error("无法监听 cannot listen on {addr}: {source}")]
@@ -165,6 +176,17 @@ pub async fn start(
             max: MAX_SKUS,
         });
     }
+    let schedule = orders::Schedule {
+        ship_after: config.ship_after_seconds,
+        deliver_after: config.deliver_after_seconds,
+    };
+    // Delivered before shipped would make no sense to a mall.
+    if schedule.ship_after < 0 || schedule.deliver_after < schedule.ship_after {
+        return Err(SupplierError::BadSchedule {
+            ship_after: schedule.ship_after,
+            deliver_after: schedule.deliver_after,
+        });
+    }
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| SupplierError::Bind { addr, source })?;
@@ -183,7 +205,7 @@ pub async fn start(
         clock,
         faults,
         tokens: token::TokenStore::default(),
-        book: Mutex::new(orders::OrderBook::default()),
+        book: Mutex::new(orders::OrderBook::new(schedule)),
         base_url: base_url.clone(),
         seed: config.seed,
         username: config.username,

@@ -252,7 +252,18 @@ impl App {
                 "operator": "系统",
             })];
             let mut waybill = Vec::new();
-            if let Some(confirmed_at) = order.shipped_at() {
+            let shipped_at = order.shipped_at(now);
+            // Confirmed but not shipped yet (or shipped later): the confirmation has its own entry.
+            if let Some(confirmed_at) = order.confirmation()
+                && shipped_at != Some(confirmed_at)
+            {
+                track.push(json!({
+                    "content": "您的订单已确认，仓库正在备货",
+                    "operate_time": self.clock.format(confirmed_at),
+                    "operator": "系统",
+                }));
+            }
+            if let Some(shipped_at) = shipped_at {
                 let items: Vec<Value> = order
                     .lines
                     .iter()
@@ -268,12 +279,12 @@ impl App {
                 }
                 track.push(json!({
                     "content": "您的订单已确认，商品已出库",
-                    "operate_time": self.clock.format(confirmed_at),
+                    "operate_time": self.clock.format(shipped_at),
                     "operator": "天津仓",
                 }));
                 track.push(json!({
                     "content": "运输中：快件已从天津分拨中心发出",
-                    "operate_time": self.clock.format(confirmed_at),
+                    "operate_time": self.clock.format(shipped_at),
                     "operator": "顺丰速运",
                 }));
                 if let Some(delivered_at) = order.delivered_at().filter(|at| now >= *at) {
