@@ -45,6 +45,7 @@ use tokio::task::JoinHandle;
 
 use crate::profile::Profile;
 
+pub use areas::AreaIds;
 pub use catalog::MAX_SKUS;
 pub use faults::FaultInfo;
 use faults::{Fault, FaultSet};
@@ -68,6 +69,8 @@ pub struct SupplierConfig {
     /// Seconds after confirmation until an order is delivered (state 1); at least
     /// `ship_after_seconds`.
     pub deliver_after_seconds: i64,
+    /// The area id scheme of the interfaces (areas, stock, submit, admin stock).
+    pub area_ids: AreaIds,
 }
 
 impl Default for SupplierConfig {
@@ -81,6 +84,7 @@ impl Default for SupplierConfig {
             password: "tjmall-test".to_string(),
             ship_after_seconds: 0,
             deliver_after_seconds: orders::DELIVERY_SECONDS,
+            area_ids: AreaIds::Standard,
         }
     }
 }
@@ -210,6 +214,7 @@ pub async fn start(
         seed: config.seed,
         username: config.username,
         password_md5: token::md5_hex(&config.password),
+        area_ids: config.area_ids,
     });
     let router = routes::router(app, config.admin)?;
     let (stop, stopped) = oneshot::channel::<()>();

@@ -13,6 +13,7 @@ mod orders;
 
 use extras::OfferKind;
 
+use super::areas::AreaIds;
 use super::catalog::Catalog;
 use super::clock::{Clock, Instant};
 use super::faults::{Fault, FaultSet};
@@ -124,6 +125,7 @@ pub struct App {
     pub seed: u64,
     pub username: String,
     pub password_md5: String,
+    pub area_ids: AreaIds,
 }
 
 /// A money amount as a JSON number with its exact decimal text ("19.90").

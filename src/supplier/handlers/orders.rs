@@ -69,13 +69,25 @@ impl App {
         let province = params.required("province")?;
         let city = params.required("city")?;
         let county = params.required("county")?;
-        if areas::city_of_county(&county) != Some(city.as_str())
-            || areas::province_of_city(&city) != Some(province.as_str())
-        {
-            return Err(format!(
-                "收货地区不匹配 province/city/county do not match: {province}/{city}/{county}"
-            ));
-        }
+        // The order keeps the county's code: its stock is kept by code.
+        let codes = (
+            self.area_ids.code(&province),
+            self.area_ids.code(&city),
+            self.area_ids.code(&county),
+        );
+        let county = match codes {
+            (Some(province), Some(city), Some(county))
+                if areas::city_of_county(county) == Some(city)
+                    && areas::province_of_city(city) == Some(province) =>
+            {
+                county.to_string()
+            }
+            _ => {
+                return Err(format!(
+                    "收货地区不匹配 province/city/county do not match: {province}/{city}/{county}"
+                ));
+            }
+        };
         let mobile = params.text("mobile");
         if params.text("phone").is_none() && mobile.is_none() {
             return Err("缺少联系电话 one of phone / mobile is required".to_string());
