@@ -71,6 +71,9 @@ pub struct SupplierConfig {
     pub deliver_after_seconds: i64,
     /// The area id scheme of the interfaces (areas, stock, submit, admin stock).
     pub area_ids: AreaIds,
+    /// While the last token issued is valid, a token request gets it again, with the same
+    /// `expires_at`.
+    pub reissue_valid_token: bool,
 }
 
 impl Default for SupplierConfig {
@@ -85,6 +88,7 @@ impl Default for SupplierConfig {
             ship_after_seconds: 0,
             deliver_after_seconds: orders::DELIVERY_SECONDS,
             area_ids: AreaIds::Standard,
+            reissue_valid_token: false,
         }
     }
 }
@@ -215,6 +219,7 @@ pub async fn start(
         username: config.username,
         password_md5: token::md5_hex(&config.password),
         area_ids: config.area_ids,
+        reissue_token: config.reissue_valid_token,
     });
     let router = routes::router(app, config.admin)?;
     let (stop, stopped) = oneshot::channel::<()>();
