@@ -24,6 +24,23 @@
 //! without it: sets the units available); their parameters keep these names under every profile.
 //! Faults that touch "some SKUs" always include the first SKU of every pool and the SKUs of the
 //! new-SKU feed, the ones a harness samples first.
+//!
+//! Options that make it behave like a supplier's test environment, for black-box tests of the
+//! harness (all off by default; `SupplierConfig::test_env` and `serve --test-env` turn them on,
+//! without admin endpoints):
+//! - `ship_after_seconds` / `deliver_after_seconds`: a confirmed order ships, then is
+//!   delivered, by itself after these delays on the supplier clock (real time, plus what the
+//!   admin clock added). Until it ships select answers state 0 with submit_state 1 and track no
+//!   waybill; shipped: state 5 and a waybill of the order lines; delivered: state 1,
+//!   deliver_state 1, and only then after-sale. Defaults: shipped at once, delivered after 24 h.
+//! - `area_ids`: `Own` gives areas the supplier's own ids (provinces `1`…`34`, cities from
+//!   `2801`, counties from `50950`) in every interface that takes or answers one, GB/T codes
+//!   being unknown then; names stay the same.
+//! - `reissue_valid_token`: while the last token issued is valid, a token request gets it
+//!   again with the same `expires_at`.
+//!
+//! Every fault keeps working with these options on: the order faults act on the delayed
+//! schedule, the area faults on the own ids.
 
 mod areas;
 mod catalog;
@@ -89,6 +106,22 @@ impl Default for SupplierConfig {
             deliver_after_seconds: orders::DELIVERY_SECONDS,
             area_ids: AreaIds::Standard,
             reissue_valid_token: false,
+        }
+    }
+}
+
+impl SupplierConfig {
+    /// Like a supplier's test environment (`serve --test-env`): no admin endpoints, orders that
+    /// ship 2 s and are delivered 4 s after confirmation, its own area ids, and a valid token
+    /// handed out again.
+    pub fn test_env() -> SupplierConfig {
+        SupplierConfig {
+            admin: false,
+            ship_after_seconds: 2,
+            deliver_after_seconds: 4,
+            area_ids: AreaIds::Own,
+            reissue_valid_token: true,
+            ..SupplierConfig::default()
         }
     }
 }
