@@ -19,9 +19,10 @@
 //! Besides the interfaces it serves, over GET, what its answers link to: product images
 //! (`/images/<sku>/<n>.png`), product pages (`/product/<sku>.html`) and e-invoices
 //! (`/einvoice/<order_id>.pdf`). With `admin` on, two POST endpoints (form or JSON) drive tests:
-//! `/__admin/clock` (`advance_seconds`: moves the supplier clock forward; token expiry and
-//! delivery follow it) and `/__admin/stock` (`sku`, `num`, optional `area_id`, all counties
-//! without it: sets the units available); their parameters keep these names under every profile.
+//! `/__admin/clock` (`advance_seconds`: moves the supplier clock forward; token expiry,
+//! shipping and delivery follow it) and `/__admin/stock` (`sku`, `num`, optional `area_id` in
+//! the supplier's area ids, all counties without it: sets the units available); their
+//! parameters keep these names under every profile.
 //! Faults that touch "some SKUs" always include the first SKU of every pool and the SKUs of the
 //! new-SKU feed, the ones a harness samples first.
 //!
