@@ -52,34 +52,7 @@ enum Command {
     /// 输出 OpenAPI 3.1 文档 / Print an OpenAPI 3.1 document of the whole supplier interface.
     Openapi,
     /// 运行参考供应商 / Run the reference supplier.
-    Serve {
-        /// Address to listen on (port 0: any free port); the base URL is the first line on stdout.
-        #[arg(long, default_value = "127.0.0.1:0")]
-        addr: std::net::SocketAddr,
-        /// Number of SKUs in the generated catalogue (a million start in a fraction of a second).
-        #[arg(long, default_value_t = 1000)]
-        skus: u64,
-        /// Seed of the generated catalogue: the same seed gives the same catalogue.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// A fault to inject (repeatable); see `mallcheck faults`.
-        #[arg(long = "fault", value_name = "ID")]
-        faults: Vec<String>,
-        /// Serve /__admin/clock and /__admin/stock.
-        #[arg(long)]
-        admin: bool,
-        /// The username the supplier accepts.
-        #[arg(long, env = "MALLCHECK_USERNAME", default_value = "tjmall")]
-        username: String,
-        /// The password the supplier accepts (its md5 travels; prefer the environment variable).
-        #[arg(
-            long,
-            env = "MALLCHECK_PASSWORD",
-            default_value = "tjmall-test",
-            hide_env_values = true
-        )]
-        password: String,
-    },
+    Serve(serve::ServeFlags),
     /// 运行一致性测试 / Run the conformance scenarios against a supplier (by default the embedded reference supplier).
     Run(RunFlags),
     /// 列出参考供应商的故障 / List the faults of the reference supplier.
@@ -169,26 +142,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Requirements { json } => catalogue::requirements(&load()?, json),
         Command::Schema { id, request } => catalogue::schema(&load()?, &id, request),
         Command::Openapi => catalogue::openapi(&load()?),
-        Command::Serve {
-            addr,
-            skus,
-            seed,
-            faults,
-            admin,
-            username,
-            password,
-        } => Ok(serve::serve_command(
-            load()?,
-            addr,
-            crate::supplier::SupplierConfig {
-                skus,
-                seed,
-                faults,
-                admin,
-                username,
-                password,
-            },
-        )),
+        Command::Serve(flags) => Ok(serve::serve_command(load()?, flags)),
         Command::Faults { json } => Ok(serve::faults_command(json)),
         Command::Run(flags) => {
             let profile = load()?;

@@ -1,5 +1,5 @@
 //! `mallcheck serve` and `mallcheck faults`: run the reference supplier, list its faults.
-//! Takes plain values; the clap definitions live in `cli/mod.rs`.
+//! The flags of `serve` live here, beside what they configure; `cli/mod.rs` holds the rest.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -11,11 +11,120 @@ use serde_json::{Value, json};
 use super::table::Table;
 use crate::exit;
 use crate::profile::Profile;
-use crate::supplier::{self, SupplierConfig, SupplierError};
+use crate::supplier::{self, AreaIds, SupplierConfig, SupplierError};
 
-/// Starts the supplier on `addr`, prints its base URL as the first line on stdout once it
+/// The flags of `mallcheck serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeFlags {
+    /// Address to listen on (port 0: any free port); the base URL is the first line on stdout.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Number of SKUs in the generated catalogue (a million start in a fraction of a second).
+    #[arg(long, default_value_t = 1000)]
+    skus: u64,
+    /// Seed of the generated catalogue: the same seed gives the same catalogue.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A fault to inject (repeatable); see `mallcheck faults`.
+    #[arg(long = "fault", value_name = "ID")]
+    faults: Vec<String>,
+    /// Serve /__admin/clock and /__admin/stock.
+    #[arg(long)]
+    admin: bool,
+    /// The username the supplier accepts.
+    #[arg(long, env = "MALLCHECK_USERNAME", default_value = "tjmall")]
+    username: String,
+    /// The password the supplier accepts (its md5 travels; prefer the environment variable).
+    #[arg(
+        long,
+        env = "MALLCHECK_PASSWORD",
+        default_value = "tjmall-test",
+        hide_env_values = true
+    )]
+    password: String,
+    /// 确认后多少秒发货，此前订单为新建（state 0）且无运单 / Seconds after confirmation until an order ships; until then it is new (state 0) without a waybill [default: 0, at once; 2 with --test-env]
+    #[arg(long = "ship-after", value_name = "SECS", value_parser = clap::value_parser!(i64).range(0..))]
+    ship_after: Option<i64>,
+    /// 确认后多少秒送达，不少于 --ship-after / Seconds after confirmation until an order is delivered, not less than --ship-after [default: 86400, 24 h; 4 with --test-env]
+    #[arg(long = "deliver-after", value_name = "SECS", value_parser = clap::value_parser!(i64).range(0..))]
+    deliver_after: Option<i64>,
+    /// 地区编号：standard（GB/T 2260）或 own（自有编号：省 1…34，市自 2801，区县自 50950，仿京东）/ Area ids: standard (GB/T 2260), or own (provinces 1…34, cities from 2801, counties from 50950, like JD's) [default: standard; own with --test-env]
+    #[arg(long = "area-ids", value_enum, value_name = "SCHEME")]
+    area_ids: Option<AreaIdsFlag>,
+    /// 上次发放的 token 未过期时，再次申请返回同一 token 及同一 expires_at / While the last token is valid, a token request gets it again, with the same expires_at
+    #[arg(long = "reissue-token")]
+    reissue_token: bool,
+    /// 模拟供应商测试环境：无管理接口，--ship-after 2 --deliver-after 4 --area-ids own --reissue-token（前三项可另行指定）/ Behave like a supplier's test environment: no admin endpoints, --ship-after 2 --deliver-after 4 --area-ids own --reissue-token (the first three can be given to override)
+    #[arg(long = "test-env", conflicts_with = "admin")]
+    test_env: bool,
+}
+
+/// The values of `--area-ids` (clap stays in `cli`).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AreaIdsFlag {
+    Standard,
+    Own,
+}
+
+impl ServeFlags {
+    fn config(self) -> (SocketAddr, SupplierConfig) {
+        let base = if self.test_env {
+            SupplierConfig::test_env()
+        } else {
+            SupplierConfig::default()
+        };
+        let area_ids = match self.area_ids {
+            Some(AreaIdsFlag::Standard) => AreaIds::Standard,
+            Some(AreaIdsFlag::Own) => AreaIds::Own,
+            None => base.area_ids,
+        };
+        let config = SupplierConfig {
+            skus: self.skus,
+            seed: self.seed,
+            faults: self.faults,
+            admin: self.admin,
+            username: self.username,
+            password: self.password,
+            ship_after_seconds: self.ship_after.unwrap_or(base.ship_after_seconds),
+            deliver_after_seconds: self.deliver_after.unwrap_or(base.deliver_after_seconds),
+            area_ids,
+            reissue_valid_token: self.reissue_token || base.reissue_valid_token,
+        };
+        (self.addr, config)
+    }
+}
+
+/// The options that differ from the defaults, for the start line.
+fn options_note(config: &SupplierConfig) -> String {
+    let default = SupplierConfig::default();
+    let mut notes = Vec::new();
+    if config.admin {
+        notes.push("管理接口 admin endpoints on".to_string());
+    }
+    if (config.ship_after_seconds, config.deliver_after_seconds)
+        != (default.ship_after_seconds, default.deliver_after_seconds)
+    {
+        notes.push(format!(
+            "确认后 {} 秒发货、{} 秒送达 orders ship {} s and are delivered {} s after confirmation",
+            config.ship_after_seconds,
+            config.deliver_after_seconds,
+            config.ship_after_seconds,
+            config.deliver_after_seconds
+        ));
+    }
+    if config.area_ids == AreaIds::Own {
+        notes.push("自有地区编号 own area ids".to_string());
+    }
+    if config.reissue_valid_token {
+        notes.push("有效 token 重复发放 valid tokens handed out again".to_string());
+    }
+    notes.iter().map(|note| format!(", {note}")).collect()
+}
+
+/// Starts the supplier on `--addr`, prints its base URL as the first line on stdout once it
 /// accepts connections, and runs until SIGINT or SIGTERM.
-pub fn serve_command(profile: Profile, addr: SocketAddr, config: SupplierConfig) -> ExitCode {
+pub fn serve_command(profile: Profile, flags: ServeFlags) -> ExitCode {
+    let (addr, config) = flags.config();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -33,7 +142,7 @@ async fn serve(profile: Arc<Profile>, addr: SocketAddr, config: SupplierConfig) 
     let skus = config.skus;
     let seed = config.seed;
     let fault_list = config.faults.join(", ");
-    let admin = config.admin;
+    let options = options_note(&config);
     let signals = StopSignals::install();
     let running = match supplier::start(profile, config, addr).await {
         Ok(running) => running,
@@ -55,13 +164,8 @@ async fn serve(profile: Arc<Profile>, addr: SocketAddr, config: SupplierConfig) 
         fault_list
     };
     eprintln!(
-        "参考供应商已启动 reference supplier listening on {} — {skus} 个商品 SKUs, 种子 seed {seed}, 故障 faults: {faults}{}; Ctrl-C 停止 to stop",
+        "参考供应商已启动 reference supplier listening on {} — {skus} 个商品 SKUs, 种子 seed {seed}, 故障 faults: {faults}{options}; Ctrl-C 停止 to stop",
         running.base_url(),
-        if admin {
-            ", 管理接口 admin endpoints on"
-        } else {
-            ""
-        }
     );
     signals.wait().await;
     eprintln!("正在停止 stopping…");

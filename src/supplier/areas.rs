@@ -1,6 +1,72 @@
 //! The area tree of 2.10: the 34 provincial-level divisions with their GB/T 2260 codes, every
 //! district of Tianjin, all districts of Beijing and Shanghai, and a capital (or a few cities)
 //! with some districts elsewhere, so every province has cities and every city has counties.
+//!
+//! Inside the supplier an area is always its GB/T 2260 code (stock, orders, faults). With
+//! `AreaIds::Own` the interfaces speak another id scheme, like a supplier with its own area
+//! table (JD's): ids are translated where they come in and go out, never stored.
+
+use std::borrow::Cow;
+
+/// The id scheme the interfaces use for areas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AreaIds {
+    /// GB/T 2260 codes (`120000` 天津市, `120100`, `120101` 和平区).
+    #[default]
+    Standard,
+    /// The supplier's own numbers, by table position: provinces `1`…`34`, cities from `2801`,
+    /// counties from `50950` (`2` 天津市, `2802`, `50966` 和平区).
+    Own,
+}
+
+const OWN_PROVINCE_BASE: usize = 1;
+const OWN_CITY_BASE: usize = 2801;
+const OWN_COUNTY_BASE: usize = 50950;
+
+/// Position of a code in one level's table.
+fn position<T>(table: &[T], code: &str, code_of: impl Fn(&T) -> &str) -> Option<usize> {
+    table.iter().position(|entry| code_of(entry) == code)
+}
+
+impl AreaIds {
+    /// The id the interfaces answer for an area code.
+    pub fn public(self, code: &'static str) -> Cow<'static, str> {
+        if self == AreaIds::Standard {
+            return Cow::Borrowed(code);
+        }
+        let own = position(PROVINCES, code, |p| p.1)
+            .map(|i| i + OWN_PROVINCE_BASE)
+            .or_else(|| position(CITIES, code, |c| c.2).map(|i| i + OWN_CITY_BASE))
+            .or_else(|| position(COUNTIES, code, |c| c.2).map(|i| i + OWN_COUNTY_BASE));
+        // Every code the supplier answers comes from the tables, so the fallback is never used.
+        Cow::Owned(own.map(|n| n.to_string()).unwrap_or_default())
+    }
+
+    /// The code of an area id a request gave, None for an id of no known area. Own ids are
+    /// plain decimal numbers (no sign, no leading zero); GB/T codes are not own ids.
+    pub fn code(self, id: &str) -> Option<&'static str> {
+        if self == AreaIds::Standard {
+            return known_code(id);
+        }
+        if id.is_empty() || id.starts_with('0') || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let number: usize = id.parse().ok()?;
+        let at = |base: usize, len: usize| number.checked_sub(base).filter(|index| *index < len);
+        at(OWN_PROVINCE_BASE, PROVINCES.len())
+            .map(|i| PROVINCES[i].1)
+            .or_else(|| at(OWN_CITY_BASE, CITIES.len()).map(|i| CITIES[i].2))
+            .or_else(|| at(OWN_COUNTY_BASE, COUNTIES.len()).map(|i| COUNTIES[i].2))
+    }
+
+    /// A county id that names no county: the second id of the duplicate-county-names fault.
+    pub fn stray_county(self) -> &'static str {
+        match self {
+            AreaIds::Standard => "120199",
+            AreaIds::Own => "51199",
+        }
+    }
+}
 
 /// Provincial-level divisions: (name, code).
 pub const PROVINCES: &[(&str, &str)] = &[
@@ -253,11 +319,14 @@ pub fn province_of_city(city: &str) -> Option<&'static str> {
         .map(|(parent, _, _)| *parent)
 }
 
-/// Any known area id of any level.
-pub fn is_known(area: &str) -> bool {
-    PROVINCES.iter().any(|(_, code)| *code == area)
-        || CITIES.iter().any(|(_, _, code)| *code == area)
-        || COUNTIES.iter().any(|(_, _, code)| *code == area)
+/// The table's own copy of a known code of any level.
+fn known_code(area: &str) -> Option<&'static str> {
+    PROVINCES
+        .iter()
+        .map(|(_, code)| *code)
+        .chain(CITIES.iter().map(|(_, _, code)| *code))
+        .chain(COUNTIES.iter().map(|(_, _, code)| *code))
+        .find(|code| *code == area)
 }
 
 /// Every county code (admin stock overrides without an area apply to all of them).
@@ -286,5 +355,36 @@ mod tests {
         assert_eq!(counties(TIANJIN_CITY).map(|c| c.len()), Some(16));
         let codes: HashSet<_> = COUNTIES.iter().map(|(_, _, code)| code).collect();
         assert_eq!(codes.len(), COUNTIES.len());
+    }
+
+    #[test]
+    fn own_ids_round_trip_and_never_meet_the_standard_ones() {
+        let all = PROVINCES
+            .iter()
+            .map(|(_, code)| *code)
+            .chain(CITIES.iter().map(|(_, _, code)| *code))
+            .chain(COUNTIES.iter().map(|(_, _, code)| *code));
+        let mut own_ids = HashSet::new();
+        for code in all {
+            let own = AreaIds::Own.public(code);
+            assert_eq!(AreaIds::Own.code(&own), Some(code), "{code} → {own}");
+            assert_eq!(AreaIds::Own.code(code), None, "{code} is not an own id");
+            assert_eq!(
+                AreaIds::Standard.code(&own),
+                None,
+                "{own} is not a GB/T code"
+            );
+            assert_eq!(AreaIds::Standard.public(code), code);
+            assert!(own_ids.insert(own.into_owned()));
+        }
+        assert_eq!(AreaIds::Own.public("120000"), "2");
+        assert_eq!(AreaIds::Own.public("120100"), "2802");
+        assert_eq!(AreaIds::Own.public("120101"), "50966");
+        for id in ["", "0", "02", "+2", "35", "2800", "50949", "51069"] {
+            assert_eq!(AreaIds::Own.code(id), None, "{id:?}");
+        }
+        for ids in [AreaIds::Standard, AreaIds::Own] {
+            assert_eq!(ids.code(ids.stray_county()), None);
+        }
     }
 }

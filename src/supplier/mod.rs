@@ -19,11 +19,29 @@
 //! Besides the interfaces it serves, over GET, what its answers link to: product images
 //! (`/images/<sku>/<n>.png`), product pages (`/product/<sku>.html`) and e-invoices
 //! (`/einvoice/<order_id>.pdf`). With `admin` on, two POST endpoints (form or JSON) drive tests:
-//! `/__admin/clock` (`advance_seconds`: moves the supplier clock forward; token expiry and
-//! delivery follow it) and `/__admin/stock` (`sku`, `num`, optional `area_id`, all counties
-//! without it: sets the units available); their parameters keep these names under every profile.
+//! `/__admin/clock` (`advance_seconds`: moves the supplier clock forward; token expiry,
+//! shipping and delivery follow it) and `/__admin/stock` (`sku`, `num`, optional `area_id` in
+//! the supplier's area ids, all counties without it: sets the units available); their
+//! parameters keep these names under every profile.
 //! Faults that touch "some SKUs" always include the first SKU of every pool and the SKUs of the
 //! new-SKU feed, the ones a harness samples first.
+//!
+//! Options that make it behave like a supplier's test environment, for black-box tests of the
+//! harness (all off by default; `SupplierConfig::test_env` and `serve --test-env` turn them on,
+//! without admin endpoints):
+//! - `ship_after_seconds` / `deliver_after_seconds`: a confirmed order ships, then is
+//!   delivered, by itself after these delays on the supplier clock (real time, plus what the
+//!   admin clock added). Until it ships select answers state 0 with submit_state 1 and track no
+//!   waybill; shipped: state 5 and a waybill of the order lines; delivered: state 1,
+//!   deliver_state 1, and only then after-sale. Defaults: shipped at once, delivered after 24 h.
+//! - `area_ids`: `Own` gives areas the supplier's own ids (provinces `1`…`34`, cities from
+//!   `2801`, counties from `50950`) in every interface that takes or answers one, GB/T codes
+//!   being unknown then; names stay the same.
+//! - `reissue_valid_token`: while the last token issued is valid, a token request gets it
+//!   again with the same `expires_at`.
+//!
+//! Every fault keeps working with these options on: the order faults act on the delayed
+//! schedule, the area faults on the own ids.
 
 mod areas;
 mod catalog;
@@ -45,6 +63,7 @@ use tokio::task::JoinHandle;
 
 use crate::profile::Profile;
 
+pub use areas::AreaIds;
 pub use catalog::MAX_SKUS;
 pub use faults::FaultInfo;
 use faults::{Fault, FaultSet};
@@ -63,6 +82,16 @@ pub struct SupplierConfig {
     pub username: String,
     /// The plain password; the token call carries its md5.
     pub password: String,
+    /// Seconds after confirmation until an order ships (state 5, a waybill); 0: at once.
+    pub ship_after_seconds: i64,
+    /// Seconds after confirmation until an order is delivered (state 1); at least
+    /// `ship_after_seconds`.
+    pub deliver_after_seconds: i64,
+    /// The area id scheme of the interfaces (areas, stock, submit, admin stock).
+    pub area_ids: AreaIds,
+    /// While the last token issued is valid, a token request gets it again, with the same
+    /// `expires_at`.
+    pub reissue_valid_token: bool,
 }
 
 impl Default for SupplierConfig {
@@ -74,6 +103,26 @@ impl Default for SupplierConfig {
             admin: false,
             username: "tjmall".to_string(),
             password: "tjmall-test".to_string(),
+            ship_after_seconds: 0,
+            deliver_after_seconds: orders::DELIVERY_SECONDS,
+            area_ids: AreaIds::Standard,
+            reissue_valid_token: false,
+        }
+    }
+}
+
+impl SupplierConfig {
+    /// Like a supplier's test environment (`serve --test-env`): no admin endpoints, orders that
+    /// ship 2 s and are delivered 4 s after confirmation, its own area ids, and a valid token
+    /// handed out again.
+    pub fn test_env() -> SupplierConfig {
+        SupplierConfig {
+            admin: false,
+            ship_after_seconds: 2,
+            deliver_after_seconds: 4,
+            area_ids: AreaIds::Own,
+            reissue_valid_token: true,
+            ..SupplierConfig::default()
         }
     }
 }
@@ -84,6 +133,10 @@ pub enum SupplierError {
     UnknownFault { id: String, known: String },
     #[error("商品数过多 at most {max} SKUs, got {skus}")]
     TooManySkus { skus: u64, max: u64 },
+    #[error(
+        "发货/送达时间无效 ship-after ({ship_after} s) and deliver-after ({deliver_after} s) must satisfy 0 <= ship-after <= deliver-after"
+    )]
+    BadSchedule { ship_after: i64, deliver_after: i64 },
     #[error("接口路径重复 two interfaces of the profile share the path {path}")]
     DuplicatePath { path: String },
     #[error("无法监听 cannot listen on {addr}: {source}")]
@@ -165,6 +218,17 @@ pub async fn start(
             max: MAX_SKUS,
         });
     }
+    let schedule = orders::Schedule {
+        ship_after: config.ship_after_seconds,
+        deliver_after: config.deliver_after_seconds,
+    };
+    // Delivered before shipped would make no sense to a mall.
+    if schedule.ship_after < 0 || schedule.deliver_after < schedule.ship_after {
+        return Err(SupplierError::BadSchedule {
+            ship_after: schedule.ship_after,
+            deliver_after: schedule.deliver_after,
+        });
+    }
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| SupplierError::Bind { addr, source })?;
@@ -183,11 +247,13 @@ pub async fn start(
         clock,
         faults,
         tokens: token::TokenStore::default(),
-        book: Mutex::new(orders::OrderBook::default()),
+        book: Mutex::new(orders::OrderBook::new(schedule)),
         base_url: base_url.clone(),
         seed: config.seed,
         username: config.username,
         password_md5: token::md5_hex(&config.password),
+        area_ids: config.area_ids,
+        reissue_token: config.reissue_valid_token,
     });
     let router = routes::router(app, config.admin)?;
     let (stop, stopped) = oneshot::channel::<()>();

@@ -2,10 +2,12 @@
 //! confirm or cancel is atomic with respect to every other: stock can never be oversold and a lock
 //! is never lost.
 //!
-//! Life of an order on the supplier clock: submitted (state 0) → confirmed, shipped at once
-//! (state 5) → delivered 24 h after confirmation (state 1, evaluated lazily when asked) →
+//! Life of an order on the supplier clock, evaluated lazily when asked (`Schedule`): submitted
+//! (state 0, submit_state 0) → confirmed (state 0, submit_state 1, no waybill yet) → shipped
+//! `ship_after` seconds after confirmation, at once by default (state 5, a waybill) → delivered
+//! `deliver_after` seconds after confirmation, 24 h by default (state 1, deliver_state 1) →
 //! after-sale requested (state 4). A submitted order may be cancelled (state -2), releasing its
-//! stock; a confirmed one may not.
+//! stock; a confirmed one may not, shipped or not.
 
 use std::collections::HashMap;
 
@@ -15,8 +17,26 @@ use super::catalog::{Catalog, Sku};
 use super::clock::Instant;
 use super::rng::MixState;
 
-/// How long after confirmation an order is delivered.
+/// How long after confirmation an order is delivered, unless configured otherwise.
 pub const DELIVERY_SECONDS: i64 = 24 * 3600;
+
+/// When a confirmed order ships and is delivered, in seconds after its confirmation on the
+/// supplier clock. `start` checks `0 <= ship_after <= deliver_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub ship_after: i64,
+    pub deliver_after: i64,
+}
+
+impl Default for Schedule {
+    /// Shipped at once, delivered a day later.
+    fn default() -> Self {
+        Schedule {
+            ship_after: 0,
+            deliver_after: DELIVERY_SECONDS,
+        }
+    }
+}
 
 /// One order line as submitted.
 #[derive(Debug, Clone)]
@@ -60,11 +80,11 @@ pub enum Phase {
     Confirmed {
         at: Instant,
     },
-    /// `shipped_at`: when it had been confirmed (and shipped) before; only under the
-    /// cancel-after-confirm fault.
+    /// `confirmed_at`: when it had been confirmed before; only under the cancel-after-confirm
+    /// fault.
     Cancelled {
         at: Instant,
-        shipped_at: Option<Instant>,
+        confirmed_at: Option<Instant>,
     },
 }
 
@@ -94,6 +114,8 @@ pub struct Order {
     pub locked: bool,
     pub after_sales: Vec<AfterSale>,
     pub credit: Option<CreditPayment>,
+    /// The book's schedule, kept with the order so that its state needs nothing else.
+    pub schedule: Schedule,
 }
 
 /// What select answers about the state of an order.
@@ -112,17 +134,37 @@ impl Order {
         }
     }
 
-    /// When the goods left: the confirmation, even if the order was cancelled afterwards.
-    pub fn shipped_at(&self) -> Option<Instant> {
+    /// When it was confirmed, even if it was cancelled afterwards.
+    pub fn confirmation(&self) -> Option<Instant> {
         match self.phase {
             Phase::Confirmed { at } => Some(at),
-            Phase::Cancelled { shipped_at, .. } => shipped_at,
+            Phase::Cancelled { confirmed_at, .. } => confirmed_at,
             Phase::Submitted => None,
         }
     }
 
+    /// When the goods leave (or left): `ship_after` after the confirmation, even if the order
+    /// was cancelled after that moment; a cancel before it kept them in the warehouse.
+    pub fn ships_at(&self) -> Option<Instant> {
+        let at = self
+            .confirmation()?
+            .saturating_add(self.schedule.ship_after);
+        match self.phase {
+            Phase::Cancelled {
+                at: cancelled_at, ..
+            } if cancelled_at < at => None,
+            _ => Some(at),
+        }
+    }
+
+    /// When the goods left, if they have by `now`.
+    pub fn shipped_at(&self, now: Instant) -> Option<Instant> {
+        self.ships_at().filter(|at| now >= *at)
+    }
+
     pub fn delivered_at(&self) -> Option<Instant> {
-        self.confirmed_at().map(|at| at + DELIVERY_SECONDS)
+        self.confirmed_at()
+            .map(|at| at.saturating_add(self.schedule.deliver_after))
     }
 
     pub fn is_delivered(&self, now: Instant) -> bool {
@@ -147,8 +189,14 @@ impl Order {
                 submit_state: 1,
                 deliver_state: 1,
             },
-            Phase::Confirmed { .. } => Status {
+            Phase::Confirmed { .. } if self.shipped_at(now).is_some() => Status {
                 state: 5,
+                submit_state: 1,
+                deliver_state: 0,
+            },
+            // Confirmed, still in the warehouse: new, as far as the goods go.
+            Phase::Confirmed { .. } => Status {
+                state: 0,
                 submit_state: 1,
                 deliver_state: 0,
             },
@@ -173,6 +221,7 @@ fn area_number(area: &str) -> u32 {
 
 #[derive(Debug, Default)]
 pub struct OrderBook {
+    schedule: Schedule,
     orders: Vec<Order>,
     by_id: HashMap<String, usize>,
     by_yggc: HashMap<String, usize>,
@@ -184,6 +233,13 @@ pub struct OrderBook {
 }
 
 impl OrderBook {
+    pub fn new(schedule: Schedule) -> OrderBook {
+        OrderBook {
+            schedule,
+            ..OrderBook::default()
+        }
+    }
+
     pub fn available(&self, catalog: &Catalog, index: u64, area: &str) -> u64 {
         let key = (index, area_number(area));
         let total = self
@@ -307,6 +363,7 @@ impl OrderBook {
             locked: rules.lock_stock,
             after_sales: Vec::new(),
             credit: None,
+            schedule: self.schedule,
         });
         Ok(&self.orders[slot])
     }
@@ -348,7 +405,7 @@ impl OrderBook {
         }
         order.phase = Phase::Cancelled {
             at: now,
-            shipped_at: order.confirmed_at(),
+            confirmed_at: order.confirmed_at(),
         };
         let release: Vec<(u64, u64)> = if order.locked {
             order.locked = false;
@@ -552,5 +609,54 @@ mod tests {
             book.after_sale(&id, &[(sku, 1)], 100 + DELIVERY_SECONDS)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn delayed_schedule_confirmed_then_shipped_then_delivered() {
+        let catalog = Catalog::new(1, 100, 0);
+        let mut book = OrderBook::new(Schedule {
+            ship_after: 10,
+            deliver_after: 20,
+        });
+        let id = book
+            .submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y1", 2),
+                RULES,
+                0,
+            )
+            .map(|o| o.id.clone())
+            .unwrap_or_default();
+        assert!(book.confirm(&id, 100, true, false).is_ok());
+        let state = |book: &OrderBook, now| {
+            book.order(&id)
+                .map(|o| o.status(now, true))
+                .map(|s| (s.state, s.submit_state, s.deliver_state))
+        };
+        assert_eq!(state(&book, 109), Some((0, 1, 0)));
+        assert_eq!(state(&book, 110), Some((5, 1, 0)));
+        assert_eq!(state(&book, 120), Some((1, 1, 1)));
+        let shipped = book.order(&id).and_then(|o| o.shipped_at(109));
+        assert_eq!(shipped, None);
+        let sku = catalog.code(0);
+        assert!(book.after_sale(&id, &[(sku.clone(), 1)], 119).is_err());
+        // Confirmed but not shipped: still not cancellable.
+        let other = book
+            .submit(
+                &catalog,
+                |sku| sku.price,
+                request(&catalog, "Y2", 1),
+                RULES,
+                0,
+            )
+            .map(|o| o.id.clone())
+            .unwrap_or_default();
+        assert!(book.confirm(&other, 100, true, false).is_ok());
+        assert!(book.cancel(&other, 101, false).is_err());
+        // Under cancel-after-confirm, a cancel before shipping keeps the goods home.
+        assert!(book.cancel(&other, 101, true).is_ok());
+        assert_eq!(book.order(&other).and_then(|o| o.shipped_at(200)), None);
+        assert!(book.after_sale(&id, &[(sku, 1)], 120).is_ok());
     }
 }

@@ -383,15 +383,19 @@ async fn admin_stock(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
             .parse()
             .map_err(|_| "num must be a non-negative integer".to_string())?;
         let area = params.text("area_id");
-        if let Some(area) = area.as_deref().filter(|area| !super::areas::is_known(area)) {
-            return Err(format!("unknown area_id: {area}"));
-        }
+        let code = match area.as_deref() {
+            Some(area) => match app.area_ids.code(area) {
+                Some(code) => Some(code),
+                None => return Err(format!("unknown area_id: {area}")),
+            },
+            None => None,
+        };
         let mut book = app
             .book
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match &area {
-            Some(area) => book.set_stock(index, area, num),
+        match code {
+            Some(code) => book.set_stock(index, code, num),
             None => {
                 for county in super::areas::all_counties() {
                     book.set_stock(index, county, num);

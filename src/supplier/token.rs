@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use super::clock::Instant;
 use super::rng::MixState;
@@ -34,11 +34,13 @@ pub enum TokenState {
 pub struct TokenStore {
     expiries: RwLock<HashMap<String, Instant, MixState>>,
     issued: AtomicU64,
+    /// The last token issued and its expiry (what `reissue` hands out again).
+    last: Mutex<Option<(String, Instant)>>,
 }
 
 impl TokenStore {
     /// Issues a fresh token valid until `expires_at`.
-    pub fn issue(&self, seed: u64, now: Instant, expires_at: Instant) -> String {
+    fn issue(&self, seed: u64, now: Instant, expires_at: Instant) -> String {
         let serial = self.issued.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -55,6 +57,30 @@ impl TokenStore {
         }
         expiries.insert(token.clone(), expires_at);
         token
+    }
+
+    /// The token for a token request and its expiry. With `reissue`, the last token issued is
+    /// handed out again, with its own expiry, for as long as it is valid (as some suppliers'
+    /// test environments do); otherwise, or once it has expired, a fresh one valid until
+    /// `expires_at`.
+    pub fn issue_or_reissue(
+        &self,
+        seed: u64,
+        now: Instant,
+        expires_at: Instant,
+        reissue: bool,
+    ) -> (String, Instant) {
+        // Held across the issue, so that concurrent requests agree on one token.
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if reissue
+            && let Some((token, expiry)) = last.as_ref()
+            && now < *expiry
+        {
+            return (token.clone(), *expiry);
+        }
+        let token = self.issue(seed, now, expires_at);
+        *last = Some((token.clone(), expires_at));
+        (token, expires_at)
     }
 
     pub fn check(&self, token: &str, now: Instant) -> TokenState {
@@ -89,5 +115,17 @@ mod tests {
         assert_eq!(store.check(&token, 199), TokenState::Valid);
         assert_eq!(store.check(&token, 200), TokenState::Expired);
         assert_eq!(store.check("nope", 150), TokenState::Unknown);
+    }
+
+    #[test]
+    fn a_valid_token_is_handed_out_again_only_when_asked() {
+        let store = TokenStore::default();
+        let first = store.issue_or_reissue(1, 100, 200, true);
+        assert_eq!(store.issue_or_reissue(1, 150, 250, true), first);
+        let fresh = store.issue_or_reissue(1, 200, 300, true);
+        assert_ne!(fresh.0, first.0);
+        assert_eq!(fresh.1, 300);
+        let other = store.issue_or_reissue(1, 210, 310, false);
+        assert_ne!(other.0, fresh.0);
     }
 }

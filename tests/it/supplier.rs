@@ -2,7 +2,9 @@
 //! a valid one-line envelope, every fault breaks what it names and the clean supplier does not,
 //! concurrent pre-orders never oversell, tokens live 36 hours, and a seed fixes the catalogue.
 //! Served with a variant profile (`profiles/`), it speaks that profile's paths, field names,
-//! token parameter and encoding.
+//! token parameter and encoding. With the test-environment options (no admin endpoints) its
+//! orders ship and are delivered by themselves, its areas have its own ids, a valid token is
+//! handed out again, and the faults still apply.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
@@ -116,13 +118,17 @@ async fn mall_with(faults: &[&str], seed: u64) -> Mall {
 }
 
 async fn mall_on(profile: Arc<Profile>, faults: &[&str], seed: u64) -> Mall {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let config = SupplierConfig {
         faults: faults.iter().map(|f| f.to_string()).collect(),
         admin: true,
         seed,
         ..SupplierConfig::default()
     };
+    mall_configured(profile, config).await
+}
+
+async fn mall_configured(profile: Arc<Profile>, config: SupplierConfig) -> Mall {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let addr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
     let supplier = match supplier::start(Arc::clone(&profile), config, addr).await {
         Ok(supplier) => supplier,
@@ -1931,4 +1937,475 @@ async fn feeds_filter_by_time() {
             .success()
     );
     mall.supplier.shutdown().await;
+}
+
+// ---- the test-environment options ----
+
+/// A supplier like a test environment (no admin endpoints, own area ids, a valid token handed
+/// out again) whose orders ship 1 s and are delivered 2 s after confirmation.
+fn test_env(faults: &[&str]) -> SupplierConfig {
+    SupplierConfig {
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        ship_after_seconds: 1,
+        deliver_after_seconds: 2,
+        ..SupplierConfig::test_env()
+    }
+}
+
+/// Waits for the next tick of the wall clock. The supplier clock counts whole seconds, so an
+/// order confirmed just after a tick stays unshipped for nearly all of a 1-second delay.
+async fn just_after_a_tick() {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_millis())
+        .unwrap_or(0);
+    tokio::time::sleep(std::time::Duration::from_millis(
+        u64::from(1000 - millis) + 20,
+    ))
+    .await;
+}
+
+impl Mall {
+    /// Asks `id` about an order until `done` holds for its result, for at most 10 s: the
+    /// supplier clock runs in real time.
+    async fn poll(&self, id: &str, order: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let answer = self.call(id, &[("order_id", order)]).await;
+            if done(answer.result()) {
+                return answer.result().clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{id} of {order} did not reach the awaited state in 10 s: {}",
+                answer.result()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The id a province, city or county answer gives `name`.
+    async fn area_id(&self, id: &str, params: &[(&str, &str)], name: &str) -> String {
+        let answer = self.call(id, params).await;
+        assert!(answer.success(), "{id}: {}", answer.desc());
+        text(&answer.result()[name])
+    }
+
+    /// 天津市 / 天津市 / a district of it, in this supplier's area ids.
+    async fn tianjin(&self, district: &str) -> (String, String, String) {
+        let province = self.area_id("provinces", &[], "天津市").await;
+        let city = self.area_id("cities", &[("id", &province)], "天津市").await;
+        let county = self.area_id("counties", &[("id", &city)], district).await;
+        (province, city, county)
+    }
+
+    /// A valid pre-order of one unit of the first SKU, delivered to these area ids.
+    async fn submit_to(&self, yggc: &str, province: &str, city: &str, county: &str) -> Answer {
+        let sku = self.first_sku().await;
+        let price = self.agreement_price(&sku).await;
+        let lines = json!([{"sku": sku, "num": 1, "price": money(price)}]).to_string();
+        let total = price.to_string();
+        let mut params = vec![
+            ("yggc_order", yggc),
+            ("sku", lines.as_str()),
+            ("order_price", total.as_str()),
+        ];
+        params.extend(ORDER_FIELDS.iter().map(|&(name, value)| match name {
+            "province" => (name, province),
+            "city" => (name, city),
+            "county" => (name, county),
+            _ => (name, value),
+        }));
+        self.call("submit", &params).await
+    }
+}
+
+/// The order lines of a select result as (sku, num), sorted.
+fn line_nums(lines: &Value) -> Vec<(String, u64)> {
+    let mut nums: Vec<(String, u64)> = lines
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|line| (text(&line["sku"]), line["num"].as_u64().unwrap_or(0)))
+        .collect();
+    nums.sort();
+    nums
+}
+
+#[tokio::test]
+async fn orders_ship_and_are_delivered_by_themselves() {
+    let mall = mall_configured(profile(), test_env(&[])).await;
+    let (province, city, county) = mall.tianjin("和平区").await;
+    let submitted = mall
+        .submit_to("YG-DELAYED", &province, &city, &county)
+        .await;
+    assert!(submitted.success(), "{}", submitted.desc());
+    let order = text(&submitted.result()["order_id"]);
+    let sku = mall.first_sku().await;
+    let one = json!([{"sku": sku, "num": 1}]).to_string();
+    let after_sale = [("order_id", order.as_str()), ("skus", &one), ("type", "4")];
+    // Confirmed just after a tick, the order stays unshipped for the next calls.
+    just_after_a_tick().await;
+    assert!(
+        mall.call("confirm", &[("order_id", &order)])
+            .await
+            .success()
+    );
+
+    // Confirmed, not shipped: new, confirmed, nothing delivered, no waybill, no cancel.
+    let select = mall.call("select", &[("order_id", &order)]).await;
+    let status = &select.result();
+    assert_eq!(
+        (
+            &status["state"],
+            &status["submit_state"],
+            &status["deliver_state"]
+        ),
+        (&json!(0), &json!(1), &json!(0)),
+        "{status}"
+    );
+    let lines = line_nums(&status["skus"]);
+    let track = mall.call("track", &[("order_id", &order)]).await;
+    assert_eq!(track.result()["waybill"], json!([]), "{}", track.result());
+    assert!(
+        !mall.call("after_sale", &after_sale).await.success(),
+        "not before delivery"
+    );
+    let cancel = mall.call("cancel", &[("order_id", &order)]).await;
+    assert!(!cancel.success(), "a confirmed order is not cancelled");
+
+    // Shipped: state 5 and a waybill of the order lines.
+    let shipped = mall
+        .poll("select", &order, |r| r["state"] != json!(0))
+        .await;
+    assert_eq!(
+        (&shipped["state"], &shipped["deliver_state"]),
+        (&json!(5), &json!(0)),
+        "{shipped}"
+    );
+    let track = mall.call("track", &[("order_id", &order)]).await;
+    let waybill = &track.result()["waybill"];
+    assert_eq!(waybill.as_array().map(Vec::len), Some(1), "{waybill}");
+    assert_eq!(line_nums(&waybill[0]["shipment_items"]), lines);
+    assert!(!text(&waybill[0]["logistic_no"]).is_empty());
+
+    // Delivered: state 1, everything delivered; after-sale is open.
+    let delivered = mall
+        .poll("select", &order, |r| r["state"] != json!(5))
+        .await;
+    assert_eq!(
+        (&delivered["state"], &delivered["deliver_state"]),
+        (&json!(1), &json!(1)),
+        "{delivered}"
+    );
+    assert!(!mall.call("cancel", &[("order_id", &order)]).await.success());
+    let accepted = mall.call("after_sale", &after_sale).await;
+    assert!(accepted.success(), "{}", accepted.desc());
+    mall.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn own_area_ids_are_used_everywhere_an_area_id_is() {
+    let standard = mall(&[]).await;
+    let own = mall_configured(
+        profile(),
+        SupplierConfig {
+            area_ids: supplier::AreaIds::Own,
+            admin: true,
+            ..SupplierConfig::default()
+        },
+    )
+    .await;
+    // The same names under other ids, at every level.
+    let mut pairs = Vec::new();
+    for (id, standard_params, own_params) in [
+        ("provinces", &[][..], &[][..]),
+        ("cities", &[("id", "120000")][..], &[("id", "2")][..]),
+        ("counties", &[("id", "120100")][..], &[("id", "2802")][..]),
+    ] {
+        let a = standard.call(id, standard_params).await;
+        let b = own.call(id, own_params).await;
+        let (Some(a), Some(b)) = (a.result().as_object(), b.result().as_object()) else {
+            panic!("{id}: no area map");
+        };
+        let names_a: Vec<&String> = a.keys().collect();
+        let names_b: Vec<&String> = b.keys().collect();
+        assert_eq!(names_a, names_b, "{id}: the same names, in the same order");
+        for name in a.keys() {
+            assert_ne!(a[name], b[name], "{id} {name}");
+            pairs.push((text(&a[name]), text(&b[name])));
+        }
+    }
+    assert!(pairs.contains(&("120101".to_string(), "50966".to_string())));
+    let (province, city, county) = own.tianjin("和平区").await;
+    assert_eq!((province.as_str(), city.as_str()), ("2", "2802"));
+    // GB/T ids are unknown to the own-id supplier, its ids unknown to the standard one.
+    assert!(!own.call("cities", &[("id", "120000")]).await.success());
+    assert!(!standard.call("cities", &[("id", "2")]).await.success());
+    assert!(!own.call("counties", &[("id", "120100")]).await.success());
+
+    // Stock by area: asked and answered in own ids; a GB/T county is refused.
+    let sku = own.first_sku().await;
+    let stock = own
+        .call("stocks", &[("sku", &sku), ("area_id", &county)])
+        .await;
+    assert!(stock.success(), "{}", stock.desc());
+    assert_eq!(stock.result()[0]["area_id"], json!(county));
+    assert!(
+        !own.call("stocks", &[("sku", &sku), ("area_id", COUNTY)])
+            .await
+            .success()
+    );
+    own.admin(
+        "/__admin/stock",
+        &[
+            ("sku", sku.clone()),
+            ("num", "7".to_string()),
+            ("area_id", county.clone()),
+        ],
+    )
+    .await;
+    let stock = own
+        .call("stocks", &[("sku", &sku), ("area_id", &county)])
+        .await;
+    assert_eq!(stock.result()[0]["num"], json!(7));
+
+    // Submit takes own ids, and locks the stock of that county; GB/T ids are refused.
+    let accepted = own.submit_to("YG-OWN", &province, &city, &county).await;
+    assert!(accepted.success(), "{}", accepted.desc());
+    let stock = own
+        .call("stocks", &[("sku", &sku), ("area_id", &county)])
+        .await;
+    assert_eq!(stock.result()[0]["num"], json!(6));
+    let refused = own.submit_to("YG-GBT", "120000", "120100", COUNTY).await;
+    assert!(!refused.success(), "GB/T codes are not this supplier's ids");
+    let mixed = own.submit_to("YG-MIXED", &province, &city, COUNTY).await;
+    assert!(!mixed.success());
+    let standard_submit = standard
+        .submit_to("YG-GBT", "120000", "120100", COUNTY)
+        .await;
+    assert!(standard_submit.success(), "{}", standard_submit.desc());
+    standard.supplier.shutdown().await;
+    own.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_valid_token_is_handed_out_again() {
+    let reissuing = mall_configured(
+        profile(),
+        SupplierConfig {
+            reissue_valid_token: true,
+            admin: true,
+            ..SupplierConfig::default()
+        },
+    )
+    .await;
+    let first = reissuing.token_answer(USERNAME, PASSWORD).await;
+    assert_eq!(first.result()["access_token"], json!(reissuing.token));
+    just_after_a_tick().await;
+    let again = reissuing.token_answer(USERNAME, PASSWORD).await;
+    assert_eq!(
+        again.result()["access_token"],
+        first.result()["access_token"]
+    );
+    assert_eq!(again.result()["expires_at"], first.result()["expires_at"]);
+    let left = again.result()["expires_in"].as_i64().unwrap_or(0);
+    assert!(left > 0 && left < 36 * 3600, "what is left: {left}");
+    assert!(!reissuing.token_answer(USERNAME, "wrong").await.success());
+    reissuing.supplier.shutdown().await;
+
+    // An expired token is not handed out again (token-any-credentials: a token request after
+    // moving the clock need not carry the supplier's time).
+    let expiring = mall_configured(
+        profile(),
+        SupplierConfig {
+            reissue_valid_token: true,
+            admin: true,
+            faults: vec!["token-any-credentials".to_string()],
+            ..SupplierConfig::default()
+        },
+    )
+    .await;
+    expiring.advance(36 * 3600).await;
+    let fresh = expiring.token_answer(USERNAME, PASSWORD).await;
+    assert_ne!(fresh.result()["access_token"], json!(expiring.token));
+    assert_eq!(fresh.result()["expires_in"], json!(36 * 3600));
+    expiring.supplier.shutdown().await;
+
+    // By default every request gets a fresh token.
+    let plain = mall(&[]).await;
+    let other = plain.fresh_token().await;
+    assert_ne!(other, plain.token);
+    plain.supplier.shutdown().await;
+}
+
+#[tokio::test]
+async fn test_env_has_no_admin_and_its_faults_act_on_the_delays_and_own_ids() {
+    let mall = mall_configured(
+        profile(),
+        test_env(&[
+            "order-never-completes",
+            "track-no-waybill",
+            "cancel-after-confirm",
+            "tianjin-district-missing",
+            "duplicate-county-names",
+            "token-ttl-12h",
+        ]),
+    )
+    .await;
+    let admin = mall
+        .post_form("/__admin/clock", &[("advance_seconds", "1".to_string())])
+        .await;
+    assert_eq!(admin.status, StatusCode::NOT_FOUND);
+    // token-ttl-12h: the token handed out again keeps its 12 h.
+    let again = mall.token_answer(USERNAME, PASSWORD).await;
+    assert_eq!(again.result()["access_token"], json!(mall.token));
+    let left = again.result()["expires_in"].as_i64().unwrap_or(0);
+    assert!(left > 0 && left <= 12 * 3600, "{left}");
+    // The Tianjin faults, on its own city id (和平区 is the name given twice).
+    let (province, city, county) = mall.tianjin("河东区").await;
+    let counties = mall.call("counties", &[("id", &city)]).await;
+    let raw = String::from_utf8_lossy(&counties.raw).into_owned();
+    assert_eq!(raw.matches("\"和平区\"").count(), 2, "{raw}");
+    assert!(!raw.contains("蓟州区"), "{raw}");
+    // cancel-after-confirm: cancelled between confirmation and shipping, it never ships.
+    let cancelled = mall.submit_to("YG-C", &province, &city, &county).await;
+    let cancelled = text(&cancelled.result()["order_id"]);
+    just_after_a_tick().await;
+    assert!(
+        mall.call("confirm", &[("order_id", &cancelled)])
+            .await
+            .success()
+    );
+    assert!(
+        mall.call("cancel", &[("order_id", &cancelled)])
+            .await
+            .success()
+    );
+    // order-never-completes and track-no-waybill, on the delayed schedule.
+    let order = mall.submit_to("YG-N", &province, &city, &county).await;
+    let order = text(&order.result()["order_id"]);
+    assert!(
+        mall.call("confirm", &[("order_id", &order)])
+            .await
+            .success()
+    );
+    let shipped = mall
+        .poll("select", &order, |r| r["state"] == json!(5))
+        .await;
+    assert_eq!(shipped["submit_state"], json!(1));
+    // Signed for on the delivery time, yet never completed.
+    let track = mall
+        .poll("track", &order, |r| {
+            r["track"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|e| text(&e["content"]).contains("签收")))
+        })
+        .await;
+    assert_eq!(track["waybill"], json!([]));
+    let select = mall.call("select", &[("order_id", &order)]).await;
+    assert_eq!(select.result()["state"], json!(5));
+    let cancelled_track = mall.call("track", &[("order_id", &cancelled)]).await;
+    assert_eq!(cancelled_track.result()["waybill"], json!([]));
+    let select = mall.call("select", &[("order_id", &cancelled)]).await;
+    assert_eq!(select.result()["state"], json!(-2));
+    mall.supplier.shutdown().await;
+}
+
+#[test]
+fn serve_refuses_test_env_with_admin_and_a_delivery_before_shipping() {
+    let serve = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+            .arg("serve")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("mallcheck serve: {e}"))
+    };
+    let both = serve(&["--test-env", "--admin"]);
+    assert_eq!(both.status.code(), Some(2));
+    let reversed = serve(&["--ship-after", "5", "--deliver-after", "3"]);
+    assert_eq!(reversed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&reversed.stderr);
+    assert!(stderr.contains("ship-after"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serve_test_env_has_own_ids_reissued_tokens_and_no_admin() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    /// Stops the server however the test ends.
+    struct Stopped(std::process::Child);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Stopped(
+        Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+            .args(["serve", "--test-env", "--skus", "50"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("mallcheck serve: {e}")),
+    );
+    let mut first_line = String::new();
+    if let Some(stdout) = child.0.stdout.take() {
+        let _ = std::io::BufReader::new(stdout).read_line(&mut first_line);
+    }
+    let base = first_line.trim().to_string();
+    let client = reqwest::Client::new();
+    let post = |path: &str, form: Vec<(&str, String)>| {
+        let request = client.post(format!("{base}{path}")).form(&form);
+        let path = path.to_string();
+        async move {
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let body = response.bytes().await.unwrap_or_default();
+                    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+                }
+                Err(e) => panic!("{path}: {e}"),
+            }
+        }
+    };
+    let path = |id: &str| {
+        profile()
+            .interface(id)
+            .map(|i| i.path.clone())
+            .unwrap_or_default()
+    };
+    let token = || {
+        let password = md5_hex(PASSWORD);
+        let timestamp = cst_now();
+        let sign = md5_hex(&format!("{USERNAME}{password}{timestamp}{password}"));
+        post(
+            &path("token"),
+            vec![
+                ("username", USERNAME.to_string()),
+                ("password", password),
+                ("timestamp", timestamp),
+                ("sign", sign),
+            ],
+        )
+    };
+    let (admin, _) = post("/__admin/clock", vec![("advance_seconds", "1".into())]).await;
+    let (_, first) = token().await;
+    let (_, again) = token().await;
+    let access_token = text(&first["result"]["access_token"]);
+    let (_, provinces) = post(
+        &path("provinces"),
+        vec![(
+            profile().settings.token_param.as_str(),
+            access_token.clone(),
+        )],
+    )
+    .await;
+    drop(child);
+    assert_eq!(admin, StatusCode::NOT_FOUND, "no admin endpoints");
+    assert!(!access_token.is_empty(), "{first}");
+    assert_eq!(again["result"]["access_token"], json!(access_token));
+    assert_eq!(provinces["result"]["天津市"], json!("2"), "{provinces}");
 }

@@ -271,65 +271,71 @@ impl App {
 
     // ---- 2.10 areas ----
 
-    pub(super) fn area_map(entries: &[(&str, &str)]) -> Value {
+    /// `{name: id}` in table order, ids in the supplier's scheme.
+    pub(super) fn area_map(&self, entries: &[(&str, &'static str)]) -> Value {
         Value::Object(
             entries
                 .iter()
-                .map(|(name, code)| (name.to_string(), Value::String(code.to_string())))
+                .map(|(name, code)| {
+                    let id = self.area_ids.public(code).into_owned();
+                    (name.to_string(), Value::String(id))
+                })
                 .collect::<Map<String, Value>>(),
         )
     }
 
     pub(super) fn provinces(&self) -> Reply {
-        Self::area_map(areas::PROVINCES).into()
+        self.area_map(areas::PROVINCES).into()
     }
 
     pub(super) fn cities(&self, params: &Params) -> Outcome {
         let id = params.required("id")?;
-        match areas::cities(&id) {
-            Some(cities) => Ok(Self::area_map(&cities).into()),
+        match self.area_ids.code(&id).and_then(areas::cities) {
+            Some(cities) => Ok(self.area_map(&cities).into()),
             None => Err(format!("地区不存在 unknown province id: {id}")),
         }
     }
 
     pub(super) fn counties(&self, params: &Params) -> Outcome {
         let id = params.required("id")?;
-        let Some(mut counties) = areas::counties(&id) else {
+        let code = self.area_ids.code(&id);
+        let Some(mut counties) = code.and_then(areas::counties) else {
             return Err(format!("地区不存在 unknown city id: {id}"));
         };
         if self.has(Fault::NoCounties) {
             return Ok(json!({}).into());
         }
-        if id == areas::TIANJIN_CITY {
+        if code == Some(areas::TIANJIN_CITY) {
             if self.has(Fault::TianjinDistrictMissing) {
                 counties.retain(|(name, _)| *name != "蓟州区");
             }
             if self.has(Fault::DuplicateCountyNames) {
                 // A JSON object cannot hold one key twice in serde_json: write the text.
-                let text = Self::area_map(&counties).to_string();
+                let text = self.area_map(&counties).to_string();
                 let body = text.strip_suffix('}').unwrap_or(&text);
+                let stray = self.area_ids.stray_county();
                 return Ok(Reply::Raw(
-                    format!("{body},\"和平区\":\"120199\"}}").into_bytes(),
+                    format!("{body},\"和平区\":\"{stray}\"}}").into_bytes(),
                 ));
             }
         }
-        Ok(Self::area_map(&counties).into())
+        Ok(self.area_map(&counties).into())
     }
 
     // ---- 2.11 stock ----
 
-    pub(super) fn known_area(params: &Params) -> Result<String, String> {
+    /// The `area_id` of a request as given, and the area code it names.
+    pub(super) fn known_area(&self, params: &Params) -> Result<(String, &'static str), String> {
         let area = params.required("area_id")?;
-        if areas::is_known(&area) {
-            Ok(area)
-        } else {
-            Err(format!("地区不存在 unknown area_id: {area}"))
+        match self.area_ids.code(&area) {
+            Some(code) => Ok((area, code)),
+            None => Err(format!("地区不存在 unknown area_id: {area}")),
         }
     }
 
     pub(super) fn stocks(&self, params: &Params, batch_param: &str) -> Outcome {
         let mut skus = self.batch_indices(params, batch_param)?;
-        let area = Self::known_area(params)?;
+        let (area, code) = self.known_area(params)?;
         if self.has(Fault::BatchExtraSku) {
             let asked: HashSet<u64> = skus.iter().copied().collect();
             if let Some(extra) = (0..self.catalog.sku_count()).find(|index| !asked.contains(index))
@@ -341,7 +347,7 @@ impl App {
         let nums: Vec<u64> = {
             let book = lock(&self.book);
             skus.iter()
-                .map(|&index| book.available(&self.catalog, index, &area))
+                .map(|&index| book.available(&self.catalog, index, code))
                 .collect()
         };
         let mut entries: Vec<StockEntry<'_>> = skus

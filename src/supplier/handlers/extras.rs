@@ -40,7 +40,7 @@ impl App {
 
     pub(super) fn warranty(&self, params: &Params, batch_param: &str) -> Outcome {
         let skus = self.batch(params, batch_param)?;
-        Self::known_area(params)?;
+        self.known_area(params)?;
         let no_price = self.has(Fault::WarrantyMissingPrice);
         let entries = skus
             .into_iter()

@@ -13,6 +13,7 @@ mod orders;
 
 use extras::OfferKind;
 
+use super::areas::AreaIds;
 use super::catalog::Catalog;
 use super::clock::{Clock, Instant};
 use super::faults::{Fault, FaultSet};
@@ -124,6 +125,9 @@ pub struct App {
     pub seed: u64,
     pub username: String,
     pub password_md5: String,
+    pub area_ids: AreaIds,
+    /// Hand out the last token again while it is valid.
+    pub reissue_token: bool,
 }
 
 /// A money amount as a JSON number with its exact decimal text ("19.90").
@@ -267,12 +271,18 @@ impl App {
         } else {
             self.profile.settings.token_ttl_seconds
         };
-        let expires_at = now.saturating_add(ttl);
-        let access_token = self.tokens.issue(self.seed, now, expires_at);
+        let (access_token, expires_at) = self.tokens.issue_or_reissue(
+            self.seed,
+            now,
+            now.saturating_add(ttl),
+            self.reissue_token,
+        );
+        // What is left of the token's life: the whole ttl for a fresh token.
+        let expires_in = expires_at.saturating_sub(now);
         Ok(json!({
             "access_token": access_token,
             "expires_at": self.clock.format(expires_at),
-            "expires_in": ttl,
+            "expires_in": expires_in,
         })
         .into())
     }

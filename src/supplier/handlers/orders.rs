@@ -69,13 +69,25 @@ impl App {
         let province = params.required("province")?;
         let city = params.required("city")?;
         let county = params.required("county")?;
-        if areas::city_of_county(&county) != Some(city.as_str())
-            || areas::province_of_city(&city) != Some(province.as_str())
-        {
-            return Err(format!(
-                "收货地区不匹配 province/city/county do not match: {province}/{city}/{county}"
-            ));
-        }
+        // The order keeps the county's code: its stock is kept by code.
+        let codes = (
+            self.area_ids.code(&province),
+            self.area_ids.code(&city),
+            self.area_ids.code(&county),
+        );
+        let county = match codes {
+            (Some(province), Some(city), Some(county))
+                if areas::city_of_county(county) == Some(city)
+                    && areas::province_of_city(city) == Some(province) =>
+            {
+                county.to_string()
+            }
+            _ => {
+                return Err(format!(
+                    "收货地区不匹配 province/city/county do not match: {province}/{city}/{county}"
+                ));
+            }
+        };
         let mobile = params.text("mobile");
         if params.text("phone").is_none() && mobile.is_none() {
             return Err("缺少联系电话 one of phone / mobile is required".to_string());
@@ -252,7 +264,18 @@ impl App {
                 "operator": "系统",
             })];
             let mut waybill = Vec::new();
-            if let Some(confirmed_at) = order.shipped_at() {
+            let shipped_at = order.shipped_at(now);
+            // Confirmed but not shipped yet (or shipped later): the confirmation has its own entry.
+            if let Some(confirmed_at) = order.confirmation()
+                && shipped_at != Some(confirmed_at)
+            {
+                track.push(json!({
+                    "content": "您的订单已确认，仓库正在备货",
+                    "operate_time": self.clock.format(confirmed_at),
+                    "operator": "系统",
+                }));
+            }
+            if let Some(shipped_at) = shipped_at {
                 let items: Vec<Value> = order
                     .lines
                     .iter()
@@ -268,12 +291,12 @@ impl App {
                 }
                 track.push(json!({
                     "content": "您的订单已确认，商品已出库",
-                    "operate_time": self.clock.format(confirmed_at),
+                    "operate_time": self.clock.format(shipped_at),
                     "operator": "天津仓",
                 }));
                 track.push(json!({
                     "content": "运输中：快件已从天津分拨中心发出",
-                    "operate_time": self.clock.format(confirmed_at),
+                    "operate_time": self.clock.format(shipped_at),
                     "operator": "顺丰速运",
                 }));
                 if let Some(delivered_at) = order.delivered_at().filter(|at| now >= *at) {
