@@ -238,6 +238,12 @@ pub struct RunScope {
     pub orders_allowed: bool,
     /// The reference supplier's admin endpoints answered (its clock and stock could be moved).
     pub admin: bool,
+    /// SKUs per pool whose detail, images and prices were read (`all`, or a number).
+    #[serde(default)]
+    pub sample: String,
+    /// The seed that chose them: `--seed` with it picks the same SKUs again.
+    #[serde(default)]
+    pub seed: u64,
 }
 
 impl RunScope {

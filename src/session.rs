@@ -11,7 +11,7 @@ use crate::config::{Config, Credentials};
 use crate::events::{Event, Verdict};
 use crate::profile::Profile;
 use crate::report::Reporter;
-use crate::runner::{self, RunOptions, Selection};
+use crate::runner::{self, RunOptions, SampleSize, Selection};
 use crate::scenario::{Scenario, ScenarioSource, load_scenarios};
 use crate::supplier::{self, SupplierConfig};
 
@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// Faults of the embedded reference supplier.
     pub faults: Vec<String>,
     pub selection: Selection,
+    /// SKUs per pool read in detail (default [`SampleSize::DEFAULT`]).
+    pub sample: Option<SampleSize>,
+    /// The sample's seed (default: a new one each run).
+    pub seed: Option<u64>,
 }
 
 impl Default for RunArgs {
@@ -42,6 +46,8 @@ impl Default for RunArgs {
             allow_orders: false,
             faults: Vec::new(),
             selection: Selection::default(),
+            sample: None,
+            seed: None,
         }
     }
 }
@@ -182,6 +188,8 @@ pub async fn execute(
         jobs: args.jobs.unwrap_or(config.jobs),
         state_dir: args.state_dir.clone(),
         selection: args.selection.clone(),
+        sample: args.sample.unwrap_or(SampleSize::DEFAULT),
+        seed: args.seed.unwrap_or_else(crate::runner::fresh_seed),
         preflight: vec![admin_probe],
     };
 

@@ -326,6 +326,23 @@ pub(crate) fn stock_answer(
             );
         }
         let num = item.get("num").and_then(Value::as_i64);
+        // A count the mall cannot read (20 digits, a fraction, text) is no stock answer at all;
+        // a missing one is the schema's.
+        if let Some(raw) = item.get("num").filter(|_| num.is_none()) {
+            findings.push(
+                Finding::new(
+                    ids::STOCK_ANSWER,
+                    REQ,
+                    format!(
+                        "SKU {sku} 的库存数量无法读取 the stock of sku {sku} is not a readable whole number: {}",
+                        walk::text(raw)
+                    ),
+                )
+                .at(walk::child(&base, "num"))
+                .expected("0 ≤ num ≤ 9223372036854775807")
+                .actual(walk::text(raw)),
+            );
+        }
         let desc = item.get("desc").and_then(Value::as_str);
         if let (Some(num), Some(desc)) = (num, desc) {
             let expected = if num > 0 { in_stock } else { out_of_stock };
@@ -347,6 +364,69 @@ pub(crate) fn stock_answer(
         }
     }
     CheckRun::new(ids::STOCK_ANSWER, &[REQ], findings)
+}
+
+/// NEW-SKUS / CHANGED-SKUS asked for a time window (`start_time`, `end_time`): every entry's
+/// `time` falls inside it. No window sent, no row. A time that does not read in the profile's
+/// format is the schema's finding; here it is not judged.
+pub(crate) fn feed_window(
+    profile: &crate::profile::Profile,
+    interface: &Interface,
+    sent: &Map<String, Value>,
+    result: &Value,
+) -> Option<CheckRun> {
+    use chrono::NaiveDateTime;
+    let format = profile.settings.timestamp_format.as_str();
+    let read = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .and_then(|t| NaiveDateTime::parse_from_str(t.trim(), format).ok())
+    };
+    let (start, end) = (sent.get("start_time"), sent.get("end_time"));
+    if start.is_none() && end.is_none() {
+        return None;
+    }
+    let requirement = interface.schema_requirement.as_str();
+    let (from, to) = (read(start), read(end));
+    let items = result.as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut findings = Vec::new();
+    let mut unreadable = 0;
+    for (i, item) in items.iter().enumerate() {
+        let Some(time) = read(item.get("time")) else {
+            unreadable += 1;
+            continue;
+        };
+        let early = from.is_some_and(|f| time < f);
+        let late = to.is_some_and(|t| time > t);
+        if (early || late) && findings.len() < 5 {
+            let window = format!(
+                "[{}, {}]",
+                from.map_or("…".into(), |f| f.format(format).to_string()),
+                to.map_or("…".into(), |t| t.format(format).to_string())
+            );
+            findings.push(
+                Finding::new(
+                    ids::FEED_WINDOW,
+                    requirement,
+                    format!(
+                        "时间不在所请求的时间段内 entry {i} ({}) has time {} outside the window asked for {window}",
+                        item.get("sku").map(crate::scenario::template::as_text).unwrap_or_default(),
+                        time.format(format)
+                    ),
+                )
+                .at(format!("/result/{i}/time"))
+                .expected(window)
+                .actual(time.format(format).to_string()),
+            );
+        }
+    }
+    let run = CheckRun::new(ids::FEED_WINDOW, &[requirement], findings);
+    if run.findings.is_empty() && unreadable > 0 {
+        return Some(run.unjudged(
+            requirement,
+            format!("{unreadable} 条时间无法读取 {unreadable} entries have no time in the profile's format ({format})"),
+        ));
+    }
+    Some(run)
 }
 
 /// SKUs of a pool are unique codes.
@@ -542,6 +622,37 @@ mod tests {
         assert_eq!(found[0].pointer.as_deref(), Some("/result/0/area_id"));
         assert_eq!(found[1].pointer.as_deref(), Some("/result/1/desc"));
         assert!(found.iter().all(|f| f.requirement == "STK-BATCH"));
+    }
+
+    #[test]
+    fn an_unreadable_stock_count_fails() {
+        let body = r#"{"success":true,"result":[{"sku":"1","area_id":"120101","num":99999999999999999999,"desc":"有货"}]}"#;
+        let runs = run_body(
+            "stocks",
+            body.as_bytes(),
+            json!({"sku": "1", "area_id": "120101"}),
+        );
+        let f = one(&runs, ids::STOCK_ANSWER, "STK-BATCH", "/result/0/num");
+        assert!(f.message.contains("99999999999999999999"), "{}", f.message);
+    }
+
+    // ---- feed-window
+    #[test]
+    fn feed_times_fall_inside_the_window_asked_for() {
+        let sent = json!({"start_time": "2026-11-26 00:00:00", "end_time": "2026-12-03 00:00:00"});
+        let inside = json!([{"sku": "1", "catalog_id": "A", "time": "2026-12-01 10:00:00"}]);
+        passes(
+            &run_result("new_skus", inside, sent.clone()),
+            ids::FEED_WINDOW,
+        );
+        let outside = json!([{"sku": "1", "catalog_id": "A", "time": "2026-12-01 10:00:00"},
+            {"sku": "2", "catalog_id": "A", "time": "2026-11-20 10:00:00"}]);
+        let runs = run_result("new_skus", outside, sent);
+        let f = one(&runs, ids::FEED_WINDOW, "NEW-SKUS", "/result/1/time");
+        assert_eq!(f.actual.as_deref(), Some("2026-11-20 10:00:00"));
+        // No window sent: nothing to judge, no row.
+        let runs = run_result("changed_skus", json!([]), json!({}));
+        assert!(runs.iter().all(|r| r.check != ids::FEED_WINDOW));
     }
 
     // ---- batch-complete

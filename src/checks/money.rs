@@ -272,6 +272,21 @@ mod tests {
     }
 
     #[test]
+    fn a_zero_price_warns_on_prc_money_and_breaks_no_schema() {
+        // The standard asks for agreement and market prices, not for positive ones: 0.00 is
+        // PRC-MONEY's (BEYOND, a warning), never the batch interface's MUST schema.
+        let runs =
+            prices(r#"{"success":true,"result":[{"sku":"1","price":0.00,"market_price":1.005}]}"#);
+        assert!(
+            runs.iter()
+                .filter(|r| r.check == ids::SCHEMA)
+                .all(|r| r.findings.is_empty()),
+            "{runs:?}"
+        );
+        one(&runs, ids::MONEY, "PRC-MONEY", "/result/0/price");
+    }
+
+    #[test]
     fn zero_freight_passes_but_negative_fails_on_orders() {
         let mut order = json!({"order_id": "S1", "yggc_order": "Y1", "order_price": 10, "freight": 0,
             "sku": [{"sku": "1", "num": 1, "price": 10}]});

@@ -115,6 +115,76 @@ pub fn oversell(attempts: u64, stock: u64, accepted: u64) -> CheckRun {
     CheckRun::new(ids::CONCURRENT_PREORDERS, &[LOCK_REQ], findings)
 }
 
+/// ORD-LOCK-STOCK as the mall sees it: the stock shown drops by the `k` units a pre-order
+/// locks, and comes back when the pre-order is cancelled. `None`: a stock that could not be read.
+pub fn stock_follows_lock(
+    sku: &str,
+    before: Option<i64>,
+    locked: Option<i64>,
+    released: Option<i64>,
+    k: i64,
+) -> CheckRun {
+    let (Some(before), Some(locked), Some(released)) = (before, locked, released) else {
+        return CheckRun::not_judged(
+            ids::STOCK_FOLLOWS_LOCK,
+            &[LOCK_REQ],
+            format!(
+                "无法读取库存数量 the stock of {sku} could not be read before and after the pre-order"
+            ),
+        );
+    };
+    let mut findings = Vec::new();
+    if locked != before - k {
+        findings.push(
+            Finding::new(
+                ids::STOCK_FOLLOWS_LOCK,
+                LOCK_REQ,
+                format!(
+                    "预下单未锁定库存 a pre-order of {k} unit(s) of {sku} did not lock them: stock {before} before, {locked} after"
+                ),
+            )
+            .expected((before - k).to_string())
+            .actual(locked.to_string()),
+        );
+    }
+    if released != before {
+        findings.push(
+            Finding::new(
+                ids::STOCK_FOLLOWS_LOCK,
+                LOCK_REQ,
+                format!(
+                    "取消预下单未释放库存 cancelling the pre-order of {sku} did not release its units: stock {before} before, {released} after the cancel"
+                ),
+            )
+            .expected(before.to_string())
+            .actual(released.to_string()),
+        );
+    }
+    CheckRun::new(ids::STOCK_FOLLOWS_LOCK, &[LOCK_REQ], findings)
+}
+
+/// ORD-LOCK-STOCK on the last units: once pre-orders hold all `stock` units of a SKU, one more
+/// pre-order of it is refused.
+pub fn sold_out_refused(sku: &str, stock: i64, extra_accepted: bool) -> CheckRun {
+    let findings = if extra_accepted {
+        vec![
+            Finding::new(
+                ids::SOLD_OUT_REFUSED,
+                LOCK_REQ,
+                format!(
+                    "库存已被预下单占满仍可下单 all {stock} unit(s) of {sku} were held by a pre-order, and one more was still accepted"
+                ),
+            )
+            .at("/success")
+            .expected("false (refused)")
+            .actual("true"),
+        ]
+    } else {
+        Vec::new()
+    };
+    CheckRun::new(ids::SOLD_OUT_REFUSED, &[LOCK_REQ], findings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +195,28 @@ mod tests {
         json!({"order_id": "S1", "yggc_order": "Y1", "state": 0, "submit_state": 0, "deliver_state": 0,
             "order_price": order_price, "freight": freight,
             "skus": [{"sku": "100012345", "num": 2, "price": 4599.00}, {"sku": "100012347", "num": 10, "price": 19.99}]})
+    }
+
+    #[test]
+    fn stock_drops_by_the_lock_and_comes_back() {
+        assert!(
+            stock_follows_lock("A", Some(5), Some(3), Some(5), 2)
+                .findings
+                .is_empty()
+        );
+        let unlocked = stock_follows_lock("A", Some(5), Some(5), Some(5), 2);
+        assert_eq!(unlocked.findings.len(), 1);
+        assert_eq!(unlocked.findings[0].expected.as_deref(), Some("3"));
+        let kept = stock_follows_lock("A", Some(5), Some(3), Some(3), 2);
+        assert!(kept.findings[0].message.contains("did not release"));
+        assert_eq!(
+            stock_follows_lock("A", None, Some(3), Some(5), 2)
+                .unjudged
+                .len(),
+            1
+        );
+        assert!(sold_out_refused("A", 4, false).findings.is_empty());
+        assert_eq!(sold_out_refused("A", 4, true).findings.len(), 1);
     }
 
     #[test]

@@ -100,6 +100,12 @@ struct RunFlags {
     /// Only the required set.
     #[arg(long)]
     required_only: bool,
+    /// 每个品目池抽查的 SKU 数 / SKUs per pool whose detail, images and prices are read: a number or `all`.
+    #[arg(long, value_name = "N|all", value_parser = crate::runner::SampleSize::parse)]
+    sample: Option<crate::runner::SampleSize>,
+    /// 抽样种子（报告中记录）/ Seed of the sample, recorded in the report: the same seed reads the same SKUs again (default: a new seed each run).
+    #[arg(long, value_name = "SEED")]
+    seed: Option<u64>,
     /// Also list skipped and blocked checks in the live view.
     #[arg(long, short = 'v')]
     verbose: bool,
@@ -172,6 +178,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         tags: flags.tags,
                         required_only: flags.required_only,
                     },
+                    sample: flags.sample,
+                    seed: flags.seed,
                 },
                 flags.verbose,
             ))

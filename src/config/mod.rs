@@ -25,6 +25,7 @@ pub struct Config {
     pub stock_latency_ms: u64,
     pub credentials: CredentialSources,
     pub test_data: TestData,
+    pub orders: OrdersConfig,
 }
 
 impl Default for Config {
@@ -39,6 +40,27 @@ impl Default for Config {
             stock_latency_ms: 2000,
             credentials: CredentialSources::default(),
             test_data: TestData::default(),
+            orders: OrdersConfig::default(),
+        }
+    }
+}
+
+/// How long the order scenarios wait for what a supplier does on its own schedule (shipping,
+/// delivery, verifying a transfer) when no admin clock can move it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrdersConfig {
+    /// The longest wait for one order event; what has not happened by then is not judged.
+    pub wait_seconds: u64,
+    /// The first pause between two polls; each later pause is half as long again (at most 30 s).
+    pub poll_seconds: f64,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> OrdersConfig {
+        OrdersConfig {
+            wait_seconds: 300,
+            poll_seconds: 1.0,
         }
     }
 }

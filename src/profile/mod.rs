@@ -32,6 +32,9 @@ pub mod iface {
     pub const SUBMIT: &str = "submit";
     pub const CONFIRM: &str = "confirm";
     pub const CANCEL: &str = "cancel";
+    pub const SELECT: &str = "select";
+    pub const TRACK: &str = "track";
+    pub const STOCKS: &str = "stocks";
 }
 
 /// Where the interface catalogue lives inside a profile folder.

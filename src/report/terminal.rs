@@ -155,6 +155,12 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 ));
                 self.line(format!("目标 target:  {}", printable(target)));
                 self.line(format!("配置 profile: {profile}    运行 run: {run_id}"));
+                if !scope.sample.is_empty() {
+                    self.line(format!(
+                        "抽样 sample: {} SKU/pool, seed {}  (--seed {} 重现 repeats it)",
+                        scope.sample, scope.seed, scope.seed
+                    ));
+                }
                 let narrowed = scope.narrowed_by();
                 if !narrowed.is_empty() {
                     // Said up front: such a run cannot pass for the whole standard.

@@ -62,23 +62,45 @@ pub(crate) async fn run_admin(
         ));
     }
     for (path, params) in calls {
-        let borrowed: Vec<(&str, String)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        let exchange = shared.client.post_path(path, &borrowed).await;
-        shared.emit(Event::Exchange(Box::new(exchange.clone())));
-        if !exchange.succeeded() {
-            return Err(Abort(format!(
-                "管理接口失败 admin call {path} failed: {}",
-                failure_summary(&exchange)
-            )));
-        }
-        if path == "/__admin/clock" {
-            learn_supplier_clock(&shared.client, &shared.profile.settings, &exchange);
-            if !step.admin.keep_token {
-                shared.client.forget_token();
-            }
+        admin_call(shared, path, &params, step.admin.keep_token).await?;
+    }
+    Ok(())
+}
+
+/// Moves the reference supplier's clock forward (a builtin waiting for an order uses it in place
+/// of waiting); the token is fetched again afterwards, as after an admin step.
+pub(crate) async fn advance_clock(shared: &Shared, seconds: i64) -> Result<(), Abort> {
+    admin_call(
+        shared,
+        "/__admin/clock",
+        &[("advance_seconds".into(), seconds.to_string())],
+        false,
+    )
+    .await
+}
+
+async fn admin_call(
+    shared: &Shared,
+    path: &str,
+    params: &[(String, String)],
+    keep_token: bool,
+) -> Result<(), Abort> {
+    let borrowed: Vec<(&str, String)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    let exchange = shared.client.post_path(path, &borrowed).await;
+    shared.emit(Event::Exchange(Box::new(exchange.clone())));
+    if !exchange.succeeded() {
+        return Err(Abort(format!(
+            "管理接口失败 admin call {path} failed: {}",
+            failure_summary(&exchange)
+        )));
+    }
+    if path == "/__admin/clock" {
+        learn_supplier_clock(&shared.client, &shared.profile.settings, &exchange);
+        if !keep_token {
+            shared.client.forget_token();
         }
     }
     Ok(())

@@ -36,6 +36,8 @@ pub(crate) async fn run(
         "offer_prices" => offer_prices(shared, &args, rows).await,
         "saved_token_lifetime" => saved_token_lifetime(shared, rows).await?,
         "concurrent_preorders" => concurrent_preorders(shared, &args, rows).await?,
+        "await_order" => super::watch::await_order(shared, &args, rows, &mut captured).await?,
+        "stock_lock" => super::stock_lock::stock_lock(shared, &args, rows).await?,
         other => return Err(Abort(format!("unknown builtin {other:?}"))),
     }
     Ok(captured)

@@ -10,7 +10,9 @@ mod results;
 mod scenario;
 mod shared;
 mod step;
+mod stock_lock;
 mod verdict;
+mod watch;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -25,7 +27,7 @@ use crate::events::{Event, RequirementSet, RunScope, ScenarioInfo, SetVerdict, S
 use crate::profile::Profile;
 use crate::scenario::Scenario;
 
-pub use plan::{RunOptions, Selection, select};
+pub use plan::{RunOptions, SampleSize, Selection, fresh_seed, select};
 use shared::{Outcome, Shared};
 
 /// Reads the reference supplier's clock from an admin answer and tells the client.
@@ -75,6 +77,8 @@ pub async fn run(
             required_only: options.selection.required_only,
             orders_allowed: options.allow_orders,
             admin: options.admin,
+            sample: options.sample.to_string(),
+            seed: options.seed,
         },
     });
     for exchange in &options.preflight {
@@ -107,7 +111,7 @@ pub async fn run(
     'phases: for phase in 0..4 {
         let mut pending: Vec<Scenario> = scenarios
             .iter()
-            .filter(|s| s.phase() == phase)
+            .filter(|s| s.phase(shared.options.admin) == phase)
             .cloned()
             .collect();
         let limit = if phase % 2 == 1 { 1 } else { jobs };

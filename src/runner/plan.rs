@@ -19,6 +19,59 @@ pub struct Selection {
     pub required_only: bool,
 }
 
+/// How many SKUs of each pool the catalogue reads in detail (detail, images, prices, shelf).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleSize {
+    PerPool(usize),
+    All,
+}
+
+impl SampleSize {
+    /// Enough to find a defect in one SKU of a dozen within a few runs, few enough for a fast run.
+    pub const DEFAULT: SampleSize = SampleSize::PerPool(10);
+
+    /// `all` or a positive number.
+    pub fn parse(text: &str) -> Result<SampleSize, String> {
+        match text.trim() {
+            "all" => Ok(SampleSize::All),
+            other => match other.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(SampleSize::PerPool(n)),
+                _ => Err(format!(
+                    "抽样数应为正整数或 all the sample is a positive number of SKUs per pool or `all`, not {other:?}"
+                )),
+            },
+        }
+    }
+
+    /// The count scenarios see as `${run.sample}`: `all` is any number above every pool's size.
+    pub fn count(self) -> u64 {
+        match self {
+            SampleSize::PerPool(n) => n as u64,
+            SampleSize::All => u64::from(u32::MAX),
+        }
+    }
+}
+
+impl std::fmt::Display for SampleSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SampleSize::PerPool(n) => write!(f, "{n}"),
+            SampleSize::All => write!(f, "all"),
+        }
+    }
+}
+
+/// A seed for the sample when none is given: a new one each run, so that across runs every SKU
+/// gets its turn.
+pub fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    // Six digits: short enough to type back as --seed.
+    (nanos ^ u64::from(std::process::id()).rotate_left(32)) % 1_000_000
+}
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub run_id: String,
@@ -33,6 +86,8 @@ pub struct RunOptions {
     pub jobs: usize,
     pub state_dir: PathBuf,
     pub selection: Selection,
+    pub sample: SampleSize,
+    pub seed: u64,
     /// Exchanges made before the run (the admin probe): they go through the event stream too.
     pub preflight: Vec<crate::exchange::Exchange>,
 }

@@ -225,29 +225,28 @@ impl<'a> Rows<'a> {
         self.emit(row);
     }
 
-    /// A skip or block that concerns the whole scenario (or one step), against the scenario's
-    /// main requirement.
+    /// A skip or block that concerns the whole scenario (or what is left of it), against every
+    /// requirement the scenario tests: a requirement judged elsewhere is then partly tested,
+    /// never a pass that hides what this scenario did not do.
     pub(crate) fn note(&mut self, status: Status, message: String) {
         // The loader refuses a scenario without requirements.
-        let requirement = self
-            .scenario
-            .requirements
-            .first()
-            .cloned()
-            .unwrap_or_default();
-        let Some(level) = self.level(&requirement) else {
-            return self.unknown_requirement(ids::SCENARIO, &requirement);
-        };
-        let row = self.row(
-            ids::SCENARIO,
-            &requirement,
-            level,
-            None,
-            status,
-            message,
-            None,
-        );
-        self.emit(row);
+        let scenario = self.scenario;
+        for requirement in &scenario.requirements {
+            let Some(level) = self.level(requirement) else {
+                self.unknown_requirement(ids::SCENARIO, requirement);
+                continue;
+            };
+            let row = self.row(
+                ids::SCENARIO,
+                requirement,
+                level,
+                None,
+                status,
+                message.clone(),
+                None,
+            );
+            self.emit(row);
+        }
     }
 
     /// Emits the folded passes; call once at the end of the scenario.

@@ -105,9 +105,13 @@ pub(crate) fn global_vars(shared: &Shared) -> Map<String, Value> {
         "run".into(),
         json!({
             "id": shared.options.run_id,
+            "sample": shared.options.sample.count(),
+            "seed": shared.options.seed,
             "embedded": shared.options.embedded,
             "username": shared.client.username(),
             "now": now.format(format).to_string(),
+            // A week back, in the timestamp format: the window asked of new_skus / changed_skus.
+            "week_ago_time": (now - chrono::Duration::days(7)).format(format).to_string(),
             "today": day(0),
             "yesterday": day(-1),
             "week_ago": day(-7),

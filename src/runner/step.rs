@@ -8,11 +8,11 @@ use serde_json::{Map, Value};
 
 use super::results::Rows;
 use super::shared::Shared;
-use crate::checks::{self, ExchangeInput, Judged, StepExpectation};
+use crate::checks::{self, ExchangeInput, Judged, StepExpectation, ids};
 use crate::client::{Exchange, Tamper, TokenUse, TransportError};
 use crate::events::Event;
 use crate::profile::{Interface, iface};
-use crate::scenario::model::{CallStep, Expect, TamperChoice, TokenChoice};
+use crate::scenario::model::{CallStep, Expect, Poll, TamperChoice, TokenChoice};
 use crate::scenario::template::{self, Scope, as_text};
 
 /// Why a scenario stopped before its end.
@@ -34,8 +34,8 @@ struct Rendered<'p> {
     /// Logical parameter names; the client renames them for the wire.
     params: Map<String, Value>,
     expect: Expect,
-    /// (capture name, JSON pointer into the answer in logical names).
-    captures: Vec<(String, String)>,
+    /// (capture name, JSON pointer into the answer in logical names, one item per round).
+    captures: Vec<(String, String, bool)>,
 }
 
 /// The exchange a call produced, and what the judge needs to know of how it was sent.
@@ -73,13 +73,77 @@ pub(crate) async fn run_call(
             }
             _ => vars,
         };
-        let rendered = render(shared, call, round)?;
-        let sent = send(shared, call, &rendered, round, retry_expired).await?;
-        let judged = judge(shared, call, &rendered, &sent, rows);
-        learn(shared, &rendered, &judged, rows).await;
-        capture(&rendered, &judged, looping, &mut captured);
+        let mut wait = call.poll.as_ref().map(|poll| Waiting::new(shared, poll));
+        loop {
+            let rendered = render(shared, call, round)?;
+            let sent = send(shared, call, &rendered, round, retry_expired).await?;
+            let (judged, held) = judge(shared, call, &rendered, &sent, rows, wait.is_some());
+            let waiting = match &mut wait {
+                Some(waiting) if !held => waiting,
+                _ => {
+                    learn(shared, &rendered, &judged, rows).await;
+                    capture(&rendered, &judged, looping, &mut captured);
+                    break;
+                }
+            };
+            if !waiting.next_try(shared).await? {
+                return Err(waiting.ran_out(call, rows));
+            }
+        }
     }
     Ok(captured)
+}
+
+/// The tries of a `poll` step.
+struct Waiting {
+    pauses: super::watch::Pauses,
+    advance_seconds: Option<i64>,
+    clock_moves: u32,
+    started: std::time::Instant,
+}
+
+impl Waiting {
+    fn new(shared: &Shared, poll: &Poll) -> Waiting {
+        Waiting {
+            pauses: super::watch::Pauses::from_config(&shared.config.orders),
+            advance_seconds: poll.advance_seconds,
+            clock_moves: 0,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Waits for the next try (moves the clock with admin); false when the wait has run out.
+    async fn next_try(&mut self, shared: &Shared) -> Result<bool, Abort> {
+        match self.advance_seconds {
+            Some(seconds) if shared.options.admin => {
+                if self.clock_moves == super::watch::MAX_CLOCK_MOVES {
+                    return Ok(false);
+                }
+                super::admin::advance_clock(shared, seconds).await?;
+                self.clock_moves += 1;
+                Ok(true)
+            }
+            _ => Ok(self.pauses.wait().await),
+        }
+    }
+
+    /// The step's requirements are not judged: the supplier did not get there in time.
+    fn ran_out(&self, call: &CallStep, rows: &mut Rows<'_>) -> Abort {
+        let waited = match (self.clock_moves, self.advance_seconds) {
+            (moves, Some(seconds)) if moves > 0 => format!("{moves} clock moves of {seconds} s"),
+            _ => format!("{:.0} s", self.started.elapsed().as_secs_f64()),
+        };
+        let requirements: Vec<&str> = call.requirements.iter().map(String::as_str).collect();
+        let reason = format!(
+            "等待 {waited} 后仍未满足 the expectations did not hold after {waited} ([orders] wait_seconds)"
+        );
+        rows.record(
+            &checks::CheckRun::not_judged(ids::EXPECT, &requirements, reason.clone()),
+            Some(&call.call),
+            None,
+        );
+        Abort(format!("{reason}; what follows is not judged"))
+    }
 }
 
 /// Evaluates the step's templates for one round and checks that a step expecting success sends
@@ -143,9 +207,16 @@ fn render<'p>(
     let captures = call
         .capture
         .iter()
-        .map(|(name, pointer)| {
-            let pointer = template::render_str(pointer.as_str().unwrap_or_default(), vars)?;
-            Ok((name.clone(), as_text(&pointer)))
+        .map(|(name, spec)| {
+            let (pointer, per_round) = match spec {
+                Value::Object(spec) => (
+                    spec.get("at").and_then(Value::as_str).unwrap_or_default(),
+                    spec.get("per_round").and_then(Value::as_bool) == Some(true),
+                ),
+                other => (other.as_str().unwrap_or_default(), false),
+            };
+            let pointer = template::render_str(pointer, vars)?;
+            Ok((name.clone(), as_text(&pointer), per_round))
         })
         .collect::<Result<_, Abort>>()?;
     Ok(Rendered {
@@ -247,7 +318,8 @@ fn judge(
     rendered: &Rendered<'_>,
     sent: &Sent,
     rows: &mut Rows<'_>,
-) -> Judged {
+    polling: bool,
+) -> (Judged, bool) {
     let interface = rendered.interface;
     let input = ExchangeInput {
         profile: &shared.profile,
@@ -278,10 +350,18 @@ fn judge(
         judged.value(),
         &failure_summary(&sent.exchange),
     );
-    for run in judged.runs.iter().chain(&expectation_runs) {
+    // While polling, an accepted answer whose values are not there yet is judged for its form
+    // only: the supplier may still get there.
+    let held = !polling
+        || !judged.succeeded()
+        || expectation_runs
+            .iter()
+            .all(|r| r.findings.is_empty() && r.unjudged.is_empty());
+    let expectations: &[checks::CheckRun] = if held { &expectation_runs } else { &[] };
+    for run in judged.runs.iter().chain(expectations) {
         rows.record(run, Some(&interface.id), Some(&sent.exchange));
     }
-    judged
+    (judged, held)
 }
 
 /// What the answer teaches the rest of the run: knowledge for the cross-interface checks and
@@ -316,7 +396,7 @@ async fn learn(
 
 /// The values the step captures, from the answer in logical names.
 fn capture(rendered: &Rendered<'_>, judged: &Judged, looping: bool, captured: &mut Captures) {
-    for (name, pointer) in &rendered.captures {
+    for (name, pointer, per_round) in &rendered.captures {
         let Some(value) = judged.value().and_then(|a| a.pointer(pointer)).cloned() else {
             continue;
         };
@@ -326,7 +406,7 @@ fn capture(rendered: &Rendered<'_>, judged: &Judged, looping: bool, captured: &m
                 .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(all) = gathered {
                 match value {
-                    Value::Array(items) => all.extend(items),
+                    Value::Array(items) if !per_round => all.extend(items),
                     other => all.push(other),
                 }
             }

@@ -256,12 +256,18 @@ fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut
                     &format!("/{key}/{i}"),
                     format!("{key}: unknown scenario {required:?}"),
                 ),
-                Some(other) if other.phase() > scenario.phase() => report(
-                    &format!("/{key}/{i}"),
-                    format!(
-                        "{required:?} runs later than this scenario (it is optional, or moves the clock / runs alone): it cannot be required here"
-                    ),
-                ),
+                Some(other)
+                    if [false, true]
+                        .iter()
+                        .any(|admin| other.phase(*admin) > scenario.phase(*admin)) =>
+                {
+                    report(
+                        &format!("/{key}/{i}"),
+                        format!(
+                            "{required:?} runs later than this scenario (it is optional, or moves the clock / runs alone): it cannot be required here"
+                        ),
+                    )
+                }
                 _ => {}
             }
         }

@@ -44,10 +44,11 @@ impl Scenario {
         self.tags.iter().any(|t| t == tag)
     }
 
-    /// When it runs: 0 required, 1 required and alone (it moves the supplier's clock or changes
-    /// shared state such as stock), 2 optional, 3 optional and alone.
-    pub fn phase(&self) -> usize {
-        let alone = self.has_tag("clock") || self.has_tag("exclusive");
+    /// When it runs: 0 required, 1 required and alone (it moves the supplier's clock, which only
+    /// happens with the admin endpoints, or changes shared state such as stock), 2 optional, 3
+    /// optional and alone.
+    pub fn phase(&self, admin: bool) -> usize {
+        let alone = (admin && self.has_tag("clock")) || self.has_tag("exclusive");
         match (self.set(), alone) {
             (RequirementSet::Required, false) => 0,
             (RequirementSet::Required, true) => 1,
@@ -108,6 +109,19 @@ pub struct CallStep {
     pub capture: Map<String, Value>,
     #[serde(default)]
     pub for_each: Option<ForEach>,
+    /// Ask again until the expectations hold: for what the supplier does on its own schedule.
+    #[serde(default)]
+    pub poll: Option<Poll>,
+}
+
+/// How a `poll` step waits between tries: with the admin endpoints the supplier's clock moves
+/// `advance_seconds` (at most three times); otherwise pauses grow, bounded by
+/// `[orders] wait_seconds`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Poll {
+    #[serde(default)]
+    pub advance_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

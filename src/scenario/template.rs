@@ -2,7 +2,8 @@
 //! array stays an array, a price stays an exact number); inside a longer string it is written as
 //! text. An expression is a dotted path (`config.test_data.county`, `catalogue.order_sku`,
 //! `pool.id`, `skus.0`) followed by filters: `|join` (array → `a,b,c`), `|first:N`, `|len`,
-//! `|keys`, `|values`, `|pluck:field`, `|sample:N` (N items spread evenly), `|prefixed:TEXT`
+//! `|keys`, `|values`, `|pluck:field`, `|sample:N` (N items drawn by the run's seed, or spread
+//! evenly without one), `|sample_each:N`, `|chunks:N`, `|prefixed:TEXT`
 //! (the value of the first key starting with TEXT).
 
 use serde_json::{Map, Value};
@@ -77,7 +78,7 @@ pub enum TemplateError {
     #[error("empty expression `${{}}`")]
     Empty,
     #[error(
-        "unknown filter `{0}` (known: join, first:N, sample:N, len, keys, values, pluck:FIELD, prefixed:TEXT)"
+        "unknown filter `{0}` (known: join, first:N, sample:N, sample_each:N, chunks:N, len, keys, values, pluck:FIELD, prefixed:TEXT)"
     )]
     UnknownFilter(String),
     #[error("`{expression}`: nothing at `{path}`")]
@@ -123,8 +124,13 @@ pub enum Filter {
     Keys,
     Values,
     Pluck(String),
-    /// N items spread evenly over the array, first and last included (a deterministic sample).
+    /// N items of the array: chosen by the run's seed (`run.seed`) when there is one, else spread
+    /// evenly, first and last included.
     Sample(Count),
+    /// The same over each array of an array of arrays (the SKUs of each pool), concatenated.
+    SampleEach(Count),
+    /// The array cut into arrays of at most N items (batches).
+    Chunks(Count),
     /// The value of the first key of an object that starts with this text (天津 finds 天津市).
     Prefixed(String),
 }
@@ -147,6 +153,8 @@ impl Expression {
                 Some(("pluck", field)) => Ok(Filter::Pluck(field.trim().to_string())),
                 Some(("prefixed", text)) => Ok(Filter::Prefixed(text.trim().to_string())),
                 Some(("sample", n)) => Ok(Filter::Sample(Count::parse(n))),
+                Some(("sample_each", n)) => Ok(Filter::SampleEach(Count::parse(n))),
+                Some(("chunks", n)) => Ok(Filter::Chunks(Count::parse(n))),
                 _ => Err(TemplateError::UnknownFilter(f.to_string())),
             })
             .collect::<Result<_, _>>()?;
@@ -230,8 +238,31 @@ impl Expression {
             (Filter::First(n), Value::Array(items)) => Ok(Value::Array(
                 items.iter().take(self.count(n, vars)?).cloned().collect(),
             )),
-            (Filter::Sample(n), Value::Array(items)) => {
-                Ok(Value::Array(sample(items, self.count(n, vars)?)))
+            (Filter::Sample(n), Value::Array(items)) => Ok(Value::Array(sample(
+                items,
+                self.count(n, vars)?,
+                seed_of(vars),
+            ))),
+            (Filter::SampleEach(n), Value::Array(groups)) => {
+                let n = self.count(n, vars)?;
+                let seed = seed_of(vars);
+                let mut picked = Vec::new();
+                for (i, group) in groups.iter().enumerate() {
+                    let Value::Array(items) = group else {
+                        return Err(mismatch(kind(group)));
+                    };
+                    // Each pool its own draw, all from the one seed.
+                    let group_seed =
+                        seed.map(|s| s ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    picked.extend(sample(items, n, group_seed));
+                }
+                Ok(Value::Array(picked))
+            }
+            (Filter::Chunks(n), Value::Array(items)) => {
+                let n = self.count(n, vars)?.max(1);
+                Ok(Value::Array(
+                    items.chunks(n).map(|c| Value::Array(c.to_vec())).collect(),
+                ))
             }
             (Filter::Len, Value::Array(items)) => Ok(Value::from(items.len())),
             (Filter::Len, Value::Object(map)) => Ok(Value::from(map.len())),
@@ -261,13 +292,27 @@ impl Expression {
     }
 }
 
-/// N items spread evenly over the array, first and last included.
-fn sample(items: &[Value], n: usize) -> Vec<Value> {
+/// The run's sample seed, when the scope has one (`run.seed`).
+fn seed_of(vars: &Scope<'_>) -> Option<u64> {
+    vars.get("run")?.get("seed")?.as_u64()
+}
+
+/// N items of the array in their order: the first, and the others drawn by `seed` (the same
+/// seed draws the same items); without a seed spread evenly, first and last included. The first
+/// is always in, so that a defect there is found on every run; the rest moves from run to run.
+fn sample(items: &[Value], n: usize, seed: Option<u64>) -> Vec<Value> {
     if n == 0 || items.is_empty() {
         return Vec::new();
     }
     if items.len() <= n {
         return items.to_vec();
+    }
+    if let Some(seed) = seed {
+        let rest = drawn(items.len() - 1, n - 1, seed);
+        return std::iter::once(0)
+            .chain(rest.into_iter().map(|i| i + 1))
+            .filter_map(|i| items.get(i).cloned())
+            .collect();
     }
     let last = items.len() - 1;
     let picks: std::collections::BTreeSet<usize> = (0..n)
@@ -277,6 +322,27 @@ fn sample(items: &[Value], n: usize) -> Vec<Value> {
         .into_iter()
         .filter_map(|i| items.get(i).cloned())
         .collect()
+}
+
+/// `n` distinct indices below `len`, in order (Floyd's algorithm: `n` draws, whatever `len`).
+fn drawn(len: usize, n: usize, seed: u64) -> std::collections::BTreeSet<usize> {
+    let mut state = seed;
+    // splitmix64: small, fast, and the same on every platform.
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut picked = std::collections::BTreeSet::new();
+    for j in (len - n)..len {
+        let t = (next() % (j as u64 + 1)) as usize;
+        if !picked.insert(t) {
+            picked.insert(j);
+        }
+    }
+    picked
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -398,6 +464,47 @@ mod tests {
         let text = r#"{"config": {"test_data": {"county": "120101"}}, "skus": ["1", "2", "3"],
             "pools": [{"id": "A01"}, {"id": "A02"}], "price": 19.90}"#;
         serde_json::from_str(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn seeded_samples_repeat_with_their_seed_and_move_without_it() {
+        let skus: Vec<Value> = (0..100).map(|i| json!(i.to_string())).collect();
+        let pools = json!([skus.clone(), ["a", "b", "c"]]);
+        let draw = |seed: u64, expression: &str| {
+            let mut map = Map::new();
+            map.insert("skus".into(), Value::Array(skus.clone()));
+            map.insert("pools".into(), pools.clone());
+            map.insert("run".into(), json!({"seed": seed, "sample": 10}));
+            render_str(expression, &Scope::new(&map))
+        };
+        let once = draw(7, "${skus|sample:run.sample}");
+        assert_eq!(once, draw(7, "${skus|sample:run.sample}"));
+        let Ok(Value::Array(picked)) = &once else {
+            panic!("{once:?}")
+        };
+        assert_eq!(picked.len(), 10);
+        assert_eq!(picked[0], json!("0"), "the first item is always in");
+        let mut sorted = picked.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 10, "distinct");
+        // Over a few seeds, every item of a small pool comes up.
+        let seen: std::collections::BTreeSet<String> = (0..40)
+            .filter_map(|seed| draw(seed, "${skus|first:13|sample:3|join}").ok())
+            .flat_map(|v| {
+                as_text(&v)
+                    .split(',')
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(seen.len(), 13, "{seen:?}");
+        // Per pool, then in batches.
+        let each = draw(3, "${pools|sample_each:2}");
+        let Ok(Value::Array(each)) = each else {
+            panic!("{each:?}")
+        };
+        assert_eq!(each.len(), 4);
+        assert_eq!(draw(3, "${pools|sample_each:2|chunks:3|len}"), Ok(json!(2)));
     }
 
     #[test]

@@ -103,7 +103,7 @@ faults! {
     DuplicateOrderOnResubmit = "duplicate-order-on-resubmit" ["ORD-IDEMPOTENT"]
         "同一商城订单号重复提交会生成第二个订单" "the same yggc_order submitted again creates a second order";
     OrderNeverCompletes = "order-never-completes" ["ORD-QUERY"]
-        "订单送达后状态也不变为妥投完成" "orders never become completed after delivery";
+        "订单已全部妥投（deliver_state 1）但状态一直是已发货" "delivered orders (deliver_state 1) stay in state shipped: never completed";
     WrongOrderTotal = "wrong-order-total" ["X-ORDER-TOTAL"]
         "订单查询返回的金额不等于各行之和" "select answers an order_price that is not the sum of its lines";
     TrackNoWaybill = "track-no-waybill" ["LOG-TRACK"]
@@ -122,8 +122,8 @@ faults! {
         "对账接口的订单总数与明细不符" "reconcile answers a count that differs from its orders";
     AccessoryBadKind = "accessory-bad-kind" ["OPT-ACCESSORY"]
         "配件服务标识不是 1 或 2" "the accessory kind is neither 1 nor 2";
-    CreditNeverVerified = "credit-never-verified" ["OPT-CREDIT-TERM"]
-        "账期付款一直停留在已提交状态" "credit-term payments stay submitted and are never verified";
+    CreditTransferLost = "credit-transfer-lost" ["OPT-CREDIT-TERM"]
+        "已录入的账期转账丢失，查询为未付款" "a recorded credit-term transfer is lost: the query answers unpaid";
     WarrantyMissingPrice = "warranty-missing-price" ["OPT-WARRANTY"]
         "延保服务缺少价格" "warranty services have no price";
     LinksEmptySkuRefused = "links-empty-sku-refused" ["OPT-ACCESSORY-LINK"]

@@ -189,6 +189,12 @@ impl Order {
                 submit_state: 1,
                 deliver_state: 1,
             },
+            // order-never-completes: the goods are delivered, the state does not follow.
+            Phase::Confirmed { .. } if self.is_delivered(now) => Status {
+                state: 5,
+                submit_state: 1,
+                deliver_state: 1,
+            },
             Phase::Confirmed { .. } if self.shipped_at(now).is_some() => Status {
                 state: 5,
                 submit_state: 1,

@@ -1386,7 +1386,7 @@ async fn holds(mall: &Mall, fault: &str) -> bool {
                 .collect();
             !kinds.is_empty() && kinds.iter().all(|k| *k == json!(1) || *k == json!(2))
         }
-        "credit-never-verified" => {
+        "credit-transfer-lost" => {
             let order = mall.completed_order().await;
             let select = mall.call("select", &[("order_id", &order)]).await;
             let amount = decimal(&select.result()["order_price"]).to_string();
@@ -1632,7 +1632,7 @@ const OPTIONAL_INTERFACE_FAULTS: &[&str] = &[
     "after-sale-refused",
     "reconcile-wrong-count",
     "accessory-bad-kind",
-    "credit-never-verified",
+    "credit-transfer-lost",
     "warranty-missing-price",
     "links-empty-sku-refused",
     "group-buy-ends-before-start",

@@ -374,18 +374,11 @@ impl App {
     }
 
     pub(super) fn credit_payment_query(&self, params: &Params) -> Outcome {
-        let never_verified = self.has(Fault::CreditNeverVerified);
+        let transfer_lost = self.has(Fault::CreditTransferLost);
         self.with_order(params, |order| {
             let (state, amount, desc) = match &order.credit {
                 None => (0, Decimal::ZERO, "未付款 unpaid".to_string()),
-                Some(credit) if never_verified => (
-                    1,
-                    credit.amount,
-                    format!(
-                        "转账信息已提交，待核实 transfer {} submitted",
-                        credit.transfer_no
-                    ),
-                ),
+                Some(_) if transfer_lost => (0, Decimal::ZERO, "未付款 unpaid".to_string()),
                 Some(credit) if credit.amount == order.order_price => (
                     2,
                     credit.amount,
