@@ -312,5 +312,9 @@ pub enum Event {
         coverage: Vec<RequirementCoverage>,
         /// MUST requirements in scope that were not fully judged (skipped or blocked).
         untested_must: Vec<String>,
+        /// Requirements with a part only the reference supplier's admin clock or a run 36 h
+        /// later can judge (expiry after 36 h, concurrent pre-orders on a set stock).
+        #[serde(default)]
+        clock_only: Vec<String>,
     },
 }

@@ -11,7 +11,8 @@ use crate::config::{Config, Credentials};
 use crate::events::{Event, Verdict};
 use crate::profile::Profile;
 use crate::report::Reporter;
-use crate::runner::{self, RunOptions, SampleSize, Selection};
+pub use crate::runner::SampleSize;
+use crate::runner::{self, RunOptions, Selection};
 use crate::scenario::{Scenario, ScenarioSource, load_scenarios};
 use crate::supplier::{self, SupplierConfig};
 

@@ -75,11 +75,23 @@ pub fn judge_expectations(
         });
         runs.push(owned(step.requirements.to_vec(), finding));
     }
+    // A refused call has no values to look at: what would follow from them (a refused detail
+    // "is the detail of another SKU") is not a second finding, only not judged.
+    let refused = expect.success == Some(true) && success != Some(true);
     for value in &expect.values {
         let owners = match &value.requirement {
             Some(r) => vec![r.clone()],
             None => step.requirements.to_vec(),
         };
+        if refused {
+            let requirements: Vec<&str> = owners.iter().map(String::as_str).collect();
+            runs.push(CheckRun::not_judged(
+                ids::EXPECT,
+                &requirements,
+                format!("{title}调用未成功，{} 无从判定 the call did not succeed, so {} cannot be judged", value.at, value.at),
+            ));
+            continue;
+        }
         runs.push(owned(owners, judge_value(value, answer, title)));
     }
     runs
@@ -256,6 +268,36 @@ mod tests {
         let answer = json!({"success": false, "desc": "no", "result": {"state": -2}});
         let runs = judge_expectations(&step, Some(&answer), "");
         assert!(runs.iter().all(|r| r.findings.is_empty()));
+    }
+
+    #[test]
+    fn a_refused_detail_is_not_also_the_detail_of_another_sku() {
+        let expect = Expect {
+            success: Some(true),
+            desc_contains: None,
+            values: vec![ValueExpect {
+                equals: Some(json!("100")),
+                requirement: Some("DET-SAME-SKU".into()),
+                ..value_expect("/result/sku")
+            }],
+        };
+        let requirements = vec!["DET-FIELDS".to_string()];
+        let step = StepExpectation {
+            expect: &expect,
+            requirements: &requirements,
+            title: String::new(),
+        };
+        let answer = json!({"success": false, "desc": "no such sku"});
+        let runs = judge_expectations(&step, Some(&answer), "");
+        let failed: Vec<&str> = runs
+            .iter()
+            .flat_map(|r| r.findings.iter().map(|f| f.requirement.as_str()))
+            .collect();
+        assert_eq!(failed, vec!["DET-FIELDS"]);
+        assert!(
+            runs.iter()
+                .any(|r| r.unjudged.iter().any(|u| u.requirement == "DET-SAME-SKU"))
+        );
     }
 
     #[test]

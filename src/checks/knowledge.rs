@@ -39,6 +39,38 @@ pub struct Knowledge {
     pub provinces: BTreeMap<String, String>,
     pub cities: BTreeMap<String, Vec<(String, String)>>,
     pub counties: BTreeMap<String, BTreeMap<String, String>>,
+    /// Interface → why its first refusal said it refused (its `desc`): named when what a later
+    /// scenario needs never came.
+    pub refusals: BTreeMap<String, String>,
+}
+
+impl Knowledge {
+    /// Why no SKU can be ordered: the interfaces that refused, else how far the sample got
+    /// (priced, on shelf, with stock), so that a blocked order scenario names what blocked it.
+    pub fn why_nothing_to_order(&self, min_stock: i64) -> String {
+        let refused: Vec<String> = ["prices", "shelf_states", "stocks", "detail"]
+            .iter()
+            .filter_map(|i| {
+                self.refusals
+                    .get(*i)
+                    .map(|desc| format!("{i} refused: {desc}"))
+            })
+            .collect();
+        if !refused.is_empty() {
+            return refused.join("; ");
+        }
+        let priced = self.prices.len();
+        let on_shelf = self.prices.keys().filter(|s| self.on_shelf(s)).count();
+        let stocked = self
+            .prices
+            .keys()
+            .filter(|s| self.on_shelf(s) && self.stock.get(*s).is_some_and(|n| *n >= min_stock))
+            .count();
+        format!(
+            "{priced} SKUs priced, {on_shelf} of them on shelf, {stocked} of those with stock ≥ {min_stock} (stock answered for {} SKUs)",
+            self.stock.len()
+        )
+    }
 }
 
 /// The area ids a test order is delivered to and stock is asked for.
@@ -225,11 +257,35 @@ impl Knowledge {
     }
 
     /// A failed detail call still tells something: the SKU has no usable detail.
-    pub fn learn_failure(&mut self, interface: &str, params: &Map<String, Value>) {
+    pub fn learn_failure(&mut self, interface: &str, params: &Map<String, Value>, desc: &str) {
+        self.refusals
+            .entry(interface.to_string())
+            .or_insert_with(|| super::walk::shorten(desc, 120));
         if interface == "detail"
             && let Some(sku) = params.get("sku").and_then(Value::as_str)
         {
             self.detail_ok.insert(sku.to_string(), false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nothing_to_order_names_the_refusal_that_caused_it() {
+        let mut knowledge = Knowledge::new(Some(json!(1)));
+        let asked = json!({"sku": "1", "area_id": "1"});
+        let Value::Object(asked) = asked else {
+            return;
+        };
+        assert!(knowledge.why_nothing_to_order(10).contains("0 SKUs priced"));
+        knowledge.learn_failure("stocks", &asked, "库存服务维护中 stock service down");
+        assert_eq!(
+            knowledge.why_nothing_to_order(10),
+            "stocks refused: 库存服务维护中 stock service down"
+        );
     }
 }

@@ -257,7 +257,7 @@ pub fn saved_token_age(
 /// A token was saved for a later run to judge: nothing is judged yet.
 pub fn saved_token_pending() -> CheckRun {
     CheckRun::not_judged(
-        ids::SAVED_TOKEN_LIFETIME,
+        ids::CLOCK_ONLY,
         &[TTL_REQ],
         "已保存本次 token，36 小时后再运行以检查失效 token saved in the state folder; a run 36 h or more later checks that it is refused",
     )

@@ -86,6 +86,9 @@ struct Shared {
     supplier_skew_ms: std::sync::atomic::AtomicI64,
     /// Token value → when it was first handed out in this run.
     first_seen: Mutex<std::collections::HashMap<String, u64>>,
+    /// Token answers fetched on the way to another call, not yet judged: the first issue of a
+    /// run may be one of them, and its stated lifetime must be judged like any other.
+    unjudged_issues: Mutex<Vec<(Exchange, IssuedToken)>>,
     /// Every token value the client has seen (issued or explicit) and every md5 password sent:
     /// searched for in everything recorded.
     known_secrets: Mutex<Vec<String>>,
@@ -181,6 +184,7 @@ impl Client {
                 next_id: AtomicU64::new(0),
                 supplier_skew_ms: std::sync::atomic::AtomicI64::new(0),
                 first_seen: Mutex::new(std::collections::HashMap::new()),
+                unjudged_issues: Mutex::new(Vec::new()),
             }),
             token: Arc::new(TokenSlot::default()),
         })
@@ -440,9 +444,17 @@ impl Client {
             return Ok(issued);
         }
         match self.fetch_token().await {
-            (_, Some(issued)) => Ok(issued),
+            (exchange, Some(issued)) => {
+                lock(&self.shared.unjudged_issues).push((exchange, issued.clone()));
+                Ok(issued)
+            }
             (exchange, None) => Err(exchange),
         }
+    }
+
+    /// The token answers fetched on the way to other calls since the last time this was asked.
+    pub fn take_unjudged_issues(&self) -> Vec<(Exchange, IssuedToken)> {
+        std::mem::take(&mut *lock(&self.shared.unjudged_issues))
     }
 
     fn usable_token(&self) -> Option<IssuedToken> {
@@ -451,6 +463,14 @@ impl Client {
             .as_ref()
             .filter(|t| t.usable_at(token::now_ms(), settings))
             .cloned()
+    }
+
+    /// A token an earlier run was given first at `first_issued_ms`: if the supplier hands it out
+    /// again, its 36 hours run from then, not from now.
+    pub fn know_issued(&self, token: &str, first_issued_ms: u64) {
+        lock(&self.shared.first_seen)
+            .entry(token.to_string())
+            .or_insert(first_issued_ms);
     }
 
     /// Forget the current token; the next Auto call fetches a new one.

@@ -27,6 +27,7 @@ use schemas::{SchemaStore, Validators};
 /// The interface ids the harness itself calls (beyond what scenarios name): one table, so that
 /// no module spells them on its own. Every profile keeps these ids; only paths and fields vary.
 pub mod iface {
+    pub const TOKEN: &str = "token";
     pub const POOLS: &str = "pools";
     pub const PRICES: &str = "prices";
     pub const SUBMIT: &str = "submit";

@@ -50,6 +50,9 @@ pub struct Report {
     /// MUST requirements that were not fully judged (skipped or blocked in part or whole): the
     /// verdict says nothing about them.
     pub untested_must: Vec<String>,
+    /// Requirements with a part only the admin clock or a run 36 h later can judge.
+    #[serde(default)]
+    pub clock_only: Vec<String>,
     pub scenarios: Vec<ScenarioReport>,
     pub results: Vec<ResultRow>,
     pub exchanges: Vec<Exchange>,
@@ -84,6 +87,7 @@ impl JsonReporter {
                 summary: Counts::default(),
                 requirements: Vec::new(),
                 untested_must: Vec::new(),
+                clock_only: Vec::new(),
                 scenarios: Vec::new(),
                 results: Vec::new(),
                 exchanges: Vec::new(),
@@ -161,9 +165,11 @@ impl Reporter for JsonReporter {
                 aborted,
                 coverage,
                 untested_must,
+                clock_only,
             } => {
                 r.requirements = coverage.clone();
                 r.untested_must = untested_must.clone();
+                r.clock_only = clock_only.clone();
                 r.verdict = *verdict;
                 r.duration_ms = *duration_ms;
                 r.aborted = aborted.clone();

@@ -261,6 +261,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 duration_ms,
                 aborted,
                 untested_must,
+                clock_only,
                 ..
             } => {
                 self.bar.finish_and_clear();
@@ -284,6 +285,12 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                         self.paint("!".yellow()),
                         untested.len(),
                         untested.join(", ")
+                    ));
+                }
+                if !clock_only.is_empty() {
+                    self.line(format!(
+                        "  仅在管理时钟或 36 小时后再次运行时判定 judged only with the admin clock or a run 36 h later: {}",
+                        clock_only.join(", ")
                     ));
                 }
                 if let Some(path) = self.report_path.clone() {

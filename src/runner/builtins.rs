@@ -88,12 +88,13 @@ fn pick_order_sku(
         .nth(index);
     let Some(sku) = chosen else {
         return Err(Abort(format!(
-            "没有可下单的商品 no SKU to order: none of the sampled SKUs is on shelf with stock ≥ {min_stock} and a known price{}",
+            "没有可下单的商品 no SKU to order: none of the sampled SKUs is on shelf with stock ≥ {min_stock} and a known price{} ({})",
             if allowed.is_empty() {
                 ""
             } else {
                 " (among test_data.order_skus)"
-            }
+            },
+            knowledge.why_nothing_to_order(min_stock)
         )));
     };
     let (price, _) = knowledge.prices[sku];
@@ -239,6 +240,27 @@ async fn concurrent_preorders(
     Ok(())
 }
 
+/// Tells the client when the token saved by an earlier run was first issued, before this run
+/// asks for one: a supplier that hands the same token back is then judged on its first issue
+/// (expires_at = first issue + 36 h), never on a lifetime that seems to have shrunk.
+pub(crate) fn preload_saved_token(shared: &Shared) {
+    let file = shared.options.state_dir.join("tokens.json");
+    let saved: Option<Value> = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let entry = saved
+        .as_ref()
+        .and_then(|s| s.get(&shared.options.target_label));
+    if let (Some(token), Some(issued)) = (
+        entry.and_then(|e| e.get("token")).and_then(Value::as_str),
+        entry
+            .and_then(|e| e.get("issued_at_ms"))
+            .and_then(Value::as_u64),
+    ) {
+        shared.client.know_issued(token, issued);
+    }
+}
+
 /// The token lifetime across runs: a token saved by an earlier run is tried again once 36 hours
 /// have passed (it must be refused with the expired marker) or while they have not (it must
 /// still be accepted). The state folder keeps it from run to run.
@@ -311,7 +333,8 @@ async fn saved_token_lifetime(shared: &Arc<Shared>, rows: &mut Rows<'_>) -> Resu
             .map_err(|_| Abort("no token to save".into()))?;
         saved.insert(
             target,
-            json!({ "token": current.value, "issued_at_ms": current.obtained_at_ms }),
+            // The first issue, not this run's: a token handed out again keeps its first time.
+            json!({ "token": current.value, "issued_at_ms": current.first_issued_ms }),
         );
         write_private(&file, &Value::Object(saved).to_string());
     }

@@ -102,6 +102,9 @@ pub async fn run(
         tally: Mutex::new(verdict::Tally::default()),
     });
 
+    if !shared.options.embedded {
+        builtins::preload_saved_token(&shared);
+    }
     if shared.options.allow_orders {
         shared.orders.recover(&shared.client, &shared.events).await;
     }
@@ -231,9 +234,9 @@ pub async fn run(
         shared.orders.note_cleanup_timeout();
     }
 
-    let coverage = match shared.tally.lock() {
-        Ok(tally) => tally.coverage(&shared.profile),
-        Err(_) => Vec::new(),
+    let (coverage, clock_only) = match shared.tally.lock() {
+        Ok(tally) => (tally.coverage(&shared.profile), tally.clock_only()),
+        Err(_) => (Vec::new(), Vec::new()),
     };
     let untested_must = verdict::untested_must(&coverage, &in_scope);
     let verdict = match shared.tally.lock() {
@@ -249,6 +252,7 @@ pub async fn run(
         aborted: aborted.clone(),
         coverage,
         untested_must,
+        clock_only,
     });
     (verdict, aborted)
 }

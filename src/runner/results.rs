@@ -229,15 +229,20 @@ impl<'a> Rows<'a> {
     /// requirement the scenario tests: a requirement judged elsewhere is then partly tested,
     /// never a pass that hides what this scenario did not do.
     pub(crate) fn note(&mut self, status: Status, message: String) {
+        self.note_as(ids::SCENARIO, status, message);
+    }
+
+    /// A note under another check id than `scenario` (e.g. `clock-only`).
+    pub(crate) fn note_as(&mut self, check: &str, status: Status, message: String) {
         // The loader refuses a scenario without requirements.
         let scenario = self.scenario;
         for requirement in &scenario.requirements {
             let Some(level) = self.level(requirement) else {
-                self.unknown_requirement(ids::SCENARIO, requirement);
+                self.unknown_requirement(check, requirement);
                 continue;
             };
             let row = self.row(
-                ids::SCENARIO,
+                check,
                 requirement,
                 level,
                 None,

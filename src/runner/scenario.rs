@@ -22,11 +22,21 @@ pub(crate) fn not_run(
     status: Status,
     note: String,
 ) -> Outcome {
+    not_run_as(shared, scenario, crate::checks::ids::SCENARIO, status, note)
+}
+
+fn not_run_as(
+    shared: &Shared,
+    scenario: &Scenario,
+    check: &str,
+    status: Status,
+    note: String,
+) -> Outcome {
     shared.emit(Event::ScenarioStarted {
         scenario: scenario.id.clone(),
     });
     let mut rows = Rows::new(shared, scenario);
-    rows.note(status, note.clone());
+    rows.note_as(check, status, note.clone());
     shared.emit(Event::ScenarioFinished {
         scenario: scenario.id.clone(),
         status,
@@ -52,9 +62,11 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
         );
     }
     if needs_admin(scenario) && !shared.options.admin {
-        return not_run(
+        // What only the admin clock or stock can show: listed apart, not "partly tested".
+        return not_run_as(
             shared,
             scenario,
+            crate::checks::ids::CLOCK_ONLY,
             Status::Skip,
             "需要参考供应商的管理接口 skipped: needs the reference supplier's admin endpoints (clock, stock)".into(),
         );

@@ -320,6 +320,7 @@ fn judge(
     rows: &mut Rows<'_>,
     polling: bool,
 ) -> (Judged, bool) {
+    judge_implicit_issues(shared, rows);
     let interface = rendered.interface;
     let input = ExchangeInput {
         profile: &shared.profile,
@@ -383,7 +384,12 @@ async fn learn(
                 judged.content_clean(),
             );
         } else {
-            knowledge.learn_failure(&interface.id, &rendered.params);
+            let desc = judged
+                .value()
+                .and_then(|a| a.get("desc"))
+                .map(as_text)
+                .unwrap_or_else(|| "no readable answer".into());
+            knowledge.learn_failure(&interface.id, &rendered.params, &desc);
         }
     }
     shared
@@ -440,6 +446,30 @@ pub(crate) async fn call_judged(
     (exchange, judged)
 }
 
+/// Judges the token answers the client fetched on its own since last asked (a token that expired,
+/// the run's first one): the first issue of a run is judged whoever asked for it.
+fn judge_implicit_issues(shared: &Shared, rows: &mut Rows<'_>) {
+    let Some(interface) = shared.profile.interface(iface::TOKEN) else {
+        return;
+    };
+    for (exchange, issued) in shared.client.take_unjudged_issues() {
+        shared.emit(Event::Exchange(Box::new(exchange.clone())));
+        let judged = checks::judge_exchange(&ExchangeInput {
+            profile: &shared.profile,
+            interface,
+            exchange: &exchange,
+            params: &Map::new(),
+            expect_success: true,
+            token_first_issued_ms: (issued.first_issued_ms < issued.obtained_at_ms)
+                .then_some(issued.first_issued_ms),
+            latency_bound_ms: shared.config.stock_latency_ms,
+        });
+        for run in &judged.runs {
+            rows.record(run, Some(iface::TOKEN), Some(&exchange));
+        }
+    }
+}
+
 /// Emits an exchange a builtin made and records the exchange checks on it.
 pub(crate) fn record_judged(
     shared: &Shared,
@@ -449,6 +479,7 @@ pub(crate) fn record_judged(
     exchange: &Exchange,
     expect_success: bool,
 ) -> Option<Judged> {
+    judge_implicit_issues(shared, rows);
     shared.emit(Event::Exchange(Box::new(exchange.clone())));
     let interface = shared.profile.interface(interface_id)?;
     let judged = checks::judge_exchange(&ExchangeInput {

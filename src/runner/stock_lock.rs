@@ -35,10 +35,10 @@ fn choose_sku(shared: &Shared) -> Result<(String, Decimal, i64), Abort> {
         .min_by_key(|(sku, n)| (**n, (*sku).clone()))
         .map(|(sku, n)| (sku.clone(), knowledge.prices[sku].0, *n))
         .ok_or_else(|| {
-            Abort(
-                "没有可锁定库存的商品 no SKU to lock: none of the sampled SKUs is on shelf, priced and shows at least 2 units of stock (stocks answered in the catalogue scenario)"
-                    .into(),
-            )
+            Abort(format!(
+                "没有可锁定库存的商品 no SKU to lock: none of the sampled SKUs is on shelf, priced and shows at least 2 units of stock ({})",
+                knowledge.why_nothing_to_order(2)
+            ))
         })
 }
 
@@ -130,6 +130,83 @@ fn number(d: Decimal) -> Value {
     serde_json::from_str(&d.normalize().to_string()).unwrap_or(Value::Null)
 }
 
+/// How many batches of the pooled SKUs are asked for their stock when the sample holds no SKU
+/// with at most `max_units` units.
+const SEARCH_BATCHES: usize = 10;
+
+/// Asks the stock of pooled SKUs outside the sample, batch by batch, until some SKUs show 2 to
+/// `max_units` units; then their prices and shelf states, so that one of them can be ordered.
+/// Every call is judged like any other, and what it answers is learned.
+async fn find_small_stock(shared: &Arc<Shared>, rows: &mut Rows<'_>, area: &Value, max_units: i64) {
+    let batch = shared.profile.settings.batch_max.max(1);
+    let unasked: Vec<String> = match shared.knowledge.lock() {
+        Ok(k) => k
+            .pooled_skus
+            .keys()
+            .filter(|s| !k.stock.contains_key(*s))
+            .take(batch * SEARCH_BATCHES)
+            .cloned()
+            .collect(),
+        Err(_) => return,
+    };
+    for chunk in unasked.chunks(batch) {
+        let stocks = ask(shared, rows, iface::STOCKS, chunk, Some(area)).await;
+        let small: Vec<String> = stocks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|item| {
+                item.get("num")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|n| (2..=max_units).contains(&n))
+            })
+            .filter_map(|item| item.get("sku").map(crate::scenario::template::as_text))
+            .collect();
+        if small.is_empty() {
+            continue;
+        }
+        ask(shared, rows, iface::PRICES, &small, None).await;
+        ask(shared, rows, "shelf_states", &small, None).await;
+        return;
+    }
+}
+
+/// One batch call on `skus` (and the area), judged and learned; its result, or null.
+async fn ask(
+    shared: &Arc<Shared>,
+    rows: &mut Rows<'_>,
+    interface_id: &str,
+    skus: &[String],
+    area: Option<&Value>,
+) -> Value {
+    let Some(interface) = shared.profile.interface(interface_id) else {
+        return Value::Null;
+    };
+    let batch_param = shared
+        .profile
+        .batch_param(interface)
+        .unwrap_or("sku")
+        .to_string();
+    let mut params = Map::new();
+    params.insert(batch_param, Value::String(skus.join(",")));
+    if let Some(area) = area {
+        params.insert("area_id".into(), area.clone());
+    }
+    let (_, judged) = call_judged(shared, rows, interface_id, &params, true).await;
+    let Some(judged) = judged.filter(|j| j.succeeded()) else {
+        return Value::Null;
+    };
+    if let Ok(mut knowledge) = shared.knowledge.lock() {
+        knowledge.learn(
+            interface_id,
+            &params,
+            judged.result(),
+            judged.content_clean(),
+        );
+    }
+    judged.result().clone()
+}
+
 /// `stock_lock` (`with: {params, area, max_units}`): the stock of the SKU with the smallest stock
 /// drops by a pre-order of one unit and comes back on cancel; if it has at most `max_units`
 /// (default 20), a pre-order of all of them is followed by one more, which must be refused.
@@ -145,6 +222,10 @@ pub(crate) async fn stock_lock(
         return Err(Abort("stock_lock needs `with: {area: …}`".into()));
     };
     let max_units = args.get("max_units").and_then(Value::as_i64).unwrap_or(20);
+    if !choose_sku(shared).is_ok_and(|(_, _, stock)| stock <= max_units) {
+        // The sample has no SKU small enough to buy out: look wider, as a tester would.
+        find_small_stock(shared, rows, &area, max_units).await;
+    }
     let (sku, price, _) = choose_sku(shared)?;
     let mut locker = Locker {
         shared,

@@ -17,10 +17,16 @@ use super::plan::Selection;
 pub(crate) struct Tally {
     seen: BTreeMap<String, BTreeSet<Status>>,
     failed: BTreeSet<RequirementSet>,
+    /// Requirements with a part only the admin clock (or a later run) can judge.
+    clock_only: BTreeSet<String>,
 }
 
 impl Tally {
     pub(crate) fn note(&mut self, row: &ResultRow) {
+        if row.check == crate::checks::ids::CLOCK_ONLY && row.status == Status::Skip {
+            self.clock_only.insert(row.requirement.clone());
+            return;
+        }
         self.seen
             .entry(row.requirement.clone())
             .or_default()
@@ -28,6 +34,11 @@ impl Tally {
         if row.status == Status::Fail {
             self.failed.insert(row.set);
         }
+    }
+
+    /// Requirements with a part that only the admin clock or a run 36 h later can judge.
+    pub(crate) fn clock_only(&self) -> Vec<String> {
+        self.clock_only.iter().cloned().collect()
     }
 
     pub(crate) fn coverage(&self, profile: &Profile) -> Vec<RequirementCoverage> {

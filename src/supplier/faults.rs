@@ -48,6 +48,8 @@ faults! {
         "token 失效时 desc 为 \"invalid token\"，不含 token_expired" "an invalid token answers desc \"invalid token\" without token_expired";
     TokenTtl12h = "token-ttl-12h" ["TOK-TTL-36H"]
         "token 12 小时后失效，expires_at/expires_in 也写 12 小时" "tokens expire after 12 h and expires_at/expires_in say 12 h";
+    TokenNeverExpires = "token-never-expires" ["TOK-TTL-36H"]
+        "token 永不失效（expires_at 仍写 36 小时）" "tokens never expire, though expires_at says 36 h: only a clock can tell";
     DuplicatePoolIds = "duplicate-pool-ids" ["POOL-LIST"]
         "品目池列表中有重复的 id" "the pool list holds one id twice";
     DuplicateSkus = "duplicate-skus" ["SKU-LIST"]

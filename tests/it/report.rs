@@ -225,6 +225,7 @@ fn events() -> Vec<Event> {
                 coverage("OPT-AFTERSALE", Optional, CoverageStatus::NotTested),
             ],
             untested_must: vec!["TOK-TTL-36H".into(), "OPT-AFTERSALE".into()],
+            clock_only: Vec::new(),
         },
     ]
 }

@@ -1184,6 +1184,15 @@ async fn holds(mall: &Mall, fault: &str) -> bool {
                 .await;
             token.result()["expires_in"] == json!(129600) && later.success()
         }
+        "token-never-expires" => {
+            let token = mall.token_answer(USERNAME, PASSWORD).await;
+            let fresh = text(&token.result()["access_token"]);
+            mall.advance(37 * 3600).await;
+            let later = mall
+                .post_form(&mall.path("pools"), &[("token", fresh)])
+                .await;
+            !later.success()
+        }
         "duplicate-pool-ids" => {
             let pools = mall.pools().await;
             pools.iter().collect::<HashSet<_>>().len() == pools.len()
@@ -1582,6 +1591,7 @@ const TOKEN_FAULTS: &[&str] = &[
     "no-token-check",
     "no-expired-marker",
     "token-ttl-12h",
+    "token-never-expires",
 ];
 
 const CATALOGUE_FAULTS: &[&str] = &[
