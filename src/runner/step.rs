@@ -58,7 +58,7 @@ pub(crate) async fn run_call(
     {
         return Ok(captured);
     }
-    let items = for_each_items(call, vars)?;
+    let items = for_each_items(call, vars, rows)?;
     let looping = items.is_some();
     let rounds: Vec<Option<&Value>> = match &items {
         Some(items) => items.iter().map(Some).collect(),
@@ -530,7 +530,11 @@ async fn probe_images(
 }
 
 /// The items a `for_each` runs over (`None`: one round without a loop variable).
-fn for_each_items(call: &CallStep, vars: &Scope<'_>) -> Result<Option<Vec<Value>>, Abort> {
+fn for_each_items(
+    call: &CallStep,
+    vars: &Scope<'_>,
+    rows: &mut Rows<'_>,
+) -> Result<Option<Vec<Value>>, Abort> {
     let Some(each) = &call.for_each else {
         return Ok(None);
     };
@@ -544,12 +548,25 @@ fn for_each_items(call: &CallStep, vars: &Scope<'_>) -> Result<Option<Vec<Value>
             )));
         }
     };
-    Ok(Some(
-        items
-            .into_iter()
-            .take(each.limit.unwrap_or(usize::MAX))
-            .collect(),
-    ))
+    let limit = each.limit.unwrap_or(usize::MAX);
+    if items.len() > limit {
+        // The rounds left out are not tested: said, so that the pass of the others hides nothing.
+        let requirements: Vec<&str> = call.requirements.iter().map(String::as_str).collect();
+        rows.record(
+            &checks::CheckRun::not_judged(
+                ids::EXPECT,
+                &requirements,
+                format!(
+                    "只测试了 {limit}/{} 项 only {limit} of {} items were tried (for_each limit)",
+                    items.len(),
+                    items.len()
+                ),
+            ),
+            Some(&call.call),
+            None,
+        );
+    }
+    Ok(Some(items.into_iter().take(limit).collect()))
 }
 
 fn token_expired(exchange: &Exchange, marker: &str) -> bool {
