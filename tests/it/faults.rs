@@ -68,10 +68,18 @@ async fn run_with(faults: &[&str], state: &std::path::Path) -> Run {
 /// A supplier like a real test environment, with these faults, on 127.0.0.1:0; orders ship
 /// after 1 s and are delivered after 2 s of its clock.
 async fn test_environment(faults: &[&str]) -> supplier::RunningSupplier {
+    test_environment_shipping(faults, 1, 2).await
+}
+
+async fn test_environment_shipping(
+    faults: &[&str],
+    ship_after_seconds: i64,
+    deliver_after_seconds: i64,
+) -> supplier::RunningSupplier {
     let config = supplier::SupplierConfig {
         faults: faults.iter().map(|f| f.to_string()).collect(),
-        ship_after_seconds: 1,
-        deliver_after_seconds: 2,
+        ship_after_seconds,
+        deliver_after_seconds,
         ..supplier::SupplierConfig::test_env()
     };
     let profile = std::sync::Arc::new(Profile::embedded().expect("profile"));
@@ -83,14 +91,18 @@ async fn test_environment(faults: &[&str]) -> supplier::RunningSupplier {
 /// A black-box run against `url`: as a test environment declared in the config, with the
 /// credentials in the file and a short wait for orders.
 async fn run_black_box(url: &str, state: &std::path::Path) -> Run {
+    run_black_box_waiting(url, state, 20).await
+}
+
+async fn run_black_box_waiting(url: &str, state: &std::path::Path, wait_seconds: u64) -> Run {
     std::fs::create_dir_all(state).expect("state folder");
     let defaults = supplier::SupplierConfig::default();
     let config = state.join("mallcheck.toml");
     std::fs::write(
         &config,
         format!(
-            "environment = \"test\"\n[credentials]\nusername = \"{}\"\npassword = \"{}\"\n[orders]\nwait_seconds = 20\npoll_seconds = 0.2\n",
-            defaults.username, defaults.password
+            "environment = \"test\"\n[credentials]\nusername = \"{}\"\npassword = \"{}\"\n[orders]\nwait_seconds = {}\npoll_seconds = 0.2\n",
+            defaults.username, defaults.password, wait_seconds
         ),
     )
     .expect("config");
@@ -293,6 +305,51 @@ async fn black_box_clean_test_environment_passes_twice_in_one_folder() {
     }
     supplier.shutdown().await;
     let _ = std::fs::remove_dir_all(&state);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn black_box_an_order_that_does_not_ship_in_time_is_not_judged_never_pass_or_fail() {
+    // Ships after an hour; the mall waits one second.
+    let supplier = test_environment_shipping(&[], 3600, 7200).await;
+    let state = temp_state("black-box-slow");
+    let run = run_black_box_waiting(&supplier.base_url(), &state, 1).await;
+    supplier.shutdown().await;
+    let _ = std::fs::remove_dir_all(&state);
+    let failed: Vec<&String> = run
+        .results
+        .iter()
+        .filter(|r| matches!(r.status, Status::Fail | Status::Warn))
+        .map(|r| &r.message)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "a wait that ran out is no failure: {failed:?}"
+    );
+    assert_eq!(run.verdict.required, SetVerdict::Incomplete);
+    let waited = |requirement: &str| {
+        run.results.iter().any(|r| {
+            r.requirement == requirement
+                && r.scenario == "order-lifecycle"
+                && r.status == Status::Skip
+                && r.message.contains("within 1 s")
+        })
+    };
+    assert!(
+        waited("ORD-QUERY"),
+        "ORD-QUERY not judged with the time waited"
+    );
+    assert!(
+        run.results.iter().any(|r| r.requirement == "LOG-TRACK"
+            && r.status == Status::Skip
+            && r.message.contains("had not shipped")),
+        "LOG-TRACK not judged"
+    );
+    // What needs the completed order is blocked, not failed.
+    assert!(
+        run.results
+            .iter()
+            .any(|r| r.scenario == "after-sale" && r.status == Status::Blocked)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
