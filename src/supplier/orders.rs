@@ -501,6 +501,19 @@ impl OrderBook {
 mod tests {
     use super::*;
 
+    /// Submits `num` units of the first SKU as `yggc`; the order id ("" when refused).
+    fn submitted(book: &mut OrderBook, catalog: &Catalog, yggc: &str, num: u64) -> String {
+        book.submit(
+            catalog,
+            |sku| sku.price,
+            request(catalog, yggc, num),
+            RULES,
+            0,
+        )
+        .map(|o| o.id.clone())
+        .unwrap_or_default()
+    }
+
     fn request(catalog: &Catalog, yggc: &str, num: u64) -> SubmitRequest {
         let sku = catalog.sku(0);
         SubmitRequest {
@@ -585,16 +598,7 @@ mod tests {
     fn delivery_after_a_day_then_after_sale() {
         let catalog = Catalog::new(1, 100, 0);
         let mut book = OrderBook::default();
-        let id = book
-            .submit(
-                &catalog,
-                |sku| sku.price,
-                request(&catalog, "Y1", 2),
-                RULES,
-                0,
-            )
-            .map(|o| o.id.clone())
-            .unwrap_or_default();
+        let id = submitted(&mut book, &catalog, "Y1", 2);
         assert!(book.confirm(&id, 100, true, false).is_ok());
         assert!(book.cancel(&id, 101, false).is_err());
         let sku = catalog.code(0);
@@ -624,16 +628,7 @@ mod tests {
             ship_after: 10,
             deliver_after: 20,
         });
-        let id = book
-            .submit(
-                &catalog,
-                |sku| sku.price,
-                request(&catalog, "Y1", 2),
-                RULES,
-                0,
-            )
-            .map(|o| o.id.clone())
-            .unwrap_or_default();
+        let id = submitted(&mut book, &catalog, "Y1", 2);
         assert!(book.confirm(&id, 100, true, false).is_ok());
         let state = |book: &OrderBook, now| {
             book.order(&id)
@@ -648,16 +643,7 @@ mod tests {
         let sku = catalog.code(0);
         assert!(book.after_sale(&id, &[(sku.clone(), 1)], 119).is_err());
         // Confirmed but not shipped: still not cancellable.
-        let other = book
-            .submit(
-                &catalog,
-                |sku| sku.price,
-                request(&catalog, "Y2", 1),
-                RULES,
-                0,
-            )
-            .map(|o| o.id.clone())
-            .unwrap_or_default();
+        let other = submitted(&mut book, &catalog, "Y2", 1);
         assert!(book.confirm(&other, 100, true, false).is_ok());
         assert!(book.cancel(&other, 101, false).is_err());
         // Under cancel-after-confirm, a cancel before shipping keeps the goods home.
