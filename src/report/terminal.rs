@@ -287,7 +287,8 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                         untested.join(", ")
                     ));
                 }
-                if !clock_only.is_empty() {
+                // An aborted run judged nothing: what it could not have judged anyway is noise.
+                if !clock_only.is_empty() && aborted.is_none() {
                     self.line(format!(
                         "  仅在管理时钟或 36 小时后再次运行时判定 judged only with the admin clock or a run 36 h later: {}",
                         clock_only.join(", ")
