@@ -385,7 +385,9 @@ pub(crate) fn feed_window(
     if start.is_none() && end.is_none() {
         return None;
     }
-    let requirement = interface.schema_requirement.as_str();
+    // The window is the profile's, not the standard's: a SHOULD.
+    let requirement = "FEED-WINDOW";
+    let _ = interface;
     let (from, to) = (read(start), read(end));
     let items = result.as_array().map(Vec::as_slice).unwrap_or_default();
     let mut findings = Vec::new();
@@ -648,7 +650,7 @@ mod tests {
         let outside = json!([{"sku": "1", "catalog_id": "A", "time": "2026-12-01 10:00:00"},
             {"sku": "2", "catalog_id": "A", "time": "2026-11-20 10:00:00"}]);
         let runs = run_result("new_skus", outside, sent);
-        let f = one(&runs, ids::FEED_WINDOW, "NEW-SKUS", "/result/1/time");
+        let f = one(&runs, ids::FEED_WINDOW, "FEED-WINDOW", "/result/1/time");
         assert_eq!(f.actual.as_deref(), Some("2026-11-20 10:00:00"));
         // No window sent: nothing to judge, no row.
         let runs = run_result("changed_skus", json!([]), json!({}));

@@ -179,10 +179,10 @@ mod tests {
 
     #[test]
     fn schema_violation_names_the_interface_requirement_and_pointer() {
-        let result = json!([{"sku": "1", "price": "12.50", "market_price": 20}]);
+        let result = json!([{"sku": "1", "price": [12.50], "market_price": 20}]);
         let runs = run_result("prices", result, json!({"sku": "1"}));
         let f = one(&runs, ids::SCHEMA, "PRC-BATCH", "/result/0/price");
-        assert_eq!(f.actual.as_deref(), Some("12.50"));
+        assert_eq!(f.actual.as_deref(), Some("[12.5]"));
     }
 
     #[test]

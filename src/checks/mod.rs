@@ -262,7 +262,7 @@ pub const CHECKS: &[CheckDef] = {
         def(ids::NEW_IN_POOL, Scenario, &["X-NEW-IN-POOL"]),
         def(ids::POOL_MEMBERSHIP, Scenario, &["SKU-LIST"]),
         def(ids::FEED_NOT_EMPTY, Scenario, &["NEW-SKUS", "CHANGED-SKUS"]),
-        def(ids::FEED_WINDOW, Result, &["NEW-SKUS", "CHANGED-SKUS"]),
+        def(ids::FEED_WINDOW, Result, &["FEED-WINDOW"]),
         def(ids::CLOCK_ONLY, Scenario, &[]),
         def(ids::CONCURRENT_PREORDERS, Scenario, &["ORD-LOCK-STOCK"]),
         def(ids::SAVED_TOKEN_LIFETIME, Scenario, &["TOK-TTL-36H"]),

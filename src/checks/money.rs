@@ -183,7 +183,11 @@ pub(crate) fn judge_amount(
         Amount::Positive => amount > Decimal::ZERO,
         Amount::ZeroOrMore => amount >= Decimal::ZERO,
     };
-    let message = if !sign_ok {
+    let message = if value.is_string() {
+        format!(
+            "金额为字符串（配置约定为 JSON 数字） amount sent as text, the profile sends JSON numbers: {what} \"{text}\""
+        )
+    } else if !sign_ok {
         format!("金额必须 {limit} amount must be {limit}: {what} {text}")
     } else if amount.normalize().scale() > 2 {
         format!("金额超过两位小数 amount has more than two decimal places: {what} {text}")
@@ -269,6 +273,16 @@ mod tests {
         let runs = prices(r#"{"success":true,"result":[{"sku":"1","price":0,"market_price":-3}]}"#);
         one(&runs, ids::MONEY, "PRC-MONEY", "/result/0/price");
         one(&runs, ids::MONEY, "PRC-MONEY", "/result/0/market_price");
+    }
+
+    #[test]
+    fn a_price_as_text_is_read_and_warns() {
+        // The standard's own example writes price: "1200".
+        let runs =
+            prices(r#"{"success":true,"result":[{"sku":"1","price":"1200","market_price":1300}]}"#);
+        let f = one(&runs, ids::MONEY, "PRC-MONEY", "/result/0/price");
+        assert!(f.message.contains("as text"), "{}", f.message);
+        passes(&runs, ids::PRICE_RULE);
     }
 
     #[test]

@@ -278,9 +278,16 @@ pub fn order_lines(ordered: &Value, select_result: &Value) -> CheckRun {
     ])
 }
 
-/// LOG-TRACK on a shipped (or delivered) order: at least one waybill, the waybills' items add up
-/// to select's lines in SKU and number, and at least one trace entry.
-pub fn shipment_matches(select_result: &Value, track_result: &Value, state: &str) -> CheckRun {
+/// LOG-TRACK on a shipped (or delivered) order: at least one waybill, at least one trace entry,
+/// and the waybills' items are the order's: once delivered (`complete`) they add up to select's
+/// lines in SKU and number; while shipped they may be a part (an order sent in parcels), never
+/// a SKU or a unit the order does not have.
+pub fn shipment_matches(
+    select_result: &Value,
+    track_result: &Value,
+    state: &str,
+    complete: bool,
+) -> CheckRun {
     let run = |findings| CheckRun::new(ids::TRACK_SHIPMENT, &[TRACK_REQ], findings);
     let Some(lines) = select_result.get("skus").and_then(units_per_sku) else {
         return CheckRun::not_judged(
@@ -320,7 +327,10 @@ pub fn shipment_matches(select_result: &Value, track_result: &Value, state: &str
         );
     };
     let mut findings = Vec::new();
-    if shipped != lines {
+    let within = shipped
+        .iter()
+        .all(|(sku, num)| lines.get(sku).is_some_and(|ordered| num <= ordered));
+    if (complete && shipped != lines) || !within {
         findings.push(
             Finding::new(
                 ids::TRACK_SHIPMENT,
@@ -478,20 +488,39 @@ mod tests {
             {"shipment_items": [{"sku": "A", "num": 1}]}],
             "track": [{"content": "出库"}]});
         assert!(
-            shipment_matches(&select, &split, "shipped")
+            shipment_matches(&select, &split, "shipped", true)
                 .findings
                 .is_empty()
         );
-        let none = shipment_matches(&select, &json!({"waybill": [], "track": []}), "shipped");
+        let none = shipment_matches(
+            &select,
+            &json!({"waybill": [], "track": []}),
+            "shipped",
+            false,
+        );
         assert_eq!(none.findings.len(), 1);
         assert!(none.findings[0].message.contains("no waybill"));
         let short =
             json!({"waybill": [{"shipment_items": [{"sku": "A", "num": 2}]}], "track": [{}]});
-        let run = shipment_matches(&select, &short, "delivered");
+        let run = shipment_matches(&select, &short, "delivered", true);
         assert_eq!(run.findings[0].expected.as_deref(), Some("A×2, B×1"));
+        // While shipped, a first parcel is no finding; a unit the order lacks is.
+        assert!(
+            shipment_matches(&select, &short, "shipped", false)
+                .findings
+                .is_empty()
+        );
+        let extra =
+            json!({"waybill": [{"shipment_items": [{"sku": "C", "num": 1}]}], "track": [{}]});
+        assert_eq!(
+            shipment_matches(&select, &extra, "shipped", false)
+                .findings
+                .len(),
+            1
+        );
         let untraced = json!({"waybill": [{"shipment_items": [{"sku": "A", "num": 2}, {"sku": "B", "num": 1}]}]});
         assert_eq!(
-            shipment_matches(&select, &untraced, "shipped")
+            shipment_matches(&select, &untraced, "shipped", true)
                 .findings
                 .len(),
             1

@@ -226,7 +226,7 @@ async fn judge_track(
     let (exchange, judged) = call_judged(shared, rows, iface::TRACK, params, true).await;
     let run = match judged {
         Some(judged) if judged.succeeded() => {
-            checks::shipment_matches(select_result, judged.result(), state)
+            checks::shipment_matches(select_result, judged.result(), state, state == "delivered")
         }
         // A refusal is the supplier's answer: track must answer for a shipped order.
         Some(judged) if judged.answer.as_ref().and_then(|a| a.success) == Some(false) => {

@@ -3,7 +3,7 @@
 //! text. An expression is a dotted path (`config.test_data.county`, `catalogue.order_sku`,
 //! `pool.id`, `skus.0`) followed by filters: `|join` (array → `a,b,c`), `|first:N`, `|len`,
 //! `|keys`, `|values`, `|pluck:field`, `|sample:N` (N items drawn by the run's seed, or spread
-//! evenly without one), `|sample_each:N`, `|chunks:N`, `|prefixed:TEXT`
+//! evenly without one), `|sample_each:N`, `|chunks:N`, `|flatten`, `|prefixed:TEXT`
 //! (the value of the first key starting with TEXT).
 
 use serde_json::{Map, Value};
@@ -78,7 +78,7 @@ pub enum TemplateError {
     #[error("empty expression `${{}}`")]
     Empty,
     #[error(
-        "unknown filter `{0}` (known: join, first:N, sample:N, sample_each:N, chunks:N, len, keys, values, pluck:FIELD, prefixed:TEXT)"
+        "unknown filter `{0}` (known: join, first:N, sample:N, sample_each:N, chunks:N, flatten, len, keys, values, pluck:FIELD, prefixed:TEXT)"
     )]
     UnknownFilter(String),
     #[error("`{expression}`: nothing at `{path}`")]
@@ -131,6 +131,8 @@ pub enum Filter {
     SampleEach(Count),
     /// The array cut into arrays of at most N items (batches).
     Chunks(Count),
+    /// An array of arrays made one array (other items kept as they are).
+    Flatten,
     /// The value of the first key of an object that starts with this text (天津 finds 天津市).
     Prefixed(String),
 }
@@ -149,6 +151,7 @@ impl Expression {
                 None if f == "len" => Ok(Filter::Len),
                 None if f == "keys" => Ok(Filter::Keys),
                 None if f == "values" => Ok(Filter::Values),
+                None if f == "flatten" => Ok(Filter::Flatten),
                 Some(("first", n)) => Ok(Filter::First(Count::parse(n))),
                 Some(("pluck", field)) => Ok(Filter::Pluck(field.trim().to_string())),
                 Some(("prefixed", text)) => Ok(Filter::Prefixed(text.trim().to_string())),
@@ -258,6 +261,15 @@ impl Expression {
                 }
                 Ok(Value::Array(picked))
             }
+            (Filter::Flatten, Value::Array(items)) => Ok(Value::Array(
+                items
+                    .iter()
+                    .flat_map(|item| match item {
+                        Value::Array(inner) => inner.clone(),
+                        other => vec![other.clone()],
+                    })
+                    .collect(),
+            )),
             (Filter::Chunks(n), Value::Array(items)) => {
                 let n = self.count(n, vars)?.max(1);
                 Ok(Value::Array(
