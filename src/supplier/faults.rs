@@ -106,6 +106,8 @@ faults! {
         "同一商城订单号重复提交会生成第二个订单" "the same yggc_order submitted again creates a second order";
     OrderNeverCompletes = "order-never-completes" ["ORD-QUERY"]
         "订单已全部妥投（deliver_state 1）但状态一直是已发货" "delivered orders (deliver_state 1) stay in state shipped: never completed";
+    ShipsUnconfirmed = "ships-unconfirmed" ["ORD-CONFIRM"]
+        "未确认的预下单也发货" "pre-orders that were never confirmed ship anyway";
     WrongOrderTotal = "wrong-order-total" ["X-ORDER-TOTAL"]
         "订单查询返回的金额不等于各行之和" "select answers an order_price that is not the sum of its lines";
     TrackNoWaybill = "track-no-waybill" ["LOG-TRACK"]

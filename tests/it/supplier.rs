@@ -1310,6 +1310,12 @@ async fn holds(mall: &Mall, fault: &str) -> bool {
             let select = mall.call("select", &[("order_id", &order)]).await;
             select.result()["state"] == json!(1)
         }
+        "ships-unconfirmed" => {
+            let order = mall.submitted_order().await;
+            mall.advance(3600).await;
+            let select = mall.call("select", &[("order_id", &order)]).await;
+            select.result()["state"] == json!(0)
+        }
         "wrong-order-total" => {
             let order = mall.submitted_order().await;
             let select = mall.call("select", &[("order_id", &order)]).await;
@@ -1632,6 +1638,7 @@ const ORDER_FAULTS: &[&str] = &[
     "confirm-after-cancel",
     "duplicate-order-on-resubmit",
     "order-never-completes",
+    "ships-unconfirmed",
     "wrong-order-total",
     "track-no-waybill",
 ];

@@ -215,8 +215,16 @@ impl App {
     pub(super) fn select(&self, params: &Params, now: Instant) -> Outcome {
         let completes = !self.has(Fault::OrderNeverCompletes);
         let wrong_total = self.has(Fault::WrongOrderTotal);
+        let ships_unconfirmed = self.has(Fault::ShipsUnconfirmed);
         self.with_order(params, |order| {
-            let status = order.status(now, completes);
+            let mut status = order.status(now, completes);
+            // ships-unconfirmed: a pre-order nobody confirmed leaves the warehouse anyway.
+            if ships_unconfirmed
+                && order.phase == crate::supplier::orders::Phase::Submitted
+                && now >= order.created_at + order.schedule.ship_after
+            {
+                status.state = 5;
+            }
             let order_price = if wrong_total {
                 order.order_price + Decimal::new(1, 2)
             } else {
