@@ -99,6 +99,10 @@ struct TokenSlot {
     current: Mutex<Option<IssuedToken>>,
     /// Held while a token is being fetched, so that concurrent Auto calls fetch one, not many.
     fetching: tokio::sync::Mutex<()>,
+    /// A token call the supplier never answered (timed out, refused the connection): every
+    /// later call that needs a token fails at once with it, instead of waiting out its own
+    /// deadline one after another.
+    unanswered: Mutex<Option<Exchange>>,
 }
 
 /// A request about to be sent, with its parameters as text (not yet redacted).
@@ -443,18 +447,43 @@ impl Client {
         if let Some(issued) = self.usable_token() {
             return Ok(issued);
         }
+        if let Some(unanswered) = lock(&self.token.unanswered).clone() {
+            return Err(unanswered);
+        }
         match self.fetch_token().await {
             (exchange, Some(issued)) => {
                 lock(&self.shared.unjudged_issues).push((exchange, issued.clone()));
                 Ok(issued)
             }
-            (exchange, None) => Err(exchange),
+            (exchange, None) => {
+                self.note_token_exchange(&exchange);
+                Err(exchange)
+            }
         }
     }
 
     /// The token answers fetched on the way to other calls since the last time this was asked.
     pub fn take_unjudged_issues(&self) -> Vec<(Exchange, IssuedToken)> {
         std::mem::take(&mut *lock(&self.shared.unjudged_issues))
+    }
+
+    /// Remembers a token call that timed out or could not connect: the token interface is then
+    /// not asked again in this run.
+    pub fn note_token_exchange(&self, exchange: &Exchange) {
+        if matches!(
+            exchange.error,
+            Some(TransportError::Timeout { .. } | TransportError::Connect { .. })
+        ) {
+            lock(&self.token.unanswered).get_or_insert_with(|| exchange.clone());
+        }
+    }
+
+    /// Why the token interface is not asked again: an earlier token call timed out or could not
+    /// connect (once is enough to block what needs a token).
+    pub fn token_unanswered(&self) -> Option<String> {
+        lock(&self.token.unanswered)
+            .as_ref()
+            .and_then(|e| e.error.as_ref().map(TransportError::describe))
     }
 
     fn usable_token(&self) -> Option<IssuedToken> {

@@ -239,6 +239,11 @@ async fn send(
     let interface = rendered.interface;
     let params = &rendered.params;
     if !interface.auth {
+        if let Some(why) = shared.client.token_unanswered() {
+            return Err(Abort(format!(
+                "授权接口无应答 blocked: the token interface did not answer earlier in this run ({why}); not asked again"
+            )));
+        }
         let tamper = call.tamper.map(|t| match t {
             TamperChoice::WrongSign => Tamper::WrongSign,
             TamperChoice::StaleTimestamp => Tamper::StaleTimestamp,
@@ -255,6 +260,7 @@ async fn send(
         let reissued_since = issued
             .filter(|t| t.first_issued_ms < t.obtained_at_ms)
             .map(|t| t.first_issued_ms);
+        shared.client.note_token_exchange(&exchange);
         shared.emit(Event::Exchange(Box::new(exchange.clone())));
         return Ok(Sent {
             exchange,
@@ -263,6 +269,12 @@ async fn send(
     }
     let token = match call.token {
         TokenChoice::Auto => {
+            if let Some(why) = shared.client.token_unanswered() {
+                // Said once by the call that waited; the others are blocked at once.
+                return Err(Abort(format!(
+                    "未能获取 access token, blocked: the token interface did not answer earlier in this run ({why}); not asked again"
+                )));
+            }
             if let Err(failed) = shared.client.current_token().await {
                 shared.emit(Event::Exchange(Box::new(failed.clone())));
                 note_unreachable(shared, &failed);

@@ -137,3 +137,68 @@ async fn a_hostile_supplier_yields_findings_not_crashes() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A supplier that answers everything but its token interface, which never answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_interface_that_never_answers_is_waited_for_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let token_calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&token_calls);
+    let app = Router::new().fallback(move |uri: Uri| {
+        let counter = Arc::clone(&counter);
+        async move {
+            if uri.path().contains("access_token") {
+                counter.fetch_add(1, Ordering::SeqCst);
+                // Never answers (the harness gives up at its timeout).
+                std::future::pending::<()>().await;
+            }
+            answer(
+                StatusCode::OK,
+                "application/json",
+                br#"{"success":false,"desc":"token_expired"}"#.to_vec(),
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = std::env::temp_dir().join(format!("mallcheck-silent-token-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("mallcheck.toml");
+    std::fs::write(
+        &config,
+        "timeout_seconds = 1\n[credentials]\nusername = \"u\"\npassword = \"p\"\n",
+    )
+    .expect("config");
+    let args = RunArgs {
+        target: Some(format!("http://{addr}")),
+        config: Some(config),
+        state_dir: dir.join("state"),
+        out: Some(dir.join("out")),
+        ..RunArgs::default()
+    };
+    let (outcome, events) = run_session(&args).await;
+    server.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+    // The token interface was asked once by the token scenario and at most once on the way to
+    // the others (the two may overlap); everything after was blocked at once, not after a
+    // deadline of its own.
+    let asked = token_calls.load(Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&asked),
+        "the token interface was asked {asked} times"
+    );
+    assert_ne!(outcome.verdict.required, SetVerdict::Pass);
+    let (announced, finished) = scenario_counts(&events);
+    assert_eq!(announced, finished);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::ScenarioFinished { note: Some(n), .. } if n.contains("not asked again")
+    )));
+}
