@@ -276,11 +276,19 @@ async fn wait_for_stop_signal() {
     }
 }
 
+/// The admin probe's deadline: the reference supplier answers on loopback in milliseconds.
+const ADMIN_PROBE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The reference supplier (`mallcheck serve --admin`) answers its admin clock; a real supplier
 /// answers 404 or something else, and the scenarios that need it are skipped.
 async fn admin_available(client: &Client, profile: &Profile) -> (bool, crate::exchange::Exchange) {
+    // Short: a supplier that does not answer unknown paths must not cost a whole deadline here.
     let probe = client
-        .post_path("/__admin/clock", &[("advance_seconds", "0".to_string())])
+        .post_path_within(
+            "/__admin/clock",
+            &[("advance_seconds", "0".to_string())],
+            Some(ADMIN_PROBE_DEADLINE),
+        )
         .await;
     // A supplier started earlier may have a moved clock: sign tokens on its time.
     runner::learn_supplier_clock(client, &profile.settings, &probe);

@@ -116,6 +116,8 @@ struct Outgoing {
     /// A resource (image, invoice) rather than an interface: redirects to other hosts (a CDN,
     /// http → https) are followed, as a browser would.
     resource: bool,
+    /// A deadline shorter than the configured one (the admin probe).
+    deadline: Option<Duration>,
 }
 
 /// A request as sent and what came back, before redaction.
@@ -313,6 +315,7 @@ impl Client {
                 body: None,
                 params: Vec::new(),
                 resource: false,
+                deadline: None,
             });
         }
         let encoded = encode::encode(params, is_json(&self.shared.profile.settings));
@@ -324,6 +327,7 @@ impl Client {
             body: Some(encoded.body),
             params: encoded.params,
             resource: false,
+            deadline: None,
         })
     }
 
@@ -539,6 +543,7 @@ impl Client {
             body: None,
             params: Vec::new(),
             resource: true,
+            deadline: None,
         };
         let performed = self.perform(outgoing).await;
         self.record(performed)
@@ -547,6 +552,16 @@ impl Client {
     /// POST form parameters to a path under the base URL that is not an interface (the reference
     /// supplier's `/__admin/clock`); `exchange.interface` is `admin`.
     pub async fn post_path(&self, path: &str, params: &[(&str, String)]) -> Exchange {
+        self.post_path_within(path, params, None).await
+    }
+
+    /// [`Client::post_path`] with a deadline of its own, at most the configured one.
+    pub async fn post_path_within(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        deadline: Option<Duration>,
+    ) -> Exchange {
         let url = match self.url_for(ADMIN, Method::POST, path) {
             Ok(url) => url,
             Err(exchange) => return *exchange,
@@ -563,6 +578,7 @@ impl Client {
             body: Some(encode::form_urlencode(&texts).into_bytes()),
             params: texts,
             resource: false,
+            deadline,
         };
         let performed = self.perform(outgoing).await;
         self.record(performed)
@@ -586,7 +602,10 @@ impl Client {
         let id = self.next_id();
         let started_at_ms = token::now_ms();
         let started = Instant::now();
-        let deadline = started + self.shared.timeout;
+        let deadline = started
+            + outgoing
+                .deadline
+                .map_or(self.shared.timeout, |d| d.min(self.shared.timeout));
         let http = if outgoing.resource {
             &self.shared.http_resources
         } else {

@@ -138,7 +138,8 @@ async fn a_hostile_supplier_yields_findings_not_crashes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A supplier that answers everything but its token interface, which never answers.
+/// A supplier that answers everything but its token interface and unknown paths (the admin
+/// probe), which never answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_interface_that_never_answers_is_waited_for_once() {
     use std::sync::Arc;
@@ -151,6 +152,9 @@ async fn a_token_interface_that_never_answers_is_waited_for_once() {
             if uri.path().contains("access_token") {
                 counter.fetch_add(1, Ordering::SeqCst);
                 // Never answers (the harness gives up at its timeout).
+                std::future::pending::<()>().await;
+            }
+            if uri.path().starts_with("/__admin") {
                 std::future::pending::<()>().await;
             }
             answer(
@@ -173,7 +177,7 @@ async fn a_token_interface_that_never_answers_is_waited_for_once() {
     let config = dir.join("mallcheck.toml");
     std::fs::write(
         &config,
-        "timeout_seconds = 1\n[credentials]\nusername = \"u\"\npassword = \"p\"\n",
+        "timeout_seconds = 4\n[credentials]\nusername = \"u\"\npassword = \"p\"\n",
     )
     .expect("config");
     let args = RunArgs {
