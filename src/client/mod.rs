@@ -405,8 +405,10 @@ impl Client {
             ("username".to_string(), Value::String(username.to_string())),
             ("password".to_string(), Value::String(password_md5)),
             ("timestamp".to_string(), Value::String(timestamp)),
-            ("sign".to_string(), Value::String(sign)),
+            ("sign".to_string(), Value::String(sign.clone())),
         ];
+        // With the username and timestamp beside it, a sign allows guessing the password offline.
+        self.remember_secret(&sign);
         let outgoing = match self.outgoing(interface, Method::POST, &params) {
             Ok(outgoing) => outgoing,
             Err(exchange) => return (*exchange, None),
@@ -593,8 +595,11 @@ impl Client {
             return;
         }
         let mut known = lock(&self.shared.known_secrets);
-        if !known.iter().any(|k| k == value) {
-            known.push(value.to_string());
+        // However a supplier echoes it: as sent, in the other case (hex), URL-encoded, JSON-escaped.
+        for form in redact::forms(value) {
+            if !known.contains(&form) {
+                known.push(form);
+            }
         }
     }
 

@@ -23,6 +23,33 @@ pub fn is_secret_name(name: &str, token_param: &str) -> bool {
         || SECRET_NAMES.iter().any(|s| name.eq_ignore_ascii_case(s))
 }
 
+/// The forms a secret may take in what a supplier echoes: as it is, upper and lower case (md5
+/// and sign are hex, and a supplier may print them either way), URL-encoded (form bodies,
+/// query strings), and JSON-escaped (`/` as `\/`, quotes, backslashes).
+pub fn forms(value: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    for case in [
+        value.to_string(),
+        value.to_ascii_uppercase(),
+        value.to_ascii_lowercase(),
+    ] {
+        all.push(
+            super::encode::form_urlencode(&[(String::new(), case.clone())])
+                .trim_start_matches('=')
+                .to_string(),
+        );
+        if let Ok(json) = serde_json::to_string(&case) {
+            let inner = json.trim_matches('"').to_string();
+            all.push(inner.replace('/', "\\/"));
+            all.push(inner);
+        }
+        all.push(case);
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
 /// The secret values worth searching for, longest first (so a value that contains another one is
 /// masked whole).
 pub fn searchable(values: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -116,6 +143,28 @@ mod tests {
         );
         assert_eq!(bytes(b"abc".to_vec(), &secrets), b"abc".to_vec());
         assert_eq!(text("tok=abcdefgh;", &secrets), "tok=***;");
+    }
+
+    #[test]
+    fn every_form_of_a_secret_is_searched() {
+        let forms = forms("Ab/c+d e\"f");
+        for expected in [
+            "Ab/c+d e\"f",
+            "AB/C+D E\"F",
+            "ab/c+d e\"f",
+            "Ab%2Fc%2Bd+e%22f",
+            "Ab\\/c+d e\\\"f",
+        ] {
+            assert!(
+                forms.iter().any(|f| f == expected),
+                "{expected} not in {forms:?}"
+            );
+        }
+        let secrets = searchable(forms);
+        let echoed = r#"{"desc":"bad sign AB/C+D E\"F for Ab%2Fc%2Bd+e%22f"}"#;
+        let masked = text(echoed, &secrets);
+        assert!(!masked.to_lowercase().contains("ab/c"), "{masked}");
+        assert!(!masked.contains("%2F"), "{masked}");
     }
 
     #[test]

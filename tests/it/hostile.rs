@@ -206,3 +206,96 @@ async fn a_token_interface_that_never_answers_is_waited_for_once() {
         Event::ScenarioFinished { note: Some(n), .. } if n.contains("not asked again")
     )));
 }
+
+/// A supplier that echoes every request (its form body) into `desc`, into a header and into the
+/// body again in upper case: nothing it saw of a secret reaches the events, in any form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_masked_however_a_supplier_echoes_them() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    const TOKEN: &str = "Tok/en+9f86d081884c7d65";
+    let app = Router::new().fallback(move |uri: Uri, body: String| {
+        let record = Arc::clone(&record);
+        async move {
+            let mut secrets = Vec::new();
+            for pair in body.split('&') {
+                if let Some((name, value)) = pair.split_once('=')
+                    && matches!(name, "sign" | "password" | "token")
+                {
+                    secrets.push(value.to_string());
+                }
+            }
+            if let Ok(mut seen) = record.lock() {
+                seen.extend(secrets);
+            }
+            let echo = serde_json::to_string(&format!("{body} {}", body.to_uppercase()))
+                .unwrap_or_default();
+            let text = if uri.path().contains("access_token") {
+                format!(
+                    r#"{{"success":true,"desc":{echo},"result":{{"access_token":"{}","expires_at":"2099-01-01 00:00:00"}}}}"#,
+                    TOKEN.replace('/', "\\/")
+                )
+            } else {
+                format!(r#"{{"success":false,"desc":{echo}}}"#)
+            };
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-echo", body.replace(['\r', '\n'], " "))
+                .body(Body::from(text))
+                .unwrap_or_default()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = std::env::temp_dir().join(format!("mallcheck-echo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("mallcheck.toml");
+    std::fs::write(
+        &config,
+        "timeout_seconds = 5\n[credentials]\nusername = \"echo-user\"\npassword = \"echo-password\"\n",
+    )
+    .expect("config");
+    let args = RunArgs {
+        target: Some(format!("http://{addr}")),
+        config: Some(config),
+        state_dir: dir.join("state"),
+        out: Some(dir.join("out")),
+        ..RunArgs::default()
+    };
+    let (_, events) = run_session(&args).await;
+    server.abort();
+    let report = std::fs::read_to_string(dir.join("out").join("report.json")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+        + &report;
+    let lower = text.to_lowercase();
+    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(seen.len() > 3, "the supplier saw secrets: {seen:?}");
+    let md5 = format!("{:x}", md5::compute("echo-password"));
+    let mut forms = vec![
+        md5,
+        TOKEN.to_lowercase(),
+        "tok%2fen%2b9f86d081884c7d65".into(),
+    ];
+    forms.extend(
+        seen.iter()
+            .filter(|s| s.len() >= 6)
+            .map(|s| s.to_lowercase()),
+    );
+    for secret in forms {
+        assert!(!lower.contains(&secret), "a secret leaked: {secret}");
+    }
+    assert!(!lower.contains("tok\\/en"), "the JSON-escaped token leaked");
+}
