@@ -52,6 +52,10 @@ impl IssuedToken {
     /// Whether the token can still be used at `now_ms` (with a small safety margin).
     pub fn usable_at(&self, now_ms: u64, settings: &Settings) -> bool {
         match self.expiry_ms(settings) {
+            // Already past when it arrived (a wrong clock or zone): useless for planning, and
+            // trusting it would fetch a token before every call. The supplier's token_expired
+            // marker says when to fetch again; TOK-TTL-36H judges the stated date.
+            Some(expiry) if expiry <= self.obtained_at_ms => true,
             Some(expiry) => now_ms.saturating_add(EXPIRY_MARGIN_MS) < expiry,
             None => true,
         }
@@ -190,6 +194,23 @@ mod tests {
             ..token
         };
         assert!(silent.usable_at(u64::MAX / 2, settings));
+    }
+
+    #[test]
+    fn a_token_stated_expired_on_arrival_is_kept_until_refused() {
+        let profile = match crate::profile::Profile::embedded() {
+            Ok(profile) => profile,
+            Err(e) => panic!("embedded profile: {e}"),
+        };
+        let arrived = 1_893_456_000_000;
+        let token = IssuedToken {
+            value: "v".into(),
+            expires_at: Some("2020-01-01 08:00:00".into()),
+            expires_in: None,
+            obtained_at_ms: arrived,
+            first_issued_ms: arrived,
+        };
+        assert!(token.usable_at(arrived + 60_000, &profile.settings));
     }
 
     #[test]
