@@ -86,6 +86,23 @@ pub fn parse_answer(exchange: &Exchange) -> Parsed {
             .expected("JSON 文本 a JSON text")
             .actual(excerpt(body)));
     }
+    // mallcheck asks for no compression (it sends no Accept-Encoding); a compressed body is
+    // bytes it must not guess at, and saying so beats "not valid UTF-8".
+    let encoding = response
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-encoding"))
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|value| !value.is_empty() && !value.eq_ignore_ascii_case("identity"));
+    if let Some(encoding) = encoding
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err()
+    {
+        return Err(not_json(format!(
+            "响应体经 Content-Encoding: {encoding} 压缩，而请求未声明接受压缩 the body is compressed (Content-Encoding: {encoding}) although the mall sent no Accept-Encoding: answer plain JSON"
+        ))
+        .expected("未压缩的 JSON 文本 an uncompressed JSON text")
+        .actual(excerpt(body)));
+    }
     if body.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Err(not_json(
             "响应体以 UTF-8 BOM 开头 body starts with a UTF-8 byte-order mark (not allowed in JSON)"
@@ -295,6 +312,33 @@ mod tests {
         assert_eq!(a.result(), Some(&serde_json::json!([1])));
         assert!(a.duplicate_keys.is_empty());
         assert!(a.result_members.is_none());
+    }
+
+    #[test]
+    fn a_compressed_body_names_its_content_encoding() {
+        let mut compressed = exchange(200, &[0x1f, 0x8b, 0x08, 0x00, 0xff, 0x00]);
+        if let Some(response) = compressed.response.as_mut() {
+            response
+                .headers
+                .push(("Content-Encoding".into(), "br".into()));
+        }
+        let finding = match parse_answer(&compressed) {
+            Ok(_) => panic!("a compressed body is not JSON"),
+            Err(f) => f,
+        };
+        assert!(
+            finding.message.contains("Content-Encoding: br"),
+            "{}",
+            finding.message
+        );
+        // A JSON body with a stray header is still read.
+        let mut plain = exchange(200, br#"{"success":true}"#);
+        if let Some(response) = plain.response.as_mut() {
+            response
+                .headers
+                .push(("content-encoding".into(), "gzip".into()));
+        }
+        assert!(parse_answer(&plain).is_ok());
     }
 
     #[test]
