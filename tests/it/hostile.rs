@@ -13,6 +13,41 @@ use mallcheck::session::RunArgs;
 
 use crate::common::{run_session, scenario_counts};
 
+/// Runs a session against `app` served on 127.0.0.1:0, with `config` as mallcheck.toml in a
+/// fresh folder named after `name`; the report text comes back beside the events.
+async fn run_against(
+    app: Router,
+    name: &str,
+    config: &str,
+    allow_orders: bool,
+) -> (mallcheck::session::RunOutcome, Vec<Event>, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = std::env::temp_dir().join(format!("mallcheck-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config_file = dir.join("mallcheck.toml");
+    std::fs::write(&config_file, config).expect("config");
+    let args = RunArgs {
+        target: Some(format!("http://{addr}")),
+        config: Some(config_file),
+        state_dir: dir.join("state"),
+        out: Some(dir.join("out")),
+        allow_orders,
+        ..RunArgs::default()
+    };
+    let (outcome, events) = run_session(&args).await;
+    server.abort();
+    let report = std::fs::read_to_string(dir.join("out").join("report.json")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    (outcome, events, report)
+}
+
 fn answer(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response {
     Response::builder()
         .status(status)
@@ -87,30 +122,13 @@ async fn hostile(uri: Uri) -> Response {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_supplier_yields_findings_not_crashes() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = Router::new().fallback(hostile);
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-
-    let dir = std::env::temp_dir().join(format!("mallcheck-hostile-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let config = dir.join("mallcheck.toml");
-    std::fs::write(&config, "timeout_seconds = 5\nmax_body_mib = 1\n[credentials]\nusername = \"u\"\npassword = \"p\"\n").expect("config");
-    let args = RunArgs {
-        target: Some(format!("http://{addr}")),
-        config: Some(config),
-        state_dir: dir.join("state"),
-        out: Some(dir.join("out")),
-        allow_orders: true,
-        ..RunArgs::default()
-    };
-    let (outcome, events) = run_session(&args).await;
-    server.abort();
+    let (outcome, events, _) = run_against(
+        Router::new().fallback(hostile),
+        "hostile",
+        "timeout_seconds = 5\nmax_body_mib = 1\n[credentials]\nusername = \"u\"\npassword = \"p\"\n",
+        true,
+    )
+    .await;
 
     assert_eq!(outcome.verdict.required, SetVerdict::Fail);
     let (announced, finished) = scenario_counts(&events);
@@ -135,7 +153,6 @@ async fn a_hostile_supplier_yields_findings_not_crashes() {
         ),
         "a scenario crashed"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A supplier that answers everything but its token interface and unknown paths (the admin
@@ -164,32 +181,13 @@ async fn a_token_interface_that_never_answers_is_waited_for_once() {
             )
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let dir = std::env::temp_dir().join(format!("mallcheck-silent-token-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let config = dir.join("mallcheck.toml");
-    std::fs::write(
-        &config,
+    let (outcome, events, _) = run_against(
+        app,
+        "silent-token",
         "timeout_seconds = 4\n[credentials]\nusername = \"u\"\npassword = \"p\"\n",
+        false,
     )
-    .expect("config");
-    let args = RunArgs {
-        target: Some(format!("http://{addr}")),
-        config: Some(config),
-        state_dir: dir.join("state"),
-        out: Some(dir.join("out")),
-        ..RunArgs::default()
-    };
-    let (outcome, events) = run_session(&args).await;
-    server.abort();
-    let _ = std::fs::remove_dir_all(&dir);
+    .await;
     // The token interface was asked once by the token scenario and at most once on the way to
     // the others (the two may overlap); everything after was blocked at once, not after a
     // deadline of its own.
@@ -247,33 +245,13 @@ async fn secrets_are_masked_however_a_supplier_echoes_them() {
                 .unwrap_or_default()
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let dir = std::env::temp_dir().join(format!("mallcheck-echo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let config = dir.join("mallcheck.toml");
-    std::fs::write(
-        &config,
+    let (_, events, report) = run_against(
+        app,
+        "echo",
         "timeout_seconds = 5\n[credentials]\nusername = \"echo-user\"\npassword = \"echo-password\"\n",
+        false,
     )
-    .expect("config");
-    let args = RunArgs {
-        target: Some(format!("http://{addr}")),
-        config: Some(config),
-        state_dir: dir.join("state"),
-        out: Some(dir.join("out")),
-        ..RunArgs::default()
-    };
-    let (_, events) = run_session(&args).await;
-    server.abort();
-    let report = std::fs::read_to_string(dir.join("out").join("report.json")).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&dir);
+    .await;
     let text = events
         .iter()
         .map(|e| serde_json::to_string(e).unwrap_or_default())
