@@ -371,7 +371,6 @@ pub(crate) fn stock_answer(
 /// format is the schema's finding; here it is not judged.
 pub(crate) fn feed_window(
     profile: &crate::profile::Profile,
-    interface: &Interface,
     sent: &Map<String, Value>,
     result: &Value,
 ) -> Option<CheckRun> {
@@ -387,7 +386,6 @@ pub(crate) fn feed_window(
     }
     // The window is the profile's, not the standard's: a SHOULD.
     let requirement = "FEED-WINDOW";
-    let _ = interface;
     let (from, to) = (read(start), read(end));
     let items = result.as_array().map(Vec::as_slice).unwrap_or_default();
     let mut findings = Vec::new();

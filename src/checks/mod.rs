@@ -454,9 +454,7 @@ fn result_runs(input: &ExchangeInput<'_>, answer: &Answer) -> Vec<CheckRun> {
             ids::OFFER_DATES => Some(optional::offer_dates(input.profile, &interface.id, result)),
             ids::RECONCILE_SUMS => Some(optional::reconcile_sums(result)),
             ids::STOCK_ANSWER => Some(catalogue::stock_answer(input.profile, input.params, result)),
-            ids::FEED_WINDOW => {
-                catalogue::feed_window(input.profile, interface, input.params, result)
-            }
+            ids::FEED_WINDOW => catalogue::feed_window(input.profile, input.params, result),
             ids::STOCK_LATENCY => Some(transport::latency(input.exchange, input.latency_bound_ms)),
             // `validate_profile` refuses unknown ids before a run; a profile that skipped it
             // still gets no silent pass.

@@ -26,7 +26,8 @@ pub struct LifeCodes {
 }
 
 impl LifeCodes {
-    fn rank(&self, state: &Value) -> Option<usize> {
+    /// The position of a state code on the path; `None` off the path.
+    pub fn rank(&self, state: &Value) -> Option<usize> {
         self.path
             .iter()
             .position(|(_, code)| same_code(code, state))

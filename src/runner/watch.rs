@@ -139,14 +139,7 @@ pub(crate) async fn await_order(
                 "订单查询没有 state select's answer has no state".into(),
             ));
         };
-        let rank = checks::furthest(
-            &codes,
-            &[Sighting {
-                after_ms: 0,
-                state: state.clone(),
-                deliver_state: None,
-            }],
-        );
+        let rank = codes.rank(&state);
         sightings.push(Sighting {
             after_ms: started.elapsed().as_millis() as u64,
             state,
