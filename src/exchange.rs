@@ -62,6 +62,22 @@ pub struct RecordedResponse {
     pub body: Vec<u8>,
     /// True when the supplier sent more than the cap and the rest was not read.
     pub truncated: bool,
+    /// Set on the copy a report keeps ([`Exchange::evidence`]): the size and hash of the whole
+    /// body as recorded, and whether `body` holds only its first bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_body: Option<FullBody>,
+}
+
+/// What a report says of a body it may have cut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FullBody {
+    /// Bytes of the body as recorded (as read, at most the body cap).
+    pub bytes: u64,
+    /// SHA-256 (hex) of those bytes, secrets already masked: a copy of the body can be matched
+    /// against it without the report holding it whole.
+    pub sha256: String,
+    /// True when the report keeps only a prefix of the body.
+    pub cut: bool,
 }
 
 impl RecordedResponse {
@@ -126,6 +142,34 @@ impl Exchange {
             == Some(true)
     }
 
+    /// The copy of this exchange a report keeps: at most `keep_bytes` of the body (cut on a
+    /// character boundary), with the whole body's size and SHA-256. Everything else is kept.
+    pub fn evidence(&self, keep_bytes: usize) -> Exchange {
+        let response = self.response.as_ref().map(|r| {
+            let kept = utf8_prefix(&r.body, keep_bytes);
+            RecordedResponse {
+                status: r.status,
+                headers: r.headers.clone(),
+                body: kept.to_vec(),
+                truncated: r.truncated,
+                full_body: Some(FullBody {
+                    bytes: r.body.len() as u64,
+                    sha256: sha256_hex(&r.body),
+                    cut: kept.len() < r.body.len(),
+                }),
+            }
+        });
+        Exchange {
+            id: self.id,
+            interface: self.interface.clone(),
+            request: self.request.clone(),
+            response,
+            error: self.error.clone(),
+            started_at_ms: self.started_at_ms,
+            duration_ms: self.duration_ms,
+        }
+    }
+
     /// The body as text (lossy), for messages.
     pub fn body_text(&self) -> String {
         self.response
@@ -133,6 +177,24 @@ impl Exchange {
             .map(|r| String::from_utf8_lossy(&r.body).into_owned())
             .unwrap_or_default()
     }
+}
+
+/// At most `limit` bytes of `body`; when the body is UTF-8 the cut does not split a character.
+fn utf8_prefix(body: &[u8], limit: usize) -> &[u8] {
+    if body.len() <= limit {
+        return body;
+    }
+    let prefix = &body[..limit];
+    match std::str::from_utf8(prefix) {
+        // A character cut in two at the end: keep what comes before it.
+        Err(e) if e.error_len().is_none() => &prefix[..e.valid_up_to()],
+        _ => prefix,
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn shell_quote(text: &str) -> String {
@@ -150,5 +212,67 @@ mod body_text {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         Ok(String::deserialize(d)?.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange_with_body(body: &[u8]) -> Exchange {
+        Exchange {
+            id: 7,
+            interface: "prices".into(),
+            request: RecordedRequest {
+                method: "POST".into(),
+                url: "http://127.0.0.1:1/api/price".into(),
+                content_type: "application/x-www-form-urlencoded".into(),
+                params: vec![("sku".into(), "1".into())],
+            },
+            response: Some(RecordedResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: body.to_vec(),
+                truncated: false,
+                full_body: None,
+            }),
+            error: None,
+            started_at_ms: 0,
+            duration_ms: 1,
+        }
+    }
+
+    #[test]
+    fn evidence_keeps_a_prefix_with_the_whole_size_and_hash() {
+        let body = vec![b'a'; 100_000];
+        let kept = exchange_with_body(&body).evidence(1024);
+        let response = kept.response.expect("response");
+        assert_eq!(response.body.len(), 1024);
+        let full = response.full_body.expect("full body");
+        assert_eq!(full.bytes, 100_000);
+        assert!(full.cut);
+        assert_eq!(full.sha256, sha256_hex(&body));
+        assert_eq!(full.sha256.len(), 64);
+    }
+
+    #[test]
+    fn evidence_of_a_short_body_is_whole_and_says_so() {
+        let kept = exchange_with_body(b"{}").evidence(1024);
+        let response = kept.response.expect("response");
+        assert_eq!(response.body, b"{}");
+        let full = response.full_body.expect("full body");
+        assert!(!full.cut);
+        // The SHA-256 of "{}".
+        assert_eq!(
+            full.sha256,
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+    }
+
+    #[test]
+    fn a_cut_does_not_split_a_character() {
+        // "价" is 3 bytes: a limit of 4 keeps one character, not one and a third.
+        let kept = exchange_with_body("价格".as_bytes()).evidence(4);
+        assert_eq!(kept.response.expect("response").body, "价".as_bytes());
     }
 }

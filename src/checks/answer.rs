@@ -52,16 +52,42 @@ impl Answer {
     }
 }
 
-/// The answer parsed once: `Err` holds the GEN-JSON finding when the body is not JSON (or
-/// there is no body at all).
-pub type Parsed = Result<Answer, Finding>;
+/// Why an answer was not read.
+#[derive(Debug, Clone)]
+pub enum Unread {
+    /// The body is not a JSON text: the GEN-JSON finding.
+    NotJson(Box<Finding>),
+    /// The body is beyond what the harness reads (its size, values or nesting): it is not
+    /// parsed and proves nothing either way, so what depends on it is not judged.
+    OverLimit(String),
+}
+
+/// The answer parsed once, or why it was not.
+pub type Parsed = Result<Answer, Unread>;
+
+/// How much of an answer the harness parses. A value tree takes 10 to 100 times the memory of
+/// its text, so the text is measured first, without building anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerLimits {
+    /// Values in one answer: array items and object members, nested ones included.
+    pub max_items: u64,
+    /// Nesting of arrays and objects.
+    pub max_depth: u64,
+}
+
+impl Default for AnswerLimits {
+    fn default() -> AnswerLimits {
+        AnswerLimits {
+            max_items: 2_000_000,
+            max_depth: 64,
+        }
+    }
+}
 
 /// Characters of body shown in a GEN-JSON finding.
 const EXCERPT_CHARS: usize = 120;
 
-// Parsed once per exchange: the size of the error variant costs nothing worth a Box.
-#[allow(clippy::result_large_err)]
-pub fn parse_answer(exchange: &Exchange) -> Parsed {
+pub fn parse_answer(exchange: &Exchange, limits: AnswerLimits) -> Parsed {
     let not_json = |message: String| Finding::new(ids::JSON, "GEN-JSON", message);
     let Some(response) = exchange.response.as_ref() else {
         let why = exchange
@@ -69,22 +95,27 @@ pub fn parse_answer(exchange: &Exchange) -> Parsed {
             .as_ref()
             .map(|e| e.describe())
             .unwrap_or_else(|| "没有记录响应 no response recorded".to_string());
-        return Err(not_json(format!("没有响应体 no answer body: {why}")));
+        return Err(Unread::NotJson(Box::new(not_json(format!(
+            "没有响应体 no answer body: {why}"
+        )))));
     };
     let body = response.body.as_slice();
     if response.truncated {
-        return Err(not_json(format!(
-            "响应体超过上限 {} 字节，未完整读取 body larger than the cap {} bytes, not read in full",
+        return Err(Unread::OverLimit(format!(
+            "响应体超过上限 {} 字节，未完整读取 the body is larger than the cap of {} bytes (max_body_mib) and was not read in full",
             body.len(),
             body.len()
-        ))
-        .expected("一个完整的 JSON 文本 one complete JSON text")
-        .actual(excerpt(body)));
+        )));
+    }
+    if let Some(why) = over_limits(body, limits) {
+        return Err(Unread::OverLimit(why));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(not_json("响应体为空 empty body".to_string())
-            .expected("JSON 文本 a JSON text")
-            .actual(excerpt(body)));
+        return Err(Unread::NotJson(Box::new(
+            not_json("响应体为空 empty body".to_string())
+                .expected("JSON 文本 a JSON text")
+                .actual(excerpt(body)),
+        )));
     }
     // mallcheck asks for no compression (it sends no Accept-Encoding); a compressed body is
     // bytes it must not guess at, and saying so beats "not valid UTF-8".
@@ -97,27 +128,33 @@ pub fn parse_answer(exchange: &Exchange) -> Parsed {
     if let Some(encoding) = encoding
         && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err()
     {
-        return Err(not_json(format!(
-            "响应体经 Content-Encoding: {encoding} 压缩，而请求未声明接受压缩 the body is compressed (Content-Encoding: {encoding}) although the mall sent no Accept-Encoding: answer plain JSON"
-        ))
-        .expected("未压缩的 JSON 文本 an uncompressed JSON text")
-        .actual(excerpt(body)));
+        return Err(Unread::NotJson(Box::new(
+            not_json(format!(
+                "响应体经 Content-Encoding: {encoding} 压缩，而请求未声明接受压缩 the body is compressed (Content-Encoding: {encoding}) although the mall sent no Accept-Encoding: answer plain JSON"
+            ))
+            .expected("未压缩的 JSON 文本 an uncompressed JSON text")
+            .actual(excerpt(body)),
+        )));
     }
     if body.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return Err(not_json(
-            "响应体以 UTF-8 BOM 开头 body starts with a UTF-8 byte-order mark (not allowed in JSON)"
-                .to_string(),
-        )
-        .actual(excerpt(body)));
+        return Err(Unread::NotJson(Box::new(
+            not_json(
+                "响应体以 UTF-8 BOM 开头 body starts with a UTF-8 byte-order mark (not allowed in JSON)"
+                    .to_string(),
+            )
+            .actual(excerpt(body)),
+        )));
     }
     let text = match std::str::from_utf8(body) {
         Ok(text) => text,
         Err(e) => {
-            return Err(not_json(format!(
-                "响应体不是有效的 UTF-8 body is not valid UTF-8 at byte {}",
-                e.valid_up_to()
-            ))
-            .actual(excerpt(body)));
+            return Err(Unread::NotJson(Box::new(
+                not_json(format!(
+                    "响应体不是有效的 UTF-8 body is not valid UTF-8 at byte {}",
+                    e.valid_up_to()
+                ))
+                .actual(excerpt(body)),
+            )));
         }
     };
     let value: Value = match serde_json::from_str(text) {
@@ -130,9 +167,11 @@ pub fn parse_answer(exchange: &Exchange) -> Parsed {
             } else {
                 format!("响应体不是 JSON body is not JSON: {e}")
             };
-            return Err(not_json(message)
-                .expected("JSON 文本 a JSON text")
-                .actual(excerpt(body)));
+            return Err(Unread::NotJson(Box::new(
+                not_json(message)
+                    .expected("JSON 文本 a JSON text")
+                    .actual(excerpt(body)),
+            )));
         }
     };
     let (duplicate_keys, result_members) = if value.is_object() {
@@ -158,6 +197,49 @@ pub fn parse_answer(exchange: &Exchange) -> Parsed {
         duplicate_keys,
         result_members,
     })
+}
+
+/// Why `body` is beyond `limits`, if it is: one pass over the bytes that counts values (commas
+/// and containers outside strings, an upper bound of the items) and nesting, building nothing.
+fn over_limits(body: &[u8], limits: AnswerLimits) -> Option<String> {
+    let mut items: u64 = 0;
+    let mut depth: u64 = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in body {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                items += 1;
+                if depth > limits.max_depth {
+                    return Some(format!(
+                        "答案嵌套超过 {} 层，未解析 the answer nests arrays and objects deeper than {} levels (max_answer_depth) and was not parsed",
+                        limits.max_depth, limits.max_depth
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' => items += 1,
+            _ => continue,
+        }
+        if items > limits.max_items {
+            return Some(format!(
+                "答案超过 {} 个值，未解析 the answer holds more than {} values (max_answer_items) and was not parsed",
+                limits.max_items, limits.max_items
+            ));
+        }
+    }
+    None
 }
 
 /// The first characters of a body, lossy, with control characters escaped, for messages.
@@ -293,16 +375,29 @@ mod tests {
     use super::*;
     use crate::checks::testkit::{exchange, exchange_truncated};
 
+    fn parse(exchange: &Exchange) -> Parsed {
+        parse_answer(exchange, AnswerLimits::default())
+    }
+
     fn err(body: &[u8]) -> Finding {
-        match parse_answer(&exchange(200, body)) {
+        match parse(&exchange(200, body)) {
             Ok(a) => panic!("expected not JSON, got {:?}", a.value),
-            Err(f) => f,
+            Err(Unread::NotJson(f)) => *f,
+            Err(Unread::OverLimit(why)) => panic!("expected not JSON, got over a limit: {why}"),
+        }
+    }
+
+    fn over(body: &[u8], limits: AnswerLimits) -> String {
+        match parse_answer(&exchange(200, body), limits) {
+            Err(Unread::OverLimit(why)) => why,
+            Ok(_) => panic!("parsed"),
+            Err(Unread::NotJson(f)) => panic!("not JSON: {}", f.message),
         }
     }
 
     #[test]
     fn parses_an_envelope() {
-        let a = parse_answer(&exchange(
+        let a = parse(&exchange(
             200,
             br#"{"success":true,"desc":"ok","result":[1]}"#,
         ))
@@ -322,9 +417,9 @@ mod tests {
                 .headers
                 .push(("Content-Encoding".into(), "br".into()));
         }
-        let finding = match parse_answer(&compressed) {
-            Ok(_) => panic!("a compressed body is not JSON"),
-            Err(f) => f,
+        let finding = match parse(&compressed) {
+            Err(Unread::NotJson(f)) => *f,
+            _ => panic!("a compressed body is not JSON"),
         };
         assert!(
             finding.message.contains("Content-Encoding: br"),
@@ -338,12 +433,12 @@ mod tests {
                 .headers
                 .push(("content-encoding".into(), "gzip".into()));
         }
-        assert!(parse_answer(&plain).is_ok());
+        assert!(parse(&plain).is_ok());
     }
 
     #[test]
     fn string_success_is_not_a_flag() {
-        let a = parse_answer(&exchange(200, br#"{"success":"true"}"#)).expect("json");
+        let a = parse(&exchange(200, br#"{"success":"true"}"#)).expect("json");
         assert_eq!(a.success, None);
     }
 
@@ -351,7 +446,7 @@ mod tests {
     fn keeps_duplicate_members_of_an_object_result() {
         let body =
             r#"{"success":true,"success":true,"result":{"和平区":"120101","和平区":"120102"}}"#;
-        let a = parse_answer(&exchange(200, body.as_bytes())).expect("json");
+        let a = parse(&exchange(200, body.as_bytes())).expect("json");
         assert_eq!(a.duplicate_keys, vec!["success".to_string()]);
         let members = a.result_members.expect("members");
         assert_eq!(members.len(), 2);
@@ -360,7 +455,7 @@ mod tests {
 
     #[test]
     fn number_result_has_no_members() {
-        let a = parse_answer(&exchange(200, br#"{"success":true,"result":1e400}"#)).expect("json");
+        let a = parse(&exchange(200, br#"{"success":true,"result":1e400}"#)).expect("json");
         assert!(a.result_members.is_none());
         assert_eq!(
             a.result().map(ToString::to_string).as_deref(),
@@ -384,23 +479,54 @@ mod tests {
             utf8.message
         );
         assert!(err(b"\xEF\xBB\xBF{}").message.contains("byte-order mark"));
+        // Deeper than serde_json's own limit, yet within ours: still "not JSON", no overflow.
         let nested = format!(
             "{{\"success\":true,\"result\":{}{}}}",
             "[".repeat(5000),
             "]".repeat(5000)
         );
-        assert!(err(nested.as_bytes()).message.contains("not JSON"));
+        let limits = AnswerLimits {
+            max_depth: 10_000,
+            ..AnswerLimits::default()
+        };
+        match parse_answer(&exchange(200, nested.as_bytes()), limits) {
+            Err(Unread::NotJson(f)) => assert!(f.message.contains("not JSON"), "{}", f.message),
+            _ => panic!("5000 levels parsed"),
+        }
+    }
+
+    #[test]
+    fn an_answer_beyond_the_limits_is_not_parsed_and_says_which() {
+        let limits = AnswerLimits {
+            max_items: 1000,
+            max_depth: 8,
+        };
+        let many = format!("{{\"success\":true,\"result\":[{}1]}}", "1,".repeat(1000));
+        assert!(over(many.as_bytes(), limits).contains("more than 1000 values (max_answer_items)"));
+        let deep = format!(
+            "{{\"success\":true,\"result\":{}{}}}",
+            "[".repeat(9),
+            "]".repeat(9)
+        );
+        assert!(over(deep.as_bytes(), limits).contains("deeper than 8 levels (max_answer_depth)"));
+        // Commas and brackets inside strings are text, not values.
+        let text = format!(
+            "{{\"success\":true,\"desc\":\"{}\\\"[[[[[[[[[[\",\"result\":[]}}",
+            ",".repeat(5000)
+        );
+        assert!(parse_answer(&exchange(200, text.as_bytes()), limits).is_ok());
+        // Within the limit (993 values, counting the containers and top-level commas) is read.
+        let at = format!("{{\"success\":true,\"result\":[{}1]}}", "1,".repeat(990));
+        assert!(parse_answer(&exchange(200, at.as_bytes()), limits).is_ok());
     }
 
     #[test]
     fn truncated_body_names_the_cap() {
-        let f = parse_answer(&exchange_truncated(b"{\"success\":true,\"result\":[1,2,"))
-            .expect_err("truncated");
-        assert!(
-            f.message.contains("larger than the cap 30 bytes"),
-            "{}",
-            f.message
-        );
+        let why = match parse(&exchange_truncated(b"{\"success\":true,\"result\":[1,2,")) {
+            Err(Unread::OverLimit(why)) => why,
+            _ => panic!("a truncated body was read"),
+        };
+        assert!(why.contains("larger than the cap of 30 bytes"), "{why}");
     }
 
     #[test]

@@ -77,8 +77,9 @@ pub(crate) fn desc_on_failure(answer: &Answer) -> CheckRun {
 /// [`SCHEMA_FINDINGS_CAP`] of them and a count of the rest.
 pub(crate) fn schema(profile: &Profile, interface: &Interface, result: &Value) -> CheckRun {
     let requirement = interface.schema_requirement.as_str();
-    let violations = profile.validate_result(&interface.id, result);
-    let more = violations.len().saturating_sub(SCHEMA_FINDINGS_CAP);
+    let (violations, total) =
+        profile.validate_result_kept(&interface.id, result, SCHEMA_FINDINGS_CAP);
+    let more = total.saturating_sub(SCHEMA_FINDINGS_CAP);
     let mut findings: Vec<Finding> = violations
         .into_iter()
         .take(SCHEMA_FINDINGS_CAP)

@@ -17,6 +17,29 @@ pub struct StepExpectation<'a> {
     pub title: String,
 }
 
+/// Judges every expectation of a step on what the judge made of its exchange: an answer that
+/// came but was not read (beyond a limit) leaves every expectation not judged.
+pub fn judge_step_expectations(
+    step: &StepExpectation<'_>,
+    judged: &super::Judged,
+    no_answer: &str,
+) -> Vec<CheckRun> {
+    match &judged.unread {
+        Some(why) => {
+            let requirements: Vec<&str> = step.requirements.iter().map(String::as_str).collect();
+            vec![CheckRun::not_judged(
+                ids::EXPECT,
+                &requirements,
+                format!(
+                    "{}答案未读取，无从判定 the answer was not read: {why}",
+                    step.title
+                ),
+            )]
+        }
+        None => judge_expectations(step, judged.value(), no_answer),
+    }
+}
+
 /// Judges every expectation of a step. `answer` is the parsed answer (logical names); `no_answer`
 /// says why there is none (a transport error, a body that is not JSON).
 pub fn judge_expectations(

@@ -35,10 +35,10 @@ use serde_json::Value;
 use crate::exchange::Exchange;
 use crate::profile::{Interface, Profile};
 
-pub use answer::Answer;
 pub(crate) use answer::parse_answer;
+pub use answer::{Answer, AnswerLimits, Unread};
 pub use consistency::catalogue_consistency;
-pub use expect::{StepExpectation, judge_expectations};
+pub use expect::{StepExpectation, judge_expectations, judge_step_expectations};
 pub use images::{image_urls, judge_image_probe};
 pub use knowledge::{Knowledge, TestArea};
 pub use money::decimal_of;
@@ -48,6 +48,7 @@ pub use order_life::{
 };
 pub use orders::{oversell, sold_out_refused, stock_follows_lock};
 pub use token::{SavedTokenAge, saved_token_age, saved_token_pending, saved_token_verdict};
+pub(crate) use walk::shorten;
 
 /// One way an answer breaks a requirement. Whether it is a failure or a warning is decided by
 /// the requirement's level (MUST fails; SHOULD and BEYOND warn), not by the check.
@@ -334,6 +335,8 @@ pub struct ExchangeInput<'a> {
     pub token_first_issued_ms: Option<u64>,
     /// The latency bound of interfaces a buyer waits on (STK-REALTIME), in ms.
     pub latency_bound_ms: u64,
+    /// How much of the answer is parsed.
+    pub limits: AnswerLimits,
 }
 
 /// What the judge made of one exchange: the check runs, and the answer parsed once (its
@@ -341,6 +344,9 @@ pub struct ExchangeInput<'a> {
 pub struct Judged {
     pub runs: Vec<CheckRun>,
     pub answer: Option<Answer>,
+    /// Why an answer that came was not read (beyond the body cap or the parsing limits): what
+    /// depends on it is not judged, rather than failed for an answer nobody looked at.
+    pub unread: Option<String>,
 }
 
 impl Judged {
@@ -387,17 +393,33 @@ pub const SCHEMA_FINDINGS_CAP: usize = 20;
 pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
     let mut runs = vec![transport::http_status(input.exchange)];
     let Some(response) = input.exchange.response.as_ref() else {
-        return Judged { runs, answer: None };
+        return Judged {
+            runs,
+            answer: None,
+            unread: None,
+        };
     };
     runs.push(transport::no_newline(&response.body));
-    let mut answer = match parse_answer(input.exchange) {
+    let mut answer = match parse_answer(input.exchange, input.limits) {
         Ok(answer) => {
             runs.push(CheckRun::new(ids::JSON, &["GEN-JSON"], Vec::new()));
             answer
         }
-        Err(finding) => {
-            runs.push(CheckRun::new(ids::JSON, &["GEN-JSON"], vec![finding]));
-            return Judged { runs, answer: None };
+        Err(Unread::NotJson(finding)) => {
+            runs.push(CheckRun::new(ids::JSON, &["GEN-JSON"], vec![*finding]));
+            return Judged {
+                runs,
+                answer: None,
+                unread: None,
+            };
+        }
+        Err(Unread::OverLimit(why)) => {
+            runs.push(CheckRun::not_judged(ids::JSON, &["GEN-JSON"], why.clone()));
+            return Judged {
+                runs,
+                answer: None,
+                unread: Some(why),
+            };
         }
     };
     runs.push(envelope::envelope(input.profile, &answer));
@@ -422,6 +444,7 @@ pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
     Judged {
         runs,
         answer: Some(answer),
+        unread: None,
     }
 }
 
@@ -507,10 +530,11 @@ mod tests {
 
     /// Bodies a hostile or broken supplier may send: every one gives findings, none panics.
     fn hostile_bodies() -> Vec<Vec<u8>> {
+        // Deep, yet within the default depth limit (64): parsed and judged.
         let deep_ok = format!(
             "{{\"success\":true,\"result\":{}{}}}",
-            "[".repeat(100),
-            "]".repeat(100)
+            "[".repeat(60),
+            "]".repeat(60)
         );
         let deep_bad = format!(
             "{{\"success\":true,\"result\":{}{}}}",
@@ -556,8 +580,12 @@ mod tests {
                 {
                     continue;
                 }
+                // An answer beyond the parsing limits is not read: GEN-JSON says "not judged".
+                let over_limit = runs
+                    .iter()
+                    .any(|r| r.check == ids::JSON && !r.unjudged.is_empty());
                 assert!(
-                    !all_findings(&runs).is_empty(),
+                    !all_findings(&runs).is_empty() || over_limit,
                     "{} on {:?} found nothing",
                     interface.id,
                     String::from_utf8_lossy(&body[..body.len().min(200)])
@@ -569,9 +597,15 @@ mod tests {
                         run.check
                     );
                 }
+                // A body cut at the cap was not read: GEN-JSON is not judged, never passed.
                 let truncated = exchange_truncated(&body);
                 let runs = run_exchange(&interface.id, &truncated, sent, true);
-                assert!(!all_findings(&runs).is_empty());
+                assert!(
+                    runs.iter()
+                        .any(|r| r.check == ids::JSON && !r.unjudged.is_empty()),
+                    "a truncated {} answer was judged",
+                    interface.id
+                );
             }
         }
     }

@@ -35,6 +35,7 @@ pub(crate) fn exchange_with(status: u16, headers: &[(&str, &str)], body: &[u8]) 
                 .collect(),
             body: body.to_vec(),
             truncated: false,
+            full_body: None,
         }),
         error: None,
         // 2025-06-01 21:30:00 +08:00
@@ -100,6 +101,7 @@ pub(crate) fn run_exchange(
         expect_success,
         token_first_issued_ms: None,
         latency_bound_ms: 1_000,
+        limits: crate::checks::AnswerLimits::default(),
     })
     .runs
 }

@@ -320,6 +320,7 @@ mod tests {
                 expect_success: true,
                 token_first_issued_ms: Some(first_ms),
                 latency_bound_ms: 1_000,
+                limits: crate::checks::AnswerLimits::default(),
             };
             token_lifetime(&input, &result).expect("a lifetime is stated")
         };

@@ -713,6 +713,7 @@ impl Client {
                     .collect(),
                 body: redact::bytes(body, &secrets),
                 truncated,
+                full_body: None,
             },
         );
         let error = raw.error.map(|e| redact_error(e, &secrets));

@@ -19,6 +19,16 @@ pub struct Config {
     pub environment: Option<String>,
     pub timeout_seconds: u64,
     pub max_body_mib: u64,
+    /// Body bytes a report keeps of each exchange (KiB), with the size and SHA-256 of the whole.
+    pub evidence_kib: u64,
+    /// Values in one answer (array items and object members, nested ones too) beyond which it
+    /// is not parsed: its checks are not judged, and the row says so.
+    pub max_answer_items: u64,
+    /// Nesting of arrays and objects in one answer beyond which it is not parsed.
+    pub max_answer_depth: u64,
+    /// The whole run (`--max-time`): when it runs out, the run stops, cancels its orders and
+    /// reports as interrupted.
+    pub max_time_seconds: u64,
     pub jobs: usize,
     pub image_concurrency: usize,
     /// Stock interface answers slower than this are reported (STK-REALTIME).
@@ -35,6 +45,10 @@ impl Default for Config {
             environment: None,
             timeout_seconds: 20,
             max_body_mib: 8,
+            evidence_kib: 64,
+            max_answer_items: 2_000_000,
+            max_answer_depth: 64,
+            max_time_seconds: 1800,
             jobs: 4,
             image_concurrency: 8,
             stock_latency_ms: 2000,

@@ -151,9 +151,21 @@ impl Profile {
     /// Checks the `result` of a successful answer of `interface_id`.
     /// An unknown interface id yields one violation saying so.
     pub fn validate_result(&self, interface_id: &str, result: &Value) -> Vec<Violation> {
+        self.validate_result_kept(interface_id, result, usize::MAX)
+            .0
+    }
+
+    /// [`Profile::validate_result`] keeping the first `keep` violations, and how many there were
+    /// in all: a million broken items cost a count, not a million messages.
+    pub fn validate_result_kept(
+        &self,
+        interface_id: &str,
+        result: &Value,
+        keep: usize,
+    ) -> (Vec<Violation>, usize) {
         match self.validators.results.get(interface_id) {
-            Some(v) => v.violations(result),
-            None => vec![Violation::unknown_interface(interface_id)],
+            Some(v) => v.violations_kept(result, keep),
+            None => (vec![Violation::unknown_interface(interface_id)], 1),
         }
     }
 

@@ -112,14 +112,24 @@ pub(super) struct CompiledSchema {
 
 impl CompiledSchema {
     pub(super) fn violations(&self, instance: &Value) -> Vec<Violation> {
-        self.validator
-            .iter_errors(instance)
-            .map(|e| Violation {
-                instance_pointer: e.instance_path().to_string(),
-                schema_path: e.schema_path().to_string(),
-                message: e.to_string(),
-            })
-            .collect()
+        self.violations_kept(instance, usize::MAX).0
+    }
+
+    /// The first `keep` violations, formatted, and the count of all of them.
+    pub(super) fn violations_kept(&self, instance: &Value, keep: usize) -> (Vec<Violation>, usize) {
+        let mut kept = Vec::new();
+        let mut total = 0;
+        for error in self.validator.iter_errors(instance) {
+            total += 1;
+            if kept.len() < keep {
+                kept.push(Violation {
+                    instance_pointer: error.instance_path().to_string(),
+                    schema_path: error.schema_path().to_string(),
+                    message: error.to_string(),
+                });
+            }
+        }
+        (kept, total)
     }
 }
 

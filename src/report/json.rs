@@ -1,7 +1,13 @@
 //! `report.json`: the whole run as data — verdict, per-requirement coverage, scenarios, every
 //! result row and the exchanges that are evidence of a failure or warning.
+//!
+//! Exchanges are not held until the end: each goes to `exchanges.jsonl` beside the report as it
+//! arrives (one JSON line, bodies already cut by the runner), and the evidence is read back
+//! from there when the report is written. What stays in memory is a line offset per exchange.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -58,14 +64,84 @@ pub struct Report {
     pub exchanges: Vec<Exchange>,
 }
 
+/// The file beside `report.json` that holds every exchange of the run, one JSON line each.
+pub const EXCHANGES_FILE: &str = "exchanges.jsonl";
+
 pub struct JsonReporter {
     path: PathBuf,
     report: Report,
-    all_exchanges: BTreeMap<u64, Exchange>,
+    log: ExchangeLog,
+}
+
+/// Every exchange of the run on disk, and where each one's line starts.
+struct ExchangeLog {
+    path: PathBuf,
+    writer: Option<BufWriter<File>>,
+    written: u64,
+    /// Exchange id → (offset, length) of its line.
+    lines: BTreeMap<u64, (u64, u64)>,
+    /// The first write that failed: the report cannot hold its evidence then, and says so.
+    error: Option<String>,
+}
+
+impl ExchangeLog {
+    fn append(&mut self, exchange: &Exchange) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.try_append(exchange) {
+            self.error = Some(format!("{}: {e}", self.path.display()));
+        }
+    }
+
+    fn try_append(&mut self, exchange: &Exchange) -> std::io::Result<()> {
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                if let Some(dir) = self.path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                self.writer
+                    .insert(BufWriter::new(File::create(&self.path)?))
+            }
+        };
+        let mut line = serde_json::to_vec(exchange).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        writer.write_all(&line)?;
+        self.lines
+            .insert(exchange.id, (self.written, line.len() as u64));
+        self.written += line.len() as u64;
+        Ok(())
+    }
+
+    /// The exchanges with these ids, read back from the file.
+    fn read(&mut self, ids: &BTreeSet<u64>) -> Result<Vec<Exchange>, String> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", self.path.display());
+        writer.flush().map_err(|e| failed(&e))?;
+        let mut file = File::open(&self.path).map_err(|e| failed(&e))?;
+        let mut found = Vec::new();
+        for id in ids {
+            let Some(&(offset, length)) = self.lines.get(id) else {
+                continue;
+            };
+            let mut line = vec![0; usize::try_from(length).unwrap_or(0)];
+            file.seek(SeekFrom::Start(offset)).map_err(|e| failed(&e))?;
+            file.read_exact(&mut line).map_err(|e| failed(&e))?;
+            found.push(serde_json::from_slice(&line).map_err(|e| failed(&e))?);
+        }
+        Ok(found)
+    }
 }
 
 impl JsonReporter {
     pub fn new(path: PathBuf) -> JsonReporter {
+        let log_path = path.with_file_name(EXCHANGES_FILE);
         JsonReporter {
             path,
             report: Report {
@@ -92,7 +168,13 @@ impl JsonReporter {
                 results: Vec::new(),
                 exchanges: Vec::new(),
             },
-            all_exchanges: BTreeMap::new(),
+            log: ExchangeLog {
+                path: log_path,
+                writer: None,
+                written: 0,
+                lines: BTreeMap::new(),
+                error: None,
+            },
         }
     }
 
@@ -134,7 +216,7 @@ impl Reporter for JsonReporter {
             }
             Event::ScenarioStarted { .. } => {}
             Event::Exchange(exchange) => {
-                self.all_exchanges.insert(exchange.id, (**exchange).clone());
+                self.log.append(exchange);
             }
             Event::Result(row) => {
                 let counts = &mut r.summary;
@@ -186,10 +268,13 @@ impl Reporter for JsonReporter {
             .filter(|r| matches!(r.status, Status::Fail | Status::Warn))
             .filter_map(|r| r.exchange)
             .collect();
-        self.report.exchanges = evidence
-            .iter()
-            .filter_map(|id| self.all_exchanges.get(id).cloned())
-            .collect();
+        self.report.exchanges = self
+            .log
+            .read(&evidence)
+            .map_err(|message| ReportError::Write {
+                path: self.path.display().to_string(),
+                message,
+            })?;
         let text = serde_json::to_vec_pretty(&self.report).map_err(|e| ReportError::Write {
             path: self.path.display().to_string(),
             message: e.to_string(),

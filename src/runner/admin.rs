@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 use super::shared::Shared;
 use super::step::{Abort, failure_summary};
 use crate::client::Exchange;
-use crate::events::Event;
 use crate::scenario::model::AdminStep;
 use crate::scenario::template::{self, Scope, as_text};
 
@@ -90,7 +89,7 @@ async fn admin_call(
         .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
     let exchange = shared.client.post_path(path, &borrowed).await;
-    shared.emit(Event::Exchange(Box::new(exchange.clone())));
+    shared.emit_exchange(&exchange);
     if !exchange.succeeded() {
         return Err(Abort(format!(
             "管理接口失败 admin call {path} failed: {}",

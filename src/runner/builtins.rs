@@ -13,7 +13,6 @@ use super::shared::Shared;
 use super::step::{Abort, Captures, call_judged, record_judged};
 use crate::checks::{self, SavedTokenAge};
 use crate::client::TokenUse;
-use crate::events::Event;
 use crate::profile::iface;
 use crate::scenario::model::BuiltinStep;
 use crate::scenario::template::{self, Scope};
@@ -299,7 +298,7 @@ async fn saved_token_lifetime(shared: &Arc<Shared>, rows: &mut Rows<'_>) -> Resu
                 .client
                 .call(iface::POOLS, &Map::new(), TokenUse::Explicit(token))
                 .await;
-            shared.emit(Event::Exchange(Box::new(exchange.clone())));
+            shared.emit_exchange(&exchange);
             let answer = exchange.answer();
             let success = answer
                 .as_ref()

@@ -62,7 +62,8 @@ pub async fn run(
             file: s.file.clone(),
         })
         .collect();
-    let _ = events.send(Event::RunStarted {
+    let events = shared::Emitter::new(events, config.evidence_kib);
+    events.send(Event::RunStarted {
         run_id: options.run_id.clone(),
         target: options.target_label.clone(),
         embedded: options.embedded,
@@ -82,7 +83,7 @@ pub async fn run(
         },
     });
     for exchange in &options.preflight {
-        let _ = events.send(Event::Exchange(Box::new(exchange.clone())));
+        events.exchange(exchange);
     }
     let jobs = options.jobs.max(1);
     let image_concurrency = config.image_concurrency.max(1);

@@ -8,10 +8,8 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
-use tokio::sync::mpsc::UnboundedSender;
-
+use super::shared::Emitter;
 use crate::client::{Client, TokenUse};
-use crate::events::Event;
 use crate::profile::iface;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +74,7 @@ impl OrderBook {
 
     /// Orders an earlier run on this target left pre-ordered (it was interrupted or crashed
     /// before its cleanup): cancelled now, before anything else, and the ledger says so.
-    pub(crate) async fn recover(&self, client: &Client, events: &UnboundedSender<Event>) {
+    pub(crate) async fn recover(&self, client: &Client, events: &Emitter) {
         let Ok(text) = std::fs::read_to_string(&self.ledger) else {
             return;
         };
@@ -108,7 +106,7 @@ impl OrderBook {
             let mut params = Map::new();
             params.insert("order_id".into(), Value::String(order_id.clone()));
             let exchange = client.call(iface::CANCEL, &params, TokenUse::Auto).await;
-            let _ = events.send(Event::Exchange(Box::new(exchange.clone())));
+            events.exchange(&exchange);
             self.append(json!({
                 "event": if exchange.succeeded() { "recovered_cancelled" } else { "recovery_failed" },
                 "run_id": self.run_id, "target": self.target,
@@ -217,7 +215,7 @@ impl OrderBook {
     }
 
     /// Cancels every order the run left pre-ordered (best effort; recorded in the ledger).
-    pub(crate) async fn cancel_leftovers(&self, client: &Client, events: &UnboundedSender<Event>) {
+    pub(crate) async fn cancel_leftovers(&self, client: &Client, events: &Emitter) {
         let leftovers: Vec<Order> = self
             .orders
             .lock()
@@ -241,7 +239,7 @@ impl OrderBook {
             let mut params = Map::new();
             params.insert("order_id".into(), Value::String(order_id.clone()));
             let exchange = client.call(iface::CANCEL, &params, TokenUse::Auto).await;
-            let _ = events.send(Event::Exchange(Box::new(exchange.clone())));
+            events.exchange(&exchange);
             let cancelled = exchange.succeeded();
             self.append(json!({
                 "event": if cancelled { "cleanup_cancelled" } else { "cleanup_failed" },

@@ -14,6 +14,9 @@ use super::shared::Shared;
 
 type PassKey = (String, String, Option<String>);
 
+/// Characters of a row's message, expected and actual value kept (the rest becomes "…").
+const ROW_TEXT_CHARS: usize = 2000;
+
 pub(crate) struct Rows<'a> {
     shared: &'a Shared,
     scenario: &'a Scenario,
@@ -96,7 +99,12 @@ impl<'a> Rows<'a> {
         }
     }
 
-    fn emit(&mut self, row: ResultRow) {
+    fn emit(&mut self, mut row: ResultRow) {
+        // A supplier's value quoted in a row (a huge `actual`) must not swell the report.
+        for text in [&mut row.expected, &mut row.actual].into_iter().flatten() {
+            *text = crate::checks::shorten(text, ROW_TEXT_CHARS);
+        }
+        row.message = crate::checks::shorten(&row.message, ROW_TEXT_CHARS);
         if rank(row.status) > rank(self.worst) {
             self.worst = row.status;
         }

@@ -10,7 +10,7 @@ use super::orders::OrderBook;
 use super::plan::RunOptions;
 use super::verdict::Tally;
 use crate::checks::Knowledge;
-use crate::client::Client;
+use crate::client::{Client, Exchange};
 use crate::config::Config;
 use crate::events::{Event, ResultRow, Status};
 use crate::profile::Profile;
@@ -21,7 +21,7 @@ pub(crate) struct Shared {
     pub client: Client,
     pub config: Config,
     pub options: RunOptions,
-    pub events: UnboundedSender<Event>,
+    pub events: Emitter,
     pub knowledge: Mutex<Knowledge>,
     /// Captures of finished scenarios, by scenario id.
     pub captures: Mutex<HashMap<String, Arc<Value>>>,
@@ -47,8 +47,43 @@ impl Shared {
     }
 
     pub(crate) fn emit(&self, event: Event) {
+        self.events.send(event);
+    }
+
+    /// Sends the copy of `exchange` a report keeps (see [`Emitter::exchange`]).
+    pub(crate) fn emit_exchange(&self, exchange: &Exchange) {
+        self.events.exchange(exchange);
+    }
+}
+
+/// The run's end of the event stream. An exchange goes out as the copy a report keeps, its body
+/// cut to `evidence_kib`: the whole answer is judged where it was received and then dropped, so
+/// what the reporters hold does not grow with what a supplier sends.
+#[derive(Clone)]
+pub(crate) struct Emitter {
+    sender: UnboundedSender<Event>,
+    evidence_bytes: usize,
+}
+
+impl Emitter {
+    pub(crate) fn new(sender: UnboundedSender<Event>, evidence_kib: u64) -> Emitter {
+        let evidence_bytes =
+            usize::try_from(evidence_kib.saturating_mul(1024)).unwrap_or(usize::MAX);
+        Emitter {
+            sender,
+            evidence_bytes,
+        }
+    }
+
+    pub(crate) fn send(&self, event: Event) {
         // A closed channel means nobody listens any more; the run goes on regardless.
-        let _ = self.events.send(event);
+        let _ = self.sender.send(event);
+    }
+
+    pub(crate) fn exchange(&self, exchange: &Exchange) {
+        self.send(Event::Exchange(Box::new(
+            exchange.evidence(self.evidence_bytes),
+        )));
     }
 }
 

@@ -10,7 +10,6 @@ use super::results::Rows;
 use super::shared::Shared;
 use crate::checks::{self, ExchangeInput, Judged, StepExpectation, ids};
 use crate::client::{Exchange, Tamper, TokenUse, TransportError};
-use crate::events::Event;
 use crate::profile::{Interface, iface};
 use crate::scenario::model::{CallStep, Expect, Poll, TamperChoice, TokenChoice};
 use crate::scenario::template::{self, Scope, as_text};
@@ -261,7 +260,7 @@ async fn send(
             .filter(|t| t.first_issued_ms < t.obtained_at_ms)
             .map(|t| t.first_issued_ms);
         shared.client.note_token_exchange(&exchange);
-        shared.emit(Event::Exchange(Box::new(exchange.clone())));
+        shared.emit_exchange(&exchange);
         return Ok(Sent {
             exchange,
             reissued_since,
@@ -276,7 +275,7 @@ async fn send(
                 )));
             }
             if let Err(failed) = shared.client.current_token().await {
-                shared.emit(Event::Exchange(Box::new(failed.clone())));
+                shared.emit_exchange(&failed);
                 note_unreachable(shared, &failed);
                 return Err(Abort(format!(
                     "未能获取 access token, blocked: no access token ({})",
@@ -301,7 +300,7 @@ async fn send(
     let exchange = if auto && token_expired(&first, &shared.profile.settings.expired_marker) {
         // The marker says "fetch a new token": the mall does, once, and asks again (a supplier
         // may revoke a token when it issues the next one).
-        shared.emit(Event::Exchange(Box::new(first)));
+        shared.emit_exchange(&first);
         shared.client.forget_token();
         match shared.client.current_token().await {
             Ok(_) => {
@@ -315,7 +314,7 @@ async fn send(
     } else {
         first
     };
-    shared.emit(Event::Exchange(Box::new(exchange.clone())));
+    shared.emit_exchange(&exchange);
     note_unreachable(shared, &exchange);
     Ok(Sent {
         exchange,
@@ -334,16 +333,14 @@ fn judge(
 ) -> (Judged, bool) {
     judge_implicit_issues(shared, rows);
     let interface = rendered.interface;
-    let input = ExchangeInput {
-        profile: &shared.profile,
+    let judged = judge_with(
+        shared,
         interface,
-        exchange: &sent.exchange,
-        params: &rendered.params,
-        expect_success: rendered.expect.success.unwrap_or(true),
-        token_first_issued_ms: sent.reissued_since,
-        latency_bound_ms: shared.config.stock_latency_ms,
-    };
-    let judged = checks::judge_exchange(&input);
+        &sent.exchange,
+        &rendered.params,
+        rendered.expect.success.unwrap_or(true),
+        sent.reissued_since,
+    );
     let requirements = if call.requirements.is_empty() {
         vec![interface.schema_requirement.clone()]
     } else {
@@ -358,11 +355,8 @@ fn judge(
             .map(|t| format!("{} / {}: ", t.zh, t.en))
             .unwrap_or_default(),
     };
-    let expectation_runs = checks::judge_expectations(
-        &expectation,
-        judged.value(),
-        &failure_summary(&sent.exchange),
-    );
+    let expectation_runs =
+        checks::judge_step_expectations(&expectation, &judged, &failure_summary(&sent.exchange));
     // While polling, an accepted answer whose values are not there yet is judged for its form
     // only: the supplier may still get there.
     let held = !polling
@@ -458,6 +452,30 @@ pub(crate) async fn call_judged(
     (exchange, judged)
 }
 
+/// The judge's verdict on one exchange, with the run's settings (latency bound, parsing limits).
+fn judge_with(
+    shared: &Shared,
+    interface: &Interface,
+    exchange: &Exchange,
+    params: &Map<String, Value>,
+    expect_success: bool,
+    token_first_issued_ms: Option<u64>,
+) -> Judged {
+    checks::judge_exchange(&ExchangeInput {
+        profile: &shared.profile,
+        interface,
+        exchange,
+        params,
+        expect_success,
+        token_first_issued_ms,
+        latency_bound_ms: shared.config.stock_latency_ms,
+        limits: checks::AnswerLimits {
+            max_items: shared.config.max_answer_items,
+            max_depth: shared.config.max_answer_depth,
+        },
+    })
+}
+
 /// Judges the token answers the client fetched on its own since last asked (a token that expired,
 /// the run's first one): the first issue of a run is judged whoever asked for it.
 fn judge_implicit_issues(shared: &Shared, rows: &mut Rows<'_>) {
@@ -465,17 +483,17 @@ fn judge_implicit_issues(shared: &Shared, rows: &mut Rows<'_>) {
         return;
     };
     for (exchange, issued) in shared.client.take_unjudged_issues() {
-        shared.emit(Event::Exchange(Box::new(exchange.clone())));
-        let judged = checks::judge_exchange(&ExchangeInput {
-            profile: &shared.profile,
+        shared.emit_exchange(&exchange);
+        let first_issued =
+            (issued.first_issued_ms < issued.obtained_at_ms).then_some(issued.first_issued_ms);
+        let judged = judge_with(
+            shared,
             interface,
-            exchange: &exchange,
-            params: &Map::new(),
-            expect_success: true,
-            token_first_issued_ms: (issued.first_issued_ms < issued.obtained_at_ms)
-                .then_some(issued.first_issued_ms),
-            latency_bound_ms: shared.config.stock_latency_ms,
-        });
+            &exchange,
+            &Map::new(),
+            true,
+            first_issued,
+        );
         for run in &judged.runs {
             rows.record(run, Some(iface::TOKEN), Some(&exchange));
         }
@@ -492,17 +510,9 @@ pub(crate) fn record_judged(
     expect_success: bool,
 ) -> Option<Judged> {
     judge_implicit_issues(shared, rows);
-    shared.emit(Event::Exchange(Box::new(exchange.clone())));
+    shared.emit_exchange(exchange);
     let interface = shared.profile.interface(interface_id)?;
-    let judged = checks::judge_exchange(&ExchangeInput {
-        profile: &shared.profile,
-        interface,
-        exchange,
-        params,
-        expect_success,
-        token_first_issued_ms: None,
-        latency_bound_ms: shared.config.stock_latency_ms,
-    });
+    let judged = judge_with(shared, interface, exchange, params, expect_success, None);
     for run in &judged.runs {
         rows.record(run, Some(interface_id), Some(exchange));
     }
@@ -536,7 +546,7 @@ async fn probe_images(
     }
     while let Some(Ok((pointer, url, probe))) = probes.join_next().await {
         let run = checks::judge_image_probe(&pointer, &url, &probe, shared.client.base_url());
-        shared.emit(Event::Exchange(Box::new(probe.clone())));
+        shared.emit_exchange(&probe);
         rows.record(&run, Some(interface_id), Some(&probe));
     }
 }

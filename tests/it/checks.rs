@@ -4,7 +4,7 @@
 
 use crate::common::{example, profile};
 use mallcheck::checks::{
-    CheckRun, ExchangeInput, decimal_of, image_urls, judge_exchange, offer_prices,
+    AnswerLimits, CheckRun, ExchangeInput, decimal_of, image_urls, judge_exchange, offer_prices,
     offers_below_agreement,
 };
 use mallcheck::client::{Exchange, RecordedRequest, RecordedResponse};
@@ -28,6 +28,7 @@ fn exchange(body: Vec<u8>) -> Exchange {
             headers: vec![("Content-Type".to_string(), "application/json".to_string())],
             body,
             truncated: false,
+            full_body: None,
         }),
         error: None,
         started_at_ms: 1_748_784_600_000,
@@ -68,6 +69,7 @@ fn run(profile: &Profile, id: &str, body: Vec<u8>, params: &Map<String, Value>) 
         expect_success: true,
         token_first_issued_ms: None,
         latency_bound_ms: 60_000,
+        limits: AnswerLimits::default(),
     })
     .runs
 }

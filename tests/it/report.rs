@@ -65,6 +65,7 @@ fn exchange(id: u64, interface: &str, body: &str) -> Exchange {
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.as_bytes().to_vec(),
             truncated: false,
+            full_body: None,
         }),
         error: None,
         started_at_ms: 1_767_225_600_000 + id,
