@@ -17,6 +17,10 @@ pub enum TransportError {
     Tls { message: String },
     /// A redirect to another host, which the harness does not follow.
     Redirect { location: String },
+    /// Redirects that did not end within the harness's limit (a loop, most likely).
+    RedirectLoop { location: String, hops: usize },
+    /// The supplier closed (or reset) the connection before a whole answer arrived.
+    Closed { message: String },
     /// The connection broke while the answer was being read.
     Read { message: String },
     /// Nothing was sent: the interface is not in the profile or the URL cannot be used (an image
@@ -33,6 +37,12 @@ impl TransportError {
             TransportError::Redirect { location } => {
                 format!("重定向到其他主机 redirect to another host not followed: {location}")
             }
+            TransportError::RedirectLoop { location, hops } => format!(
+                "重定向循环 redirect loop: still redirected after {hops} hops, last to {location}; answer the interface itself, without a redirect"
+            ),
+            TransportError::Closed { message } => format!(
+                "供应商在回答完成前关闭了连接 the supplier closed the connection before a whole answer arrived (is the server crashing, or a proxy dropping the call?): {message}"
+            ),
             TransportError::Read { message } => format!("读取中断 read failed: {message}"),
             TransportError::InvalidRequest { message } => {
                 format!("请求未发出 request not sent: {message}")

@@ -33,6 +33,8 @@ pub struct RunArgs {
     pub sample: Option<SampleSize>,
     /// The sample's seed (default: a new one each run).
     pub seed: Option<u64>,
+    /// Time limit of the whole run (default: `max_time_seconds` of the config).
+    pub max_time: Option<Duration>,
 }
 
 impl Default for RunArgs {
@@ -49,6 +51,7 @@ impl Default for RunArgs {
             selection: Selection::default(),
             sample: None,
             seed: None,
+            max_time: None,
         }
     }
 }
@@ -210,11 +213,21 @@ pub async fn execute(
         errors
     });
 
-    // Ctrl-C or SIGTERM asks the runner to stop: it cancels the orders it left and still reports.
-    let (interrupt, interrupted) = tokio::sync::watch::channel(false);
+    // Ctrl-C, SIGTERM or the run's time limit asks the runner to stop: it cancels the orders
+    // it left and still reports, saying why it stopped.
+    let max_time = args
+        .max_time
+        .unwrap_or(Duration::from_secs(config.max_time_seconds.max(1)));
+    let (interrupt, interrupted) = tokio::sync::watch::channel(None::<String>);
     let signals = tokio::spawn(async move {
-        wait_for_stop_signal().await;
-        let _ = interrupt.send(true);
+        let reason = tokio::select! {
+            () = wait_for_stop_signal() => "被中断 interrupted".to_string(),
+            () = tokio::time::sleep(max_time) => format!(
+                "运行时间上限已到 run time limit reached after {} s (--max-time, max_time_seconds)",
+                max_time.as_secs()
+            ),
+        };
+        let _ = interrupt.send(Some(reason));
     });
     let (verdict, aborted) = runner::run(
         Arc::clone(&profile),

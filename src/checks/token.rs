@@ -189,6 +189,16 @@ fn judge_expires_at(input: &ExchangeInput<'_>, value: &Value, ttl: i64) -> Optio
         .format(&settings.timestamp_format)
         .to_string();
     let hours = off_by as f64 / 3600.0;
+    if stated.timestamp_millis() <= started {
+        // The harness does not refetch in a loop on it (it waits for token_expired), but the
+        // supplier's clients would.
+        return Some(
+            finding(format!(
+                "expires_at 在签发时已经过去 the stated expiry was already past when the token was issued: {text}, expected {expected_text} ± 10 min (issue time from {clock}); a mall would fetch a new token before every call"
+            ))
+            .expected(expected_text),
+        );
+    }
     Some(
         finding(format!(
             "expires_at 与签发时间 + 36 小时相差 {hours:+.2} 小时 expires_at is {hours:+.2} h off issue time + 36 h: {text}, expected {expected_text} ± 10 min (issue time from {clock})"
@@ -303,6 +313,18 @@ mod tests {
         passes(&runs, ids::TOKEN_LIFETIME);
         passes(&runs, ids::TOKEN_ISSUED);
         passes(&runs, ids::SCHEMA);
+    }
+
+    #[test]
+    fn an_expiry_already_past_at_issue_says_so() {
+        let runs = token(json!({"access_token": "abc", "expires_at": "2025-06-01 08:00:00"}));
+        let found = findings_of(&runs, ids::TOKEN_LIFETIME);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].message.contains("already past"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]

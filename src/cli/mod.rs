@@ -106,6 +106,9 @@ struct RunFlags {
     /// 抽样种子（报告中记录）/ Seed of the sample, recorded in the report: the same seed reads the same SKUs again (default: a new seed each run).
     #[arg(long, value_name = "SEED")]
     seed: Option<u64>,
+    /// 整次运行的时间上限（秒，默认 1800，或配置 max_time_seconds）/ Time limit of the whole run in seconds (default 1800, or max_time_seconds in the config): then it stops, cancels its orders and reports as interrupted.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_time: Option<u64>,
     /// Also list skipped and blocked checks in the live view.
     #[arg(long, short = 'v')]
     verbose: bool,
@@ -180,6 +183,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     },
                     sample: flags.sample,
                     seed: flags.seed,
+                    max_time: flags.max_time.map(std::time::Duration::from_secs),
                 },
                 flags.verbose,
             ))

@@ -118,6 +118,8 @@ struct Outgoing {
     resource: bool,
     /// A deadline shorter than the configured one (the admin probe).
     deadline: Option<Duration>,
+    /// A body cap below the configured one (an image probe needs only the first bytes).
+    max_body: Option<usize>,
 }
 
 /// A request as sent and what came back, before redaction.
@@ -316,6 +318,7 @@ impl Client {
                 params: Vec::new(),
                 resource: false,
                 deadline: None,
+                max_body: None,
             });
         }
         let encoded = encode::encode(params, is_json(&self.shared.profile.settings));
@@ -328,6 +331,7 @@ impl Client {
             params: encoded.params,
             resource: false,
             deadline: None,
+            max_body: None,
         })
     }
 
@@ -473,12 +477,16 @@ impl Client {
         std::mem::take(&mut *lock(&self.shared.unjudged_issues))
     }
 
-    /// Remembers a token call that timed out or could not connect: the token interface is then
-    /// not asked again in this run.
+    /// Remembers a token call that timed out, could not connect or had its connection closed
+    /// before any answer: the token interface is then not asked again in this run.
     pub fn note_token_exchange(&self, exchange: &Exchange) {
         if matches!(
             exchange.error,
-            Some(TransportError::Timeout { .. } | TransportError::Connect { .. })
+            Some(
+                TransportError::Timeout { .. }
+                    | TransportError::Connect { .. }
+                    | TransportError::Closed { .. }
+            )
         ) {
             lock(&self.token.unanswered).get_or_insert_with(|| exchange.clone());
         }
@@ -516,6 +524,16 @@ impl Client {
     /// GET an absolute http(s) URL (image reachability, e-invoice download) under the same body
     /// cap, timeout and redirect rules; `purpose` becomes `exchange.interface`.
     pub async fn get(&self, url: &str, purpose: &str) -> Exchange {
+        self.get_within(url, purpose, None).await
+    }
+
+    /// [`Client::get`] reading at most the first `bytes` of the body (then the connection is
+    /// dropped, `truncated` is set): enough for an image's magic number, whatever its size.
+    pub async fn get_prefix(&self, url: &str, purpose: &str, bytes: usize) -> Exchange {
+        self.get_within(url, purpose, Some(bytes)).await
+    }
+
+    async fn get_within(&self, url: &str, purpose: &str, max_body: Option<usize>) -> Exchange {
         let parsed = match Url::parse(url.trim()) {
             Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
                 parsed
@@ -546,6 +564,7 @@ impl Client {
             params: Vec::new(),
             resource: true,
             deadline: None,
+            max_body,
         };
         let performed = self.perform(outgoing).await;
         self.record(performed)
@@ -581,6 +600,7 @@ impl Client {
             params: texts,
             resource: false,
             deadline,
+            max_body: None,
         };
         let performed = self.perform(outgoing).await;
         self.record(performed)
@@ -624,8 +644,14 @@ impl Client {
         }
         let raw = match builder.build() {
             Ok(request) => {
-                transport::execute(http, request, started, deadline, self.shared.max_body_bytes)
-                    .await
+                let limits = transport::Limits {
+                    deadline,
+                    max_body: outgoing.max_body.map_or(self.shared.max_body_bytes, |cap| {
+                        cap.min(self.shared.max_body_bytes)
+                    }),
+                    any_origin: outgoing.resource,
+                };
+                transport::execute(http, request, started, limits).await
             }
             Err(e) => RawOutcome {
                 response: None,
@@ -774,6 +800,13 @@ fn redact_error(error: TransportError, secrets: &[String]) -> TransportError {
         },
         TransportError::Read { message } => TransportError::Read {
             message: redact::text(&message, secrets),
+        },
+        TransportError::Closed { message } => TransportError::Closed {
+            message: redact::text(&message, secrets),
+        },
+        TransportError::RedirectLoop { location, hops } => TransportError::RedirectLoop {
+            location: redact::text(&location, secrets),
+            hops,
         },
         TransportError::InvalidRequest { message } => TransportError::InvalidRequest {
             message: redact::text(&message, secrets),

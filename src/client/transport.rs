@@ -60,14 +60,27 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
-/// Sends `request` and reads the answer until `deadline`, keeping at most `max_body` bytes.
+/// How one request is read.
+pub struct Limits {
+    pub deadline: Instant,
+    /// Bytes of the body kept; the rest is not read.
+    pub max_body: usize,
+    /// Sent with the resource client, which follows redirects to any origin.
+    pub any_origin: bool,
+}
+
+/// Sends `request` and reads the answer until the deadline, keeping at most `max_body` bytes.
 pub async fn execute(
     http: &reqwest::Client,
     request: reqwest::Request,
     started: Instant,
-    deadline: Instant,
-    max_body: usize,
+    limits: Limits,
 ) -> RawOutcome {
+    let Limits {
+        deadline,
+        max_body,
+        any_origin,
+    } = limits;
     let original = request.url().clone();
     let timed_out = || TransportError::Timeout {
         after_ms: elapsed_ms(started),
@@ -88,7 +101,7 @@ pub async fn execute(
         Ok(Ok(response)) => response,
     };
 
-    let mut error = foreign_redirect(&response, &original);
+    let mut error = stopped_redirect(&response, &original, any_origin);
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -113,9 +126,7 @@ pub async fn execute(
                 error = Some(if err.is_timeout() {
                     timed_out()
                 } else {
-                    TransportError::Read {
-                        message: describe(&err),
-                    }
+                    broken(describe(&err))
                 });
                 break;
             }
@@ -144,21 +155,32 @@ pub async fn execute(
     }
 }
 
-/// A 3xx answer whose Location leads to another origin (the policy stopped there).
-fn foreign_redirect(response: &Response, original: &Url) -> Option<TransportError> {
+/// A 3xx answer the redirect policy stopped at: one leading to another origin (not followed on
+/// purpose), or one still redirecting after [`MAX_REDIRECTS`] hops (a loop).
+fn stopped_redirect(
+    response: &Response,
+    original: &Url,
+    any_origin: bool,
+) -> Option<TransportError> {
     if !response.status().is_redirection() {
         return None;
     }
     let location = response.headers().get(reqwest::header::LOCATION)?;
     let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
-    match response.url().join(&location) {
-        Ok(target) if same_origin(&target, original) => None,
-        Ok(target) => Some(TransportError::Redirect {
-            location: target.to_string(),
-        }),
+    let Ok(target) = response.url().join(&location) else {
         // An unreadable Location is not followed either; say what it was.
-        Err(_) => Some(TransportError::Redirect { location }),
+        return Some(TransportError::Redirect { location });
+    };
+    if any_origin || same_origin(&target, original) {
+        // The policy follows these; one that came back is past the limit.
+        return Some(TransportError::RedirectLoop {
+            location: target.to_string(),
+            hops: MAX_REDIRECTS,
+        });
     }
+    Some(TransportError::Redirect {
+        location: target.to_string(),
+    })
 }
 
 fn elapsed_ms(started: Instant) -> u64 {
@@ -178,6 +200,28 @@ fn classify(err: &reqwest::Error, started: Instant) -> TransportError {
         TransportError::Connect { message }
     } else {
         // The connection was made but broke before a whole answer head arrived.
+        broken(message)
+    }
+}
+
+/// A connection that broke: closed or reset by the other side (said plainly, since hyper's
+/// words for it are cryptic), or something else.
+fn broken(message: String) -> TransportError {
+    let lower = message.to_ascii_lowercase();
+    let closed = [
+        "reset",
+        "connection closed",
+        "incomplete",
+        "unexpected eof",
+        "broken pipe",
+        "aborted",
+        "end of file",
+    ]
+    .iter()
+    .any(|sign| lower.contains(sign));
+    if closed {
+        TransportError::Closed { message }
+    } else {
         TransportError::Read { message }
     }
 }

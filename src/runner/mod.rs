@@ -48,7 +48,7 @@ pub async fn run(
     options: RunOptions,
     scenarios: Vec<Scenario>,
     events: UnboundedSender<Event>,
-    mut interrupt: tokio::sync::watch::Receiver<bool>,
+    mut interrupt: tokio::sync::watch::Receiver<Option<String>>,
 ) -> (Verdict, Option<String>) {
     let started = Instant::now();
     let in_scope = verdict::requirements_in_scope(&profile, &options.selection);
@@ -187,11 +187,11 @@ pub async fn run(
             }
             let joined = tokio::select! {
                 joined = running.join_next_with_id() => joined,
-                _ = stop_requested(&mut interrupt) => {
-                    // Ctrl-C or SIGTERM: stop every scenario, then clean up below.
+                why = stop_requested(&mut interrupt) => {
+                    // Ctrl-C, SIGTERM or the time limit: stop every scenario, then clean up below.
                     running.abort_all();
                     while running.join_next().await.is_some() {}
-                    aborted = Some("被中断 interrupted; the orders this run created are being cancelled and are listed in the ledger of the state folder".into());
+                    aborted = Some(format!("{why}; the orders this run created are being cancelled and are listed in the ledger of the state folder"));
                     break 'phases;
                 }
             };
@@ -258,11 +258,11 @@ pub async fn run(
     (verdict, aborted)
 }
 
-/// Resolves when a stop is asked for; never when nobody can ask any more.
-async fn stop_requested(interrupt: &mut tokio::sync::watch::Receiver<bool>) {
+/// Resolves with the reason when a stop is asked for; never when nobody can ask any more.
+async fn stop_requested(interrupt: &mut tokio::sync::watch::Receiver<Option<String>>) -> String {
     loop {
-        if *interrupt.borrow_and_update() {
-            return;
+        if let Some(why) = interrupt.borrow_and_update().clone() {
+            return why;
         }
         if interrupt.changed().await.is_err() {
             std::future::pending::<()>().await;

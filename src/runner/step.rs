@@ -14,6 +14,10 @@ use crate::profile::{Interface, iface};
 use crate::scenario::model::{CallStep, Expect, Poll, TamperChoice, TokenChoice};
 use crate::scenario::template::{self, Scope, as_text};
 
+/// Bytes of an image read to judge it (its magic number, and a little more as evidence); the
+/// rest is not downloaded, so an 8 MB image costs no more than a small one.
+const IMAGE_PROBE_BYTES: usize = 4096;
+
 /// Why a scenario stopped before its end.
 pub(crate) struct Abort(pub String);
 
@@ -540,7 +544,10 @@ async fn probe_images(
         let shared = Arc::clone(shared);
         probes.spawn(async move {
             let _slot = shared.image_slots.acquire().await;
-            let probe = shared.client.get(&url, "image").await;
+            let probe = shared
+                .client
+                .get_prefix(&url, "image", IMAGE_PROBE_BYTES)
+                .await;
             (pointer, url, probe)
         });
     }

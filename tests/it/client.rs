@@ -709,6 +709,21 @@ async fn a_huge_body_is_capped_and_not_read() {
 }
 
 #[tokio::test]
+async fn an_image_probe_reads_only_the_first_bytes() {
+    const TEN_MB: u64 = 10 * 1024 * 1024;
+    let head =
+        format!("HTTP/1.1 200 OK\r\ncontent-type: image/png\r\ncontent-length: {TEN_MB}\r\n\r\n");
+    let (base, _) = raw_server(head, TEN_MB, Duration::from_secs(30)).await;
+    let exchange = client(&base)
+        .get_prefix(&format!("{base}/big.png"), "image", 4096)
+        .await;
+    assert_eq!(exchange.error, None);
+    let response = exchange.response.expect("a response");
+    assert_eq!(response.body.len(), 4096);
+    assert!(response.truncated, "the rest was not read");
+}
+
+#[tokio::test]
 async fn a_body_exactly_at_the_cap_is_not_truncated() {
     let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n".to_string();
     let (base, _) = raw_server(head, 1000, Duration::ZERO).await;
@@ -867,11 +882,49 @@ async fn a_same_host_redirect_loop_stops() {
         )
     }));
     let base = serve(router).await;
-    let exchange = client(&base).get(&format!("{base}/loop/0"), "image").await;
-    assert_eq!(exchange.error, None);
-    let response = exchange.response.expect("the last 3xx is recorded");
-    assert_eq!(response.status, 302);
-    assert_eq!(response.header("location"), Some("/loop/6"));
+    let client = client(&base);
+    // A resource and an interface alike: the last 3xx is recorded, and the error says loop.
+    for exchange in [
+        client.get(&format!("{base}/loop/0"), "image").await,
+        client.call("pools", &Map::new(), TokenUse::Omit).await,
+    ] {
+        let error = exchange.error.clone().expect("a redirect loop is an error");
+        assert!(
+            matches!(error, TransportError::RedirectLoop { .. }),
+            "{error:?}"
+        );
+        assert!(
+            error.describe().contains("redirect loop"),
+            "{}",
+            error.describe()
+        );
+        let response = exchange.response.expect("the last 3xx is recorded");
+        assert_eq!(response.status, 302);
+    }
+}
+
+#[tokio::test]
+async fn a_connection_closed_before_the_answer_says_so() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            // Closed after the request, with nothing said.
+            drop(socket);
+        }
+    });
+    let exchange = client(&format!("http://{addr}"))
+        .call("pools", &Map::new(), TokenUse::Omit)
+        .await;
+    let error = exchange.error.expect("an error");
+    assert!(matches!(error, TransportError::Closed { .. }), "{error:?}");
+    assert!(
+        error.describe().contains("closed the connection"),
+        "{}",
+        error.describe()
+    );
 }
 
 #[tokio::test]

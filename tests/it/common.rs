@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use mallcheck::events::Event;
 use mallcheck::profile::Profile;
+use mallcheck::report::json::JsonReporter;
 use mallcheck::report::{ReportError, Reporter};
 use mallcheck::session::{self, RunArgs, RunOutcome};
 
@@ -35,8 +36,13 @@ pub async fn run_session_with(profile: Profile, args: &RunArgs) -> (RunOutcome, 
     let prepared = session::prepare(profile, args).expect("scenarios load");
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&events);
-    let outcome = session::execute(prepared, args, move |_| {
-        let reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Collector(sink))];
+    // With an output folder, report.json is written too, as `mallcheck run` writes it.
+    let write_report = args.out.is_some();
+    let outcome = session::execute(prepared, args, move |dir| {
+        let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Collector(sink))];
+        if write_report {
+            reporters.push(Box::new(JsonReporter::new(dir.join("report.json"))));
+        }
         reporters
     })
     .await

@@ -21,6 +21,22 @@ async fn run_against(
     config: &str,
     allow_orders: bool,
 ) -> (mallcheck::session::RunOutcome, Vec<Event>, String) {
+    let (outcome, events, report, _) =
+        run_against_with(app, name, config, allow_orders, RunArgs::default()).await;
+    (outcome, events, report)
+}
+
+/// The files of a run's output folder with their sizes.
+type Folder = Vec<(String, u64)>;
+
+/// [`run_against`] with other arguments (target, config, folders and orders are set here).
+async fn run_against_with(
+    app: Router,
+    name: &str,
+    config: &str,
+    allow_orders: bool,
+    base: RunArgs,
+) -> (mallcheck::session::RunOutcome, Vec<Event>, String, Folder) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -39,13 +55,24 @@ async fn run_against(
         state_dir: dir.join("state"),
         out: Some(dir.join("out")),
         allow_orders,
-        ..RunArgs::default()
+        ..base
     };
     let (outcome, events) = run_session(&args).await;
     server.abort();
     let report = std::fs::read_to_string(dir.join("out").join("report.json")).unwrap_or_default();
+    let folder = std::fs::read_dir(dir.join("out"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| {
+                    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    (e.file_name().to_string_lossy().into_owned(), size)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
-    (outcome, events, report)
+    (outcome, events, report, folder)
 }
 
 fn answer(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response {
@@ -276,4 +303,102 @@ async fn secrets_are_masked_however_a_supplier_echoes_them() {
         assert!(!lower.contains(&secret), "a secret leaked: {secret}");
     }
     assert!(!lower.contains("tok\\/en"), "the JSON-escaped token leaked");
+}
+
+/// A supplier that answers everything correctly but slowly: the run's time limit stops it, the
+/// report is written and says why, and nothing claims a pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_time_limit_stops_the_run_and_reports_it() {
+    let app = Router::new().fallback(|uri: Uri| async move {
+        if !uri.path().ends_with("/access_token") {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        }
+        hostile(uri).await
+    });
+    let started = std::time::Instant::now();
+    let (outcome, events, report, _) = run_against_with(
+        app,
+        "max-time",
+        "timeout_seconds = 5\n[credentials]\nusername = \"u\"\npassword = \"p\"\n",
+        false,
+        RunArgs {
+            max_time: Some(std::time::Duration::from_secs(2)),
+            ..RunArgs::default()
+        },
+    )
+    .await;
+    let aborted = outcome.aborted.clone().unwrap_or_default();
+    assert!(aborted.contains("run time limit"), "{aborted:?}");
+    assert_eq!(outcome.verdict.required, SetVerdict::Error);
+    // Stopped at the limit, not after every scenario (in-flight calls end within their 5 s).
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let (announced, finished) = scenario_counts(&events);
+    assert!(finished <= announced);
+    let report: serde_json::Value = serde_json::from_str(&report).expect("a report was written");
+    assert!(
+        report.to_string().contains("run time limit"),
+        "the report says why it stopped"
+    );
+}
+
+/// Every answer valid but 3 MiB large: judged whole, while the report keeps 16 KiB of each body
+/// with its size and SHA-256, and every exchange goes to exchanges.jsonl beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_answers_are_judged_whole_and_cut_in_the_report() {
+    let padding = "x".repeat(3 * 1024 * 1024);
+    let app = Router::new().fallback(move |uri: Uri| {
+        let padding = padding.clone();
+        async move {
+            let path = uri.path();
+            let result = if path.ends_with("/access_token") {
+                r#"{"access_token":"0123456789abcdef0123456789abcdef","expires_at":"2099-01-01 00:00:00"}"#
+            } else if path.ends_with("/get_pools") {
+                r#"[{"id":"A0101","name":"台式计算机"}]"#
+            } else if path.ends_with("/skus") {
+                r#"["100000001","100000002"]"#
+            } else {
+                "null"
+            };
+            let body = format!(r#"{{"success":true,"desc":"{padding}","result":{result}}}"#);
+            answer(StatusCode::OK, "application/json", body.into_bytes())
+        }
+    });
+    let (_, events, report, folder) = run_against_with(
+        app,
+        "large",
+        "evidence_kib = 16\n[credentials]\nusername = \"u\"\npassword = \"p\"\n",
+        false,
+        RunArgs::default(),
+    )
+    .await;
+    let exchanged = events
+        .iter()
+        .filter(|e| matches!(e, Event::Exchange(_)))
+        .count();
+    assert!(exchanged > 5, "{exchanged} exchanges");
+    // The events carry the cut copy already: nothing downstream holds a whole body.
+    for event in &events {
+        if let Event::Exchange(x) = event
+            && let Some(response) = &x.response
+        {
+            assert!(
+                response.body.len() <= 16 * 1024,
+                "an uncut body in the events"
+            );
+            let full = response.full_body.as_ref().expect("size and hash kept");
+            assert!(full.cut && full.bytes > 3 * 1024 * 1024, "{full:?}");
+            assert_eq!(full.sha256.len(), 64);
+        }
+    }
+    let size = |name: &str| folder.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
+    let report_size = size("report.json").expect("report.json written");
+    assert!(
+        report_size < 4 * 1024 * 1024,
+        "report.json is {report_size} bytes"
+    );
+    assert!(
+        size("exchanges.jsonl").is_some(),
+        "exchanges.jsonl written: {folder:?}"
+    );
+    assert!(report.contains("\"sha256\""));
 }
