@@ -21,7 +21,7 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
     let sampled: Vec<&str> = sampled
         .iter()
         .copied()
-        .filter(|s| k.pooled_skus.contains_key(*s))
+        .filter(|s| k.pooled_skus.contains_key(s))
         .collect();
     let mut runs = Vec::new();
     let mut has_data = Vec::new();
@@ -97,7 +97,7 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
         for sku in k
             .new_skus
             .keys()
-            .filter(|s| !k.pooled_skus.contains_key(*s))
+            .filter(|s| !k.pooled_skus.contains_key(s))
         {
             new_in_pool.push(Finding::new(
                 ids::NEW_IN_POOL,

@@ -17,7 +17,7 @@ pub struct Knowledge {
     /// all answer the same list.
     pub pools_listed: BTreeMap<String, (usize, Option<String>, Option<String>)>,
     /// SKU → the pool that listed it (the first one, if several did).
-    pub pooled_skus: BTreeMap<String, String>,
+    pub pooled_skus: PooledSkus,
     /// SKU → (agreement price, market price).
     pub prices: BTreeMap<String, (Decimal, Decimal)>,
     /// SKU → whether its shelf state says on shelf.
@@ -70,6 +70,115 @@ impl Knowledge {
             "{priced} SKUs priced, {on_shelf} of them on shelf, {stocked} of those with stock ≥ {min_stock} (stock answered for {} SKUs)",
             self.stock.len()
         )
+    }
+}
+
+/// SKU → the first pool that listed it, kept compactly: a SKU code of digits (most suppliers')
+/// is stored as an integer beside its pool's index, 12 bytes a SKU, sorted for lookups; other
+/// codes as text. A catalogue of a million SKUs costs about 12 MB here, not the 120 MB of a map
+/// of strings.
+#[derive(Debug, Default, Clone)]
+pub struct PooledSkus {
+    pools: Vec<String>,
+    /// Sorted, without repeats; `numeric_pools[i]` is the pool of `numeric[i]`.
+    numeric: Vec<u64>,
+    numeric_pools: Vec<u32>,
+    other: BTreeMap<Box<str>, u32>,
+}
+
+/// The code as an integer when it reads back the same (no sign, no leading zero, ≤ 19 digits).
+fn numeric_code(sku: &str) -> Option<u64> {
+    let canonical = !sku.is_empty()
+        && sku.len() <= 19
+        && sku.bytes().all(|b| b.is_ascii_digit())
+        && (sku == "0" || !sku.starts_with('0'));
+    canonical.then(|| sku.parse().ok()).flatten()
+}
+
+impl PooledSkus {
+    /// Adds the SKUs a pool listed; a SKU listed before keeps its first pool.
+    pub fn add_pool<'a>(&mut self, pool: &str, skus: impl Iterator<Item = &'a str>) {
+        let index = match self.pools.iter().position(|p| p == pool) {
+            Some(index) => index,
+            None => {
+                self.pools.push(pool.to_string());
+                self.pools.len() - 1
+            }
+        };
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        let mut listed: Vec<u64> = Vec::new();
+        for sku in skus {
+            match numeric_code(sku) {
+                Some(code) => listed.push(code),
+                None => {
+                    self.other.entry(sku.into()).or_insert(index);
+                }
+            }
+        }
+        listed.sort_unstable();
+        listed.dedup();
+        // Merge the sorted lists: linear, and earlier pools win on a SKU listed twice.
+        let mut codes = Vec::with_capacity(self.numeric.len() + listed.len());
+        let mut pools = Vec::with_capacity(codes.capacity());
+        let (mut old, mut new) = (0, 0);
+        while old < self.numeric.len() || new < listed.len() {
+            let take_old = new == listed.len()
+                || (old < self.numeric.len() && self.numeric[old] <= listed[new]);
+            if take_old {
+                if new < listed.len() && self.numeric[old] == listed[new] {
+                    new += 1;
+                }
+                codes.push(self.numeric[old]);
+                pools.push(self.numeric_pools[old]);
+                old += 1;
+            } else {
+                codes.push(listed[new]);
+                pools.push(index);
+                new += 1;
+            }
+        }
+        self.numeric = codes;
+        self.numeric_pools = pools;
+    }
+
+    /// The pool that listed `sku` first.
+    pub fn get(&self, sku: &str) -> Option<&str> {
+        let index = match numeric_code(sku) {
+            Some(code) => self
+                .numeric
+                .binary_search(&code)
+                .ok()
+                .and_then(|at| self.numeric_pools.get(at))
+                .copied(),
+            None => self.other.get(sku).copied(),
+        }?;
+        self.pools
+            .get(usize::try_from(index).ok()?)
+            .map(String::as_str)
+    }
+
+    pub fn contains_key(&self, sku: &str) -> bool {
+        self.get(sku).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.numeric.len() + self.other.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// At most `n` SKUs for which `wanted` holds, in a fixed order (numeric codes ascending,
+    /// then the others); only those are made text.
+    pub fn take(&self, n: usize, mut wanted: impl FnMut(&str) -> bool) -> Vec<String> {
+        self.numeric
+            .iter()
+            .map(u64::to_string)
+            .chain(self.other.keys().map(|k| k.to_string()))
+            .filter(|sku| wanted(sku))
+            .take(n)
+            .collect()
     }
 }
 
@@ -147,11 +256,8 @@ impl Knowledge {
                     pool.to_string(),
                     (list.len(), text(list.first()), text(list.last())),
                 );
-                for sku in list.iter().filter_map(Value::as_str) {
-                    self.pooled_skus
-                        .entry(sku.to_string())
-                        .or_insert_with(|| pool.to_string());
-                }
+                self.pooled_skus
+                    .add_pool(pool, list.iter().filter_map(Value::as_str));
             }
             "prices" => {
                 for item in items(result) {
@@ -273,6 +379,27 @@ impl Knowledge {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pooled_skus_keep_the_first_pool_and_find_every_code() {
+        let mut pooled = PooledSkus::default();
+        pooled.add_pool("A", ["30", "10", "007", "x-1", "20"].into_iter());
+        pooled.add_pool("B", ["20", "40", "x-1", "x-2", "5"].into_iter());
+        assert_eq!(pooled.len(), 8);
+        assert_eq!(pooled.get("20"), Some("A"), "the first pool wins");
+        assert_eq!(pooled.get("40"), Some("B"));
+        assert_eq!(pooled.get("5"), Some("B"));
+        assert_eq!(pooled.get("007"), Some("A"), "a leading zero stays text");
+        assert_eq!(pooled.get("7"), None);
+        assert_eq!(pooled.get("x-1"), Some("A"));
+        assert_eq!(pooled.get("x-2"), Some("B"));
+        assert!(!pooled.contains_key("99"));
+        assert_eq!(
+            pooled.take(4, |s| s != "10"),
+            vec!["5", "20", "30", "40"],
+            "in a fixed order, filtered"
+        );
+    }
 
     #[test]
     fn nothing_to_order_names_the_refusal_that_caused_it() {

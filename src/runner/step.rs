@@ -37,8 +37,18 @@ struct Rendered<'p> {
     /// Logical parameter names; the client renames them for the wire.
     params: Map<String, Value>,
     expect: Expect,
-    /// (capture name, JSON pointer into the answer in logical names, one item per round).
-    captures: Vec<(String, String, bool)>,
+    captures: Vec<CaptureSpec>,
+}
+
+/// One capture of a call step.
+struct CaptureSpec {
+    name: String,
+    /// JSON pointer into the answer, in logical names.
+    pointer: String,
+    /// In a `for_each` step: one item per round, not the rounds' items gathered.
+    per_round: bool,
+    /// At most this many items kept (a seeded sample, in answer order).
+    keep: Option<usize>,
 }
 
 /// The exchange a call produced, and what the judge needs to know of how it was sent.
@@ -56,6 +66,7 @@ pub(crate) async fn run_call(
     retry_expired: bool,
 ) -> Result<Captures, Abort> {
     let mut captured = Captures::new();
+    let mut kept = Kept::new(vars);
     if let Some(when) = &call.when
         && is_empty_value(&template::render_str(when, vars)?)
     {
@@ -85,7 +96,7 @@ pub(crate) async fn run_call(
                 Some(waiting) if !held => waiting,
                 _ => {
                     learn(shared, &rendered, &judged, rows).await;
-                    capture(&rendered, &judged, looping, &mut captured);
+                    capture(&rendered, &judged, looping, &mut captured, &mut kept);
                     break;
                 }
             };
@@ -94,6 +105,7 @@ pub(crate) async fn run_call(
             }
         }
     }
+    kept.finish(&mut captured);
     Ok(captured)
 }
 
@@ -211,15 +223,28 @@ fn render<'p>(
         .capture
         .iter()
         .map(|(name, spec)| {
-            let (pointer, per_round) = match spec {
+            let (pointer, per_round, keep) = match spec {
                 Value::Object(spec) => (
                     spec.get("at").and_then(Value::as_str).unwrap_or_default(),
                     spec.get("per_round").and_then(Value::as_bool) == Some(true),
+                    spec.get("keep"),
                 ),
-                other => (other.as_str().unwrap_or_default(), false),
+                other => (other.as_str().unwrap_or_default(), false, None),
             };
+            // A number, or a template yielding one (`${run.sample}`).
+            let keep = match keep {
+                Some(Value::String(text)) => Some(template::render_str(text, vars)?),
+                other => other.cloned(),
+            }
+            .and_then(|n| n.as_u64().or_else(|| n.as_str()?.parse().ok()))
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
             let pointer = template::render_str(pointer, vars)?;
-            Ok((name.clone(), as_text(&pointer), per_round))
+            Ok(CaptureSpec {
+                name: name.clone(),
+                pointer: as_text(&pointer),
+                per_round,
+                keep,
+            })
         })
         .collect::<Result<_, Abort>>()?;
     Ok(Rendered {
@@ -411,23 +436,88 @@ async fn learn(
 }
 
 /// The values the step captures, from the answer in logical names.
-fn capture(rendered: &Rendered<'_>, judged: &Judged, looping: bool, captured: &mut Captures) {
-    for (name, pointer, per_round) in &rendered.captures {
-        let Some(value) = judged.value().and_then(|a| a.pointer(pointer)).cloned() else {
+fn capture(
+    rendered: &Rendered<'_>,
+    judged: &Judged,
+    looping: bool,
+    captured: &mut Captures,
+    kept: &mut Kept,
+) {
+    for spec in &rendered.captures {
+        let Some(value) = judged.value().and_then(|a| a.pointer(&spec.pointer)) else {
             continue;
+        };
+        let value = match (spec.keep, value) {
+            // One round's list cut to the sample `sample_each` would draw from it.
+            (Some(keep), Value::Array(items)) if spec.per_round => {
+                let round = match captured.get(&spec.name) {
+                    Some(Value::Array(rounds)) => rounds.len(),
+                    _ => 0,
+                };
+                Value::Array(template::sample_of_group(items, keep, kept.seed, round))
+            }
+            (Some(keep), value) => {
+                let items = match value {
+                    Value::Array(items) => items.as_slice(),
+                    other => std::slice::from_ref(other),
+                };
+                kept.offer(&spec.name, keep, items);
+                continue;
+            }
+            (None, value) => value.clone(),
         };
         if looping {
             let gathered = captured
-                .entry(name.clone())
+                .entry(spec.name.clone())
                 .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(all) = gathered {
                 match value {
-                    Value::Array(items) if !per_round => all.extend(items),
+                    Value::Array(items) if !spec.per_round => all.extend(items),
                     other => all.push(other),
                 }
             }
         } else {
-            captured.insert(name.clone(), value);
+            captured.insert(spec.name.clone(), value);
+        }
+    }
+}
+
+/// The captures with `keep`: a seeded sample per name, over every round, set when the step ends.
+struct Kept {
+    /// The run's seed (`run.seed`), as the template filters see it.
+    seed: Option<u64>,
+    samples: Vec<(String, template::Reservoir)>,
+}
+
+impl Kept {
+    fn new(vars: &Scope<'_>) -> Kept {
+        Kept {
+            seed: template::seed_of(vars),
+            samples: Vec::new(),
+        }
+    }
+
+    fn offer(&mut self, name: &str, keep: usize, items: &[Value]) {
+        let at = match self.samples.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                // Each name its own draw from the run's seed (FNV-1a of the name).
+                let salt = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+                });
+                let seed = self.seed.unwrap_or(0) ^ salt;
+                self.samples
+                    .push((name.to_string(), template::Reservoir::new(keep, seed)));
+                self.samples.len() - 1
+            }
+        };
+        let reservoir = &mut self.samples[at].1;
+        items.iter().for_each(|item| reservoir.offer(item));
+    }
+
+    fn finish(self, captured: &mut Captures) {
+        for (name, reservoir) in self.samples {
+            captured.insert(name, reservoir.into_value());
         }
     }
 }

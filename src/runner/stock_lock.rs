@@ -142,11 +142,7 @@ async fn find_small_stock(shared: &Arc<Shared>, rows: &mut Rows<'_>, area: &Valu
     let unasked: Vec<String> = match shared.knowledge.lock() {
         Ok(k) => k
             .pooled_skus
-            .keys()
-            .filter(|s| !k.stock.contains_key(*s))
-            .take(batch * SEARCH_BATCHES)
-            .cloned()
-            .collect(),
+            .take(batch * SEARCH_BATCHES, |s| !k.stock.contains_key(s)),
         Err(_) => return,
     };
     for chunk in unasked.chunks(batch) {

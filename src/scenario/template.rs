@@ -254,10 +254,7 @@ impl Expression {
                     let Value::Array(items) = group else {
                         return Err(mismatch(kind(group)));
                     };
-                    // Each pool its own draw, all from the one seed.
-                    let group_seed =
-                        seed.map(|s| s ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                    picked.extend(sample(items, n, group_seed));
+                    picked.extend(sample_of_group(items, n, seed, i));
                 }
                 Ok(Value::Array(picked))
             }
@@ -305,8 +302,16 @@ impl Expression {
 }
 
 /// The run's sample seed, when the scope has one (`run.seed`).
-fn seed_of(vars: &Scope<'_>) -> Option<u64> {
+pub fn seed_of(vars: &Scope<'_>) -> Option<u64> {
     vars.get("run")?.get("seed")?.as_u64()
+}
+
+/// `sample_each`'s draw from group `index` (a pool's SKUs): each group its own draw, all from
+/// the one seed. A capture that keeps a sample per round draws the same, so that
+/// `sample_each` over it picks what it would have picked over the whole lists.
+pub fn sample_of_group(items: &[Value], n: usize, seed: Option<u64>, index: usize) -> Vec<Value> {
+    let group_seed = seed.map(|s| s ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    sample(items, n, group_seed)
 }
 
 /// N items of the array in their order: the first, and the others drawn by `seed` (the same
@@ -337,16 +342,60 @@ fn sample(items: &[Value], n: usize, seed: Option<u64>) -> Vec<Value> {
 }
 
 /// `n` distinct indices below `len`, in order (Floyd's algorithm: `n` draws, whatever `len`).
+/// splitmix64: small, fast, and the same on every platform.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// At most `keep` values of a stream, each equally likely to stay, chosen by `seed` (reservoir
+/// sampling) and given back in the order they came: a capture of a million SKUs holds a
+/// sample of them, not a copy of the catalogue. Only the values kept are cloned.
+pub struct Reservoir {
+    keep: usize,
+    seen: u64,
+    state: u64,
+    kept: Vec<(u64, Value)>,
+}
+
+impl Reservoir {
+    pub fn new(keep: usize, seed: u64) -> Reservoir {
+        Reservoir {
+            keep,
+            seen: 0,
+            state: seed,
+            kept: Vec::new(),
+        }
+    }
+
+    pub fn offer(&mut self, value: &Value) {
+        let index = self.seen;
+        self.seen += 1;
+        if self.kept.len() < self.keep {
+            self.kept.push((index, value.clone()));
+            return;
+        }
+        let slot = next_random(&mut self.state) % self.seen;
+        if let Some(kept) = usize::try_from(slot)
+            .ok()
+            .and_then(|i| self.kept.get_mut(i))
+        {
+            *kept = (index, value.clone());
+        }
+    }
+
+    pub fn into_value(mut self) -> Value {
+        self.kept.sort_unstable_by_key(|(index, _)| *index);
+        Value::Array(self.kept.into_iter().map(|(_, value)| value).collect())
+    }
+}
+
 fn drawn(len: usize, n: usize, seed: u64) -> std::collections::BTreeSet<usize> {
     let mut state = seed;
-    // splitmix64: small, fast, and the same on every platform.
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut next = move || next_random(&mut state);
     let mut picked = std::collections::BTreeSet::new();
     for j in (len - n)..len {
         let t = (next() % (j as u64 + 1)) as usize;
@@ -476,6 +525,32 @@ mod tests {
         let text = r#"{"config": {"test_data": {"county": "120101"}}, "skus": ["1", "2", "3"],
             "pools": [{"id": "A01"}, {"id": "A02"}], "price": 19.90}"#;
         serde_json::from_str(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_reservoir_keeps_a_seeded_sample_in_order() {
+        let stream: Vec<Value> = (0..10_000).map(|i| json!(i)).collect();
+        let keep = |seed| {
+            let mut reservoir = Reservoir::new(100, seed);
+            stream.iter().for_each(|v| reservoir.offer(v));
+            reservoir.into_value()
+        };
+        let Value::Array(kept) = keep(7) else {
+            panic!("an array")
+        };
+        assert_eq!(kept.len(), 100);
+        let numbers: Vec<u64> = kept.iter().filter_map(Value::as_u64).collect();
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]), "in stream order");
+        assert!(
+            numbers.iter().any(|n| *n >= 5_000),
+            "not just the first ones"
+        );
+        assert_eq!(keep(7), keep(7), "the same seed keeps the same");
+        assert_ne!(keep(7), keep(8));
+        // Fewer than `keep`: all of them.
+        let mut small = Reservoir::new(100, 1);
+        stream[..5].iter().for_each(|v| small.offer(v));
+        assert_eq!(small.into_value(), json!([0, 1, 2, 3, 4]));
     }
 
     #[test]
