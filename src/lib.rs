@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod events;
+pub(crate) mod excerpt;
 pub mod exchange;
 pub(crate) mod exit;
 pub mod profile;

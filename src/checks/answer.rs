@@ -57,8 +57,9 @@ impl Answer {
 pub enum Unread {
     /// The body is not a JSON text: the GEN-JSON finding.
     NotJson(Box<Finding>),
-    /// The body is beyond what the harness reads (its size, values or nesting): it is not
-    /// parsed and proves nothing either way, so what depends on it is not judged.
+    /// The body is beyond what the harness reads (its size, values or nesting), or did not
+    /// arrive whole: it is not parsed and proves nothing either way, so what depends on it is
+    /// not judged.
     OverLimit(String),
 }
 
@@ -100,6 +101,14 @@ pub fn parse_answer(exchange: &Exchange, limits: AnswerLimits) -> Parsed {
         )))));
     };
     let body = response.body.as_slice();
+    if let Some(error) = &exchange.error {
+        // The bytes that came before a timeout, a closed connection or a redirect: not the
+        // answer, so whether it is JSON is not known (GEN-HTTP-STATUS carries the error).
+        return Err(Unread::OverLimit(format!(
+            "答复没有完整到达，未解析 the answer did not arrive whole and was not parsed: {}",
+            error.describe()
+        )));
+    }
     if response.truncated {
         return Err(Unread::OverLimit(format!(
             "响应体超过上限 {} 字节，未完整读取 the body is larger than the cap of {} bytes (max_body_mib) and was not read in full",

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::answer::Answer;
-use super::{CheckRun, Finding, ids, walk};
+use super::{CheckRun, Finding, Findings, ids, walk};
 use crate::profile::Interface;
 
 const BATCH_REQ: &str = "BATCH-COMPLETE";
@@ -29,12 +29,20 @@ pub(crate) fn batch_complete(
     requirements.push(BATCH_REQ);
     // SKU → index of its first answer; then the repeats and the SKUs not asked for.
     let mut answered: HashMap<String, usize> = HashMap::new();
+    // Kept apart (and bounded) so that the missing SKUs come first in the findings.
     let mut extra = Vec::new();
+    let mut extra_dropped = 0;
     for (index, item) in items.iter().enumerate() {
         let Some(sku) = item.get("sku").and_then(walk::key_text) else {
             continue;
         };
         let pointer = format!("/result/{index}/sku");
+        let is_extra = answered.contains_key(&sku) || !asked.contains(&sku.as_str());
+        if is_extra && extra.len() >= super::FINDINGS_CAP {
+            extra_dropped += 1;
+            answered.entry(sku).or_insert(index);
+            continue;
+        }
         if let Some(first) = answered.get(&sku) {
             extra.push(
                 Finding::new(
@@ -65,7 +73,7 @@ pub(crate) fn batch_complete(
         answered.insert(sku, index);
     }
     // Missing SKUs first: the findings cap must not hide them behind a flood of extras.
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     let mut reported = std::collections::HashSet::new();
     let distinct: std::collections::HashSet<&str> = asked.iter().copied().collect();
     let answered_asked = distinct
@@ -91,6 +99,7 @@ pub(crate) fn batch_complete(
         }
     }
     findings.extend(extra);
+    findings.add_dropped(ids::BATCH_COMPLETE, BATCH_REQ, extra_dropped);
     Some(CheckRun::new(ids::BATCH_COMPLETE, &requirements, findings))
 }
 
@@ -129,7 +138,7 @@ pub(crate) fn detail_complete(sent: &Map<String, Value>, result: &Value) -> Chec
         .or_else(|| sent.get("sku").and_then(walk::key_text))
         .map(|s| walk::shorten(&s, 40))
         .unwrap_or_else(|| "?".to_string());
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     let Some(object) = result.as_object() else {
         findings.push(
             Finding::new(
@@ -259,7 +268,7 @@ const POOL_REQ: &str = "POOL-LIST";
 
 /// A non-empty list of pools with unique ids.
 pub(crate) fn pool_ids(result: &Value) -> CheckRun {
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     match result.as_array() {
         Some(pools) if pools.is_empty() => findings.push(
             Finding::new(
@@ -272,7 +281,7 @@ pub(crate) fn pool_ids(result: &Value) -> CheckRun {
             .actual("[]"),
         ),
         Some(pools) => {
-            findings.extend(duplicates(pools.iter().map(|p| p.get("id")), "/id", |id, first, index| {
+            findings.extend(duplicates(pools, |p| p.get("id"), "/id", |id, first, index| {
                 Finding::new(
                     ids::POOL_IDS,
                     POOL_REQ,
@@ -305,7 +314,7 @@ pub(crate) fn stock_answer(
         );
     };
     let asked_area = params.get("area_id").map(walk::text);
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     for (index, item) in result.as_array().into_iter().flatten().enumerate() {
         let sku = walk::sku_of(item);
         let base = walk::index("/result", index);
@@ -388,7 +397,7 @@ pub(crate) fn feed_window(
     let requirement = "FEED-WINDOW";
     let (from, to) = (read(start), read(end));
     let items = result.as_array().map(Vec::as_slice).unwrap_or_default();
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     let mut unreadable = 0;
     for (i, item) in items.iter().enumerate() {
         let Some(time) = read(item.get("time")) else {
@@ -432,7 +441,7 @@ pub(crate) fn feed_window(
 /// SKUs of a pool are unique codes.
 pub(crate) fn sku_list(result: &Value) -> CheckRun {
     let findings = match result.as_array() {
-        Some(skus) => duplicates(skus.iter().map(Some), "", |sku, first, index| {
+        Some(skus) => duplicates(skus, |sku| Some(sku), "", |sku, first, index| {
             Finding::new(
                 ids::SKU_LIST,
                 SKU_LIST_REQ,
@@ -447,31 +456,58 @@ pub(crate) fn sku_list(result: &Value) -> CheckRun {
 }
 
 /// A finding (made by `make(key, first index, this index)`) for each repeated key, pointing at
-/// `/result/<index><suffix>`.
-fn duplicates<'v>(
-    keys: impl Iterator<Item = Option<&'v Value>>,
+/// `/result/<index><suffix>`. Keys are found equal by a hash of their text, checked on the
+/// items themselves: 16 bytes an item, where a set of the texts of a million SKUs took 100 MB.
+fn duplicates(
+    items: &[Value],
+    key: impl Fn(&Value) -> Option<&Value>,
     suffix: &str,
     make: impl Fn(&str, usize, usize) -> Finding,
 ) -> Vec<Finding> {
-    let mut first_seen: HashMap<String, usize> = HashMap::new();
-    let mut findings = Vec::new();
-    for (index, key) in keys.enumerate() {
-        let Some(key) = key.and_then(walk::key_text) else {
-            continue;
-        };
-        match first_seen.get(&key) {
-            Some(first) => findings.push(
-                make(&walk::shorten(&key, 60), *first, index)
-                    .at(format!("/result/{index}{suffix}"))
-                    .expected("唯一 unique")
-                    .actual(walk::shorten(&key, 60)),
-            ),
-            None => {
-                first_seen.insert(key, index);
+    use std::hash::{Hash, Hasher};
+    let text_of = |index: usize| items.get(index).and_then(&key).and_then(walk::key_text);
+    let hash_text = |text: &str| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        hasher.finish()
+    };
+    let mut hashed: Vec<(u64, usize)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let hash = match key(item)? {
+                Value::String(s) => hash_text(s),
+                Value::Number(n) => hash_text(&n.to_string()),
+                _ => return None,
+            };
+            Some((hash, index))
+        })
+        .collect();
+    hashed.sort_unstable();
+    // (index of a repeat, index of the first), for equal hashes whose texts are equal too.
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        let first = run[0].1;
+        let first_text = text_of(first);
+        for &(_, index) in &run[1..] {
+            if text_of(index) == first_text {
+                repeats.push((index, first));
             }
         }
     }
-    findings
+    drop(hashed);
+    repeats.sort_unstable();
+    let mut findings = Findings::default();
+    for (index, first) in repeats {
+        let key = text_of(index).unwrap_or_default();
+        findings.push(
+            make(&walk::shorten(&key, 60), first, index)
+                .at(format!("/result/{index}{suffix}"))
+                .expected("唯一 unique")
+                .actual(walk::shorten(&key, 60)),
+        );
+    }
+    findings.into()
 }
 
 const LEVELS_REQ: &str = "AREA-LEVELS";
@@ -492,7 +528,7 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
     } else {
         &[LEVELS_REQ, NAME_MATCH_REQ]
     };
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     let Some(members) = answer.result_members.as_deref() else {
         findings.push(
             Finding::new(

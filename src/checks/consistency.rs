@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{CheckRun, Finding, Knowledge, ids};
+use super::{CheckRun, Finding, Findings, Knowledge, ids};
 
 const HAS_DATA_REQ: &str = "X-SKU-HAS-DATA";
 const SELLABLE_REQ: &str = "X-ONSHELF-SELLABLE";
@@ -91,14 +91,12 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
     });
 
     let all_listed = !pools.is_empty() && pools.iter().all(|p| k.pools_listed.contains_key(*p));
-    let mut new_in_pool = Vec::new();
-    let mut own_pool = Vec::new();
+    // A feed of a million new SKUs in no pool gives a count beyond the first findings.
+    let mut new_in_pool = Findings::default();
+    let mut own_pool = Findings::default();
+    let mut same_lists = None;
     if all_listed {
-        for sku in k
-            .new_skus
-            .keys()
-            .filter(|s| !k.pooled_skus.contains_key(s))
-        {
+        for sku in k.new_skus.keys().filter(|s| !k.pooled_skus.contains_key(s)) {
             new_in_pool.push(Finding::new(
                 ids::NEW_IN_POOL,
                 NEW_IN_POOL_REQ,
@@ -126,13 +124,18 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
             .filter(|(count, _, _)| *count > 0)
             .collect();
         if shapes.len() >= 2 && shapes.windows(2).all(|w| w[0] == w[1]) {
-            own_pool.push(Finding::new(
+            same_lists = Some(Finding::new(
                 ids::POOL_MEMBERSHIP,
                 SKU_LIST_REQ,
-                format!("{} 个品目池返回同样的 SKU 列表 all {} pools answer the same SKU list: the pool id is ignored", shapes.len(), shapes.len()),
+                format!(
+                    "{} 个品目池返回同样的 SKU 列表 all {} pools answer the same SKU list: the pool id is ignored",
+                    shapes.len(),
+                    shapes.len()
+                ),
             ));
         }
     }
+    own_pool.extend(same_lists);
     runs.push(if !all_listed || k.new_skus.is_empty() {
         CheckRun::not_judged(ids::NEW_IN_POOL, &[NEW_IN_POOL_REQ], NOTHING)
     } else {

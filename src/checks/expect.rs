@@ -59,7 +59,7 @@ pub fn judge_expectations(
         .unwrap_or_default();
     let owned = |owners: Vec<String>, finding: Option<Finding>| {
         let requirements: Vec<&str> = owners.iter().map(String::as_str).collect();
-        let findings = finding
+        let findings: Vec<Finding> = finding
             .map(|f| {
                 owners
                     .iter()

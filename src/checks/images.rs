@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::catalogue::is_absolute_http_url;
-use super::{CheckRun, Finding, answer::excerpt, ids, walk};
+use super::{CheckRun, Finding, Findings, answer::excerpt, ids, walk};
 use crate::exchange::Exchange;
 
 const REACHABLE_REQ: &str = "IMG-REACHABLE";
@@ -27,7 +27,7 @@ fn image_values<'v>(interface_id: &str, result: &'v Value) -> Vec<(String, &'v V
 
 /// Relative or non-http(s) image URLs.
 pub(crate) fn image_url_check(interface_id: &str, result: &Value) -> CheckRun {
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     for (pointer, value) in image_values(interface_id, result) {
         // Other types are the schema's to report.
         let Some(url) = value.as_str() else {

@@ -115,11 +115,15 @@ pub struct CheckRun {
 }
 
 impl CheckRun {
-    pub fn new(check: &str, requirements: &[&str], findings: Vec<Finding>) -> CheckRun {
+    pub fn new(
+        check: &str,
+        requirements: &[&str],
+        findings: impl Into<Vec<Finding>>,
+    ) -> CheckRun {
         CheckRun {
             check: check.to_string(),
             requirements: requirements.iter().map(|r| r.to_string()).collect(),
-            findings,
+            findings: findings.into(),
             unjudged: Vec::new(),
         }
     }
@@ -399,7 +403,8 @@ pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
             unread: None,
         };
     };
-    runs.push(transport::no_newline(&response.body));
+    let whole = !response.truncated && input.exchange.error.is_none();
+    runs.push(transport::no_newline(&response.body, whole));
     let mut answer = match parse_answer(input.exchange, input.limits) {
         Ok(answer) => {
             runs.push(CheckRun::new(ids::JSON, &["GEN-JSON"], Vec::new()));
@@ -437,9 +442,11 @@ pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
     if judge_result {
         runs.extend(result_runs(input, &answer));
     }
-    // The schema check caps its own findings (it knows the total of violations).
+    // The schema check caps its own findings (it knows the total of violations), and checks
+    // that collect into `Findings` keep FINDINGS_CAP and one "… and N more" per requirement;
+    // this caps the others.
     for run in runs.iter_mut().filter(|r| r.check != ids::SCHEMA) {
-        cap_findings(&mut run.findings, FINDINGS_CAP);
+        cap_findings(&mut run.findings, FINDINGS_CAP + 1);
     }
     Judged {
         runs,
@@ -513,13 +520,84 @@ fn cap_findings(findings: &mut Vec<Finding>, cap: usize) {
         }
     }
     for (requirement, check, count) in dropped {
-        kept.push(Finding::new(
-            &check,
-            &requirement,
-            format!("…另有 {count} 处同类问题 … and {count} more findings of this kind"),
-        ));
+        kept.push(more_findings(&check, &requirement, count));
     }
     *findings = kept;
+}
+
+/// The finding that stands for `count` findings left out.
+fn more_findings(check: &str, requirement: &str, count: usize) -> Finding {
+    Finding::new(
+        check,
+        requirement,
+        format!("…另有 {count} 处同类问题 … and {count} more findings of this kind"),
+    )
+}
+
+/// A check's findings as they are found: at most [`FINDINGS_CAP`] per requirement are kept, the
+/// rest only counted (each dropped as soon as it is made), so that a million bad items never
+/// pile up a million findings. Becomes the check's `Vec<Finding>`, with an "… and N more"
+/// finding per requirement that had more.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    kept: Vec<Finding>,
+    /// (check, requirement, kept, dropped) per requirement, in order of first appearance.
+    tally: Vec<(String, String, usize, usize)>,
+}
+
+impl Findings {
+    pub(crate) fn push(&mut self, finding: Finding) {
+        let at = self.tally_of(&finding.check, &finding.requirement);
+        let (_, _, kept, dropped) = &mut self.tally[at];
+        if *kept < FINDINGS_CAP {
+            *kept += 1;
+            self.kept.push(finding);
+        } else {
+            *dropped += 1;
+        }
+    }
+
+    /// Counts findings a check left out before they reached this collector.
+    pub(crate) fn add_dropped(&mut self, check: &str, requirement: &str, count: usize) {
+        if count > 0 {
+            let at = self.tally_of(check, requirement);
+            self.tally[at].3 += count;
+        }
+    }
+
+    fn tally_of(&mut self, check: &str, requirement: &str) -> usize {
+        match self.tally.iter().position(|(_, r, _, _)| r == requirement) {
+            Some(at) => at,
+            None => {
+                self.tally
+                    .push((check.to_string(), requirement.to_string(), 0, 0));
+                self.tally.len() - 1
+            }
+        }
+    }
+
+    /// Findings kept so far.
+    pub(crate) fn len(&self) -> usize {
+        self.kept.len()
+    }
+}
+
+impl Extend<Finding> for Findings {
+    fn extend<I: IntoIterator<Item = Finding>>(&mut self, findings: I) {
+        findings.into_iter().for_each(|f| self.push(f));
+    }
+}
+
+impl From<Findings> for Vec<Finding> {
+    fn from(findings: Findings) -> Vec<Finding> {
+        let Findings { mut kept, tally } = findings;
+        for (check, requirement, _, dropped) in tally {
+            if dropped > 0 {
+                kept.push(more_findings(&check, &requirement, dropped));
+            }
+        }
+        kept
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::{CheckRun, Finding, ids, walk};
+use super::{CheckRun, Finding, Findings, ids, walk};
 
 const MONEY_REQ: &str = "PRC-MONEY";
 
@@ -124,7 +124,7 @@ pub(crate) fn money(interface_id: &str, result: &Value) -> Option<CheckRun> {
     if fields.is_empty() {
         return None;
     }
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     for (_, items, member, kind) in fields {
         for (item_pointer, item) in walk::select(result, "/result", items) {
             let Some(value) = item.get(member) else {

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::{CheckRun, Finding, decimal_of, ids, walk};
+use super::{CheckRun, Finding, Findings, decimal_of, ids, walk};
 use crate::profile::Profile;
 
 const COMMENTS_REQ: &str = "OPT-COMMENTS";
@@ -17,7 +17,7 @@ const OFFER_REQ: &str = "X-OFFER-BELOW-AGREEMENT";
 
 /// average in 0..=5; good, medium, bad in 0..=1 and summing to 1 within 0.01.
 pub(crate) fn ratings(result: &Value) -> CheckRun {
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     let five = Decimal::from(5);
     let one = Decimal::ONE;
     let tolerance = Decimal::new(1, 2);
@@ -69,7 +69,7 @@ pub(crate) fn ratings(result: &Value) -> CheckRun {
 
 /// Per SKU: min_num strictly ascending, rate in (0, 1].
 pub(crate) fn tiers(result: &Value) -> CheckRun {
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     for (pointer, item) in walk::select(result, "/result", "/*") {
         let sku = walk::sku_of(item);
         let mut previous: Option<Decimal> = None;
@@ -127,7 +127,7 @@ pub(crate) fn offer_dates(profile: &Profile, interface_id: &str, result: &Value)
             .and_then(Value::as_str)
             .and_then(|t| NaiveDateTime::parse_from_str(t, format).ok())
     };
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     for (pointer, item) in walk::select(result, "/result", "/*") {
         let sku = walk::sku_of(item);
         // Unparsable times are the schema's to report (datetime pattern).
@@ -173,7 +173,7 @@ pub(crate) fn offer_dates(profile: &Profile, interface_id: &str, result: &Value)
 
 /// count == number of orders; amount == Σ order_price.
 pub(crate) fn reconcile_sums(result: &Value) -> CheckRun {
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     if let Some(Value::Array(orders)) = result.get("orders") {
         if let Some(count) = result.get("count")
             && decimal_of(count) != Some(Decimal::from(orders.len()))
@@ -248,7 +248,7 @@ pub fn offers_below_agreement(
             "没有优惠商品 no offers to compare",
         );
     }
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     for (pointer, sku, offer) in offers {
         match agreement.get(sku) {
             Some(price) => findings.extend(judge_offer(pointer, sku, *offer, *price)),

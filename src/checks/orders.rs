@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::{CheckRun, Finding, decimal_of, ids};
+use super::{CheckRun, Finding, Findings, decimal_of, ids};
 
 const TOTAL_REQ: &str = "X-ORDER-TOTAL";
 
@@ -133,7 +133,7 @@ pub fn stock_follows_lock(
             ),
         );
     };
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     if locked != before - k {
         findings.push(
             Finding::new(

@@ -3,12 +3,12 @@
 
 use serde_json::Value;
 
-use super::{CheckRun, Finding, decimal_of, ids, walk};
+use super::{CheckRun, Finding, Findings, decimal_of, ids, walk};
 
 const RULE_REQ: &str = "PRC-NOT-ABOVE-MARKET";
 
 pub(crate) fn price_rule(result: &Value) -> CheckRun {
-    let mut findings = Vec::new();
+    let mut findings = Findings::default();
     for (pointer, item) in walk::select(result, "/result", "/*") {
         // A pair that cannot be read cannot be compared: that breaks the rule, it is no pass.
         let (price, market) = match (

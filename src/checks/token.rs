@@ -287,7 +287,7 @@ pub fn saved_token_verdict(
         }
         SavedTokenAge::Young { hours } => (success != Some(true)).then(|| format!("{hours:.1} 小时前签发的 token 已被拒绝 a token issued {hours:.1} h ago (< 36 h) was refused: desc = {desc:?}")),
     };
-    let findings = finding
+    let findings: Vec<Finding> = finding
         .map(|message| Finding::new(ids::SAVED_TOKEN_LIFETIME, TTL_REQ, message))
         .into_iter()
         .collect();

@@ -62,8 +62,9 @@ pub(crate) fn http_status(exchange: &Exchange) -> CheckRun {
 }
 
 /// CR, LF or any other C0 control byte but TAB, on the raw bytes: the first one is located
-/// (byte offset, line, column) and all are counted.
-pub(crate) fn no_newline(body: &[u8]) -> CheckRun {
+/// (byte offset, line, column) and all are counted. Of a body that did not arrive whole
+/// (`whole` false), one found in what came is a finding; none found proves nothing.
+pub(crate) fn no_newline(body: &[u8], whole: bool) -> CheckRun {
     let is_bad = |b: &u8| *b < 0x20 && *b != b'\t';
     let mut findings = Vec::new();
     if let Some(offset) = body.iter().position(is_bad) {
@@ -95,6 +96,17 @@ pub(crate) fn no_newline(body: &[u8]) -> CheckRun {
             )
             .expected("单行、无控制字符 one line, no control characters")
             .actual(format!("{count} × CR/LF/C0, first 0x{byte:02x} at byte {offset}")),
+        );
+    }
+    if findings.is_empty() && !whole {
+        return CheckRun::not_judged(
+            ids::NO_NEWLINE,
+            &[NEWLINE_REQ],
+            format!(
+                "只读到响应体的前 {} 字节，其余未读 only the first {} bytes of the body were read; the rest may hold a line break",
+                body.len(),
+                body.len()
+            ),
         );
     }
     CheckRun::new(ids::NO_NEWLINE, &[NEWLINE_REQ], findings)
@@ -166,7 +178,11 @@ mod tests {
 
     #[test]
     fn one_line_passes_and_tab_is_allowed() {
-        assert!(no_newline(b"{\"success\":\ttrue}").findings.is_empty());
+        assert!(
+            no_newline(b"{\"success\":\ttrue}", true)
+                .findings
+                .is_empty()
+        );
     }
 
     #[test]
@@ -193,13 +209,20 @@ mod tests {
 
     #[test]
     fn control_byte_on_a_later_line() {
-        let f = &no_newline(b"ab\ncd\x07").findings[0];
+        let f = &no_newline(b"ab\ncd\x07", true).findings[0];
         assert!(
             f.message.contains("byte 2 (line 1, column 3)"),
             "{}",
             f.message
         );
-        let f = &no_newline(b"abcd\x07").findings[0];
+        let f = &no_newline(b"abcd\x07", false).findings[0];
         assert!(f.message.contains("0x07"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_clean_prefix_of_a_body_proves_nothing() {
+        let run = no_newline(b"{\"success\":true", false);
+        assert!(run.findings.is_empty());
+        assert!(!run.unjudged.is_empty(), "not judged, never passed");
     }
 }

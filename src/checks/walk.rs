@@ -43,25 +43,13 @@ pub(crate) fn select<'v>(value: &'v Value, base: &str, pattern: &str) -> Vec<(St
     current
 }
 
-/// A value as a short text for messages: strings bare, others as compact JSON, at most 80 chars.
+/// A value as a short text for messages: strings bare, others as compact JSON, at most 80 chars
+/// (written only as far as shown).
 pub(crate) fn text(value: &Value) -> String {
-    let full = match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => other.to_string(),
-    };
-    shorten(&full, 80)
+    crate::excerpt::value_text(value, 80)
 }
 
-/// A string cut to `max` characters with an ellipsis.
-pub(crate) fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max).collect();
-    out.push('…');
-    out
-}
+pub(crate) use crate::excerpt::shorten;
 
 /// The identifying text of a SKU-like value: a string as is, a number by its text (the schema
 /// flags the type; batch and uniqueness checks still match it).

@@ -216,6 +216,8 @@ fn broken(message: String) -> TransportError {
         "broken pipe",
         "aborted",
         "end of file",
+        // hyper, of a pooled connection the other side closed meanwhile.
+        "connection was not ready",
     ]
     .iter()
     .any(|sign| lower.contains(sign));

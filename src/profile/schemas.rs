@@ -117,19 +117,102 @@ impl CompiledSchema {
 
     /// The first `keep` violations, formatted, and the count of all of them.
     pub(super) fn violations_kept(&self, instance: &Value, keep: usize) -> (Vec<Violation>, usize) {
+        if self.validator.is_valid(instance) {
+            return (Vec::new(), 0);
+        }
         let mut kept = Vec::new();
+        let total = match instance {
+            Value::Array(items) if items.len() > CHUNK_ITEMS => {
+                self.item_violations(items, keep, &mut kept)
+            }
+            _ => self.collect(instance, keep, &mut kept, |path| path.to_string()),
+        };
+        (kept, total)
+    }
+
+    /// The violations of a long array, validated [`CHUNK_ITEMS`] items at a time: jsonschema
+    /// collects every error before it yields the first, and a million bad items would hold a
+    /// million errors at once. Violations of the array itself (minItems, uniqueItems, …) show
+    /// in a chunk's own terms, so they are taken from the whole array, and only when no item
+    /// is at fault (then the errors are few).
+    fn item_violations(&self, items: &[Value], keep: usize, kept: &mut Vec<Violation>) -> usize {
+        let mut total = 0;
+        for (chunk_index, chunk) in items.chunks(CHUNK_ITEMS).enumerate() {
+            let part = Value::Array(chunk.to_vec());
+            if self.validator.is_valid(&part) {
+                continue;
+            }
+            let offset = chunk_index * CHUNK_ITEMS;
+            // A chunk's errors are few enough to format them all.
+            let mut found = Vec::new();
+            self.collect(&part, usize::MAX, &mut found, |path| shifted(path, offset));
+            for violation in found {
+                if violation.instance_pointer.is_empty() {
+                    continue;
+                }
+                total += 1;
+                if kept.len() < keep {
+                    kept.push(violation);
+                }
+            }
+        }
+        if total == 0 {
+            let mut whole = Vec::new();
+            total = self.collect(
+                &Value::Array(items.to_vec()),
+                keep,
+                &mut whole,
+                |path| path.to_string(),
+            );
+            kept.extend(whole);
+        }
+        total
+    }
+
+    /// Formats the first `keep` errors of `instance` into `kept` (pointers through `pointer`);
+    /// returns the count of all.
+    fn collect(
+        &self,
+        instance: &Value,
+        keep: usize,
+        kept: &mut Vec<Violation>,
+        pointer: impl Fn(&str) -> String,
+    ) -> usize {
         let mut total = 0;
         for error in self.validator.iter_errors(instance) {
             total += 1;
             if kept.len() < keep {
+                // The plain message quotes the whole instance (a 7 MB result, written out):
+                // quote its first characters instead.
+                let quoted = match error.instance().as_ref() {
+                    Value::String(text) => {
+                        serde_json::to_string(&crate::excerpt::shorten(text, 80))
+                            .unwrap_or_default()
+                    }
+                    other => crate::excerpt::value_text(other, 80),
+                };
                 kept.push(Violation {
-                    instance_pointer: error.instance_path().to_string(),
+                    instance_pointer: pointer(error.instance_path().as_str()),
                     schema_path: error.schema_path().to_string(),
-                    message: error.to_string(),
+                    message: error.masked_with(quoted).to_string(),
                 });
             }
         }
-        (kept, total)
+        total
+    }
+}
+
+/// Items of a long array validated at a time (see [`CompiledSchema::item_violations`]).
+const CHUNK_ITEMS: usize = 512;
+
+/// `/3/sku` of a chunk starting at item `offset` is `/{offset + 3}/sku` of the whole array.
+fn shifted(path: &str, offset: usize) -> String {
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    let (index, tail) = rest.split_once('/').map_or((rest, ""), |(i, t)| (i, t));
+    match index.parse::<usize>() {
+        Ok(index) if tail.is_empty() => format!("/{}", index + offset),
+        Ok(index) => format!("/{}/{tail}", index + offset),
+        Err(_) => path.to_string(),
     }
 }
 
@@ -200,5 +283,34 @@ impl Validators {
             requests,
             results,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shifted;
+    use crate::profile::Profile;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn a_chunk_pointer_is_shifted_to_the_whole_array() {
+        assert_eq!(shifted("/3/sku", 512), "/515/sku");
+        assert_eq!(shifted("/3", 1024), "/1027");
+        assert_eq!(shifted("", 512), "");
+    }
+
+    #[test]
+    fn a_long_array_is_judged_like_a_short_one_in_bounded_memory() {
+        let profile = Profile::embedded().expect("profile");
+        // 5 000 SKU codes, two of them numbers instead of text: item 3 and item 4 000.
+        let mut skus: Vec<Value> = (0..5_000).map(|i| json!(format!("{}", 100 + i))).collect();
+        skus[3] = json!(103);
+        skus[4_000] = json!(4_100);
+        let (kept, total) = profile.validate_result_kept("skus", &Value::Array(skus), 10);
+        assert_eq!(total, 2, "{kept:?}");
+        let pointers: Vec<&str> = kept.iter().map(|v| v.instance_pointer.as_str()).collect();
+        assert_eq!(pointers, vec!["/3", "/4000"]);
+        // Bounded evidence: a huge instance is quoted by its first characters.
+        assert!(kept.iter().all(|v| v.message.len() < 400), "{kept:?}");
     }
 }
