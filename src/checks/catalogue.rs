@@ -441,15 +441,20 @@ pub(crate) fn feed_window(
 /// SKUs of a pool are unique codes.
 pub(crate) fn sku_list(result: &Value) -> CheckRun {
     let findings = match result.as_array() {
-        Some(skus) => duplicates(skus, |sku| Some(sku), "", |sku, first, index| {
-            Finding::new(
-                ids::SKU_LIST,
-                SKU_LIST_REQ,
-                format!(
-                    "SKU {sku} 重复（第 {first} 项与第 {index} 项） sku {sku} listed twice (items {first} and {index})"
-                ),
-            )
-        }),
+        Some(skus) => duplicates(
+            skus,
+            |sku| Some(sku),
+            "",
+            |sku, first, index| {
+                Finding::new(
+                    ids::SKU_LIST,
+                    SKU_LIST_REQ,
+                    format!(
+                        "SKU {sku} 重复（第 {first} 项与第 {index} 项） sku {sku} listed twice (items {first} and {index})"
+                    ),
+                )
+            },
+        ),
         None => Vec::new(),
     };
     CheckRun::new(ids::SKU_LIST, &[SKU_LIST_REQ], findings)
@@ -486,7 +491,10 @@ fn duplicates(
     hashed.sort_unstable();
     // (index of a repeat, index of the first), for equal hashes whose texts are equal too.
     let mut repeats: Vec<(usize, usize)> = Vec::new();
-    for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+    for run in hashed
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+    {
         let first = run[0].1;
         let first_text = text_of(first);
         for &(_, index) in &run[1..] {

@@ -115,11 +115,7 @@ pub struct CheckRun {
 }
 
 impl CheckRun {
-    pub fn new(
-        check: &str,
-        requirements: &[&str],
-        findings: impl Into<Vec<Finding>>,
-    ) -> CheckRun {
+    pub fn new(check: &str, requirements: &[&str], findings: impl Into<Vec<Finding>>) -> CheckRun {
         CheckRun {
             check: check.to_string(),
             requirements: requirements.iter().map(|r| r.to_string()).collect(),

@@ -123,7 +123,7 @@ impl CompiledSchema {
         let mut kept = Vec::new();
         let total = match instance {
             Value::Array(items) if items.len() > CHUNK_ITEMS => {
-                self.item_violations(items, keep, &mut kept)
+                self.item_violations(instance, items, keep, &mut kept)
             }
             _ => self.collect(instance, keep, &mut kept, |path| path.to_string()),
         };
@@ -135,7 +135,13 @@ impl CompiledSchema {
     /// million errors at once. Violations of the array itself (minItems, uniqueItems, …) show
     /// in a chunk's own terms, so they are taken from the whole array, and only when no item
     /// is at fault (then the errors are few).
-    fn item_violations(&self, items: &[Value], keep: usize, kept: &mut Vec<Violation>) -> usize {
+    fn item_violations(
+        &self,
+        whole: &Value,
+        items: &[Value],
+        keep: usize,
+        kept: &mut Vec<Violation>,
+    ) -> usize {
         let mut total = 0;
         for (chunk_index, chunk) in items.chunks(CHUNK_ITEMS).enumerate() {
             let part = Value::Array(chunk.to_vec());
@@ -157,14 +163,7 @@ impl CompiledSchema {
             }
         }
         if total == 0 {
-            let mut whole = Vec::new();
-            total = self.collect(
-                &Value::Array(items.to_vec()),
-                keep,
-                &mut whole,
-                |path| path.to_string(),
-            );
-            kept.extend(whole);
+            total = self.collect(whole, keep, kept, |path| path.to_string());
         }
         total
     }
