@@ -14,6 +14,22 @@ pub trait Reporter: Send {
     fn finish(&mut self) -> Result<(), ReportError>;
 }
 
+/// Keeps every event in a shared list: for running mallcheck in process (tests, tools) and
+/// looking at the stream afterwards.
+pub struct Collector(pub std::sync::Arc<std::sync::Mutex<Vec<Event>>>);
+
+impl Reporter for Collector {
+    fn event(&mut self, event: &Event) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push(event.clone());
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        Ok(())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("cannot write report {path}: {message} / 无法写入报告")]

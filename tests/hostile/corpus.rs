@@ -1,11 +1,9 @@
 //! The behaviours, one test each. Every test holds [`serial`], starts a raw supplier with one
 //! behaviour, runs a small selection of scenarios against it (two seconds per call), checks what
 //! every run must be ([`Run::assert_sound`]) and then the finding the behaviour must give.
-//!
-//! Three contracts are being added to mallcheck while this corpus is written: a redirect loop
-//! is named as one, a connection closed early says "closed the connection", and a token whose
-//! stated expiry is already past is a TOK-TTL-36H failure without being fetched before every
-//! call. Their tests are written to the contract.
+//! Clear messages are part of the contract: a redirect loop is named as one, a connection
+//! closed early says "closed the connection", and a token whose stated expiry is already past is
+//! a TOK-TTL-36H failure without being fetched before every call.
 
 use std::sync::Arc;
 
@@ -396,7 +394,7 @@ async fn a_token_interface_that_never_answers_fails_fast() {
     run.assert_transport_error("timed out");
 }
 
-/// Contract (being added): a TOK-TTL-36H failure, and the token fetched at most 3 times in the
+/// a TOK-TTL-36H failure, and the token fetched at most 3 times in the
 /// whole run, not before every call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_already_expired_on_arrival_is_a_finding_and_not_fetched_before_every_call() {
@@ -461,7 +459,7 @@ async fn a_reset_after_the_request_is_a_transport_error() {
     assert_transport_failure(&run);
 }
 
-/// Contract (being added): the error says the supplier closed the connection.
+/// the error says the supplier closed the connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_closed_before_any_answer_says_so() {
     let _serial = serial().await;
@@ -652,7 +650,7 @@ async fn a_redirect_to_another_origin_is_not_followed() {
     assert!(reached.is_empty(), "the redirect was followed: {reached:?}");
 }
 
-/// Contract (being added): a transport error naming the redirect loop.
+/// a transport error naming the redirect loop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_loop_is_named() {
     let _serial = serial().await;

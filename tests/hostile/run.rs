@@ -11,7 +11,7 @@ use mallcheck::events::{Event, ResultRow, SetVerdict, Status};
 use mallcheck::exchange::Exchange;
 use mallcheck::profile::Profile;
 use mallcheck::report::json::JsonReporter;
-use mallcheck::report::{ReportError, Reporter};
+use mallcheck::report::{Collector, Reporter};
 use mallcheck::session::{self, RunArgs, RunOutcome};
 
 use crate::alloc;
@@ -91,21 +91,6 @@ pub struct Run {
     /// Panics anywhere in the process during the run.
     pub panics: usize,
     setup_memory: usize,
-}
-
-/// Keeps every event of a run.
-struct Collector(Arc<Mutex<Vec<Event>>>);
-
-impl Reporter for Collector {
-    fn event(&mut self, event: &Event) {
-        if let Ok(mut events) = self.0.lock() {
-            events.push(event.clone());
-        }
-    }
-
-    fn finish(&mut self) -> Result<(), ReportError> {
-        Ok(())
-    }
 }
 
 /// Runs the harness against `target` as `setup` says; panics (fails the test) when the run does

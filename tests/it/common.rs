@@ -8,23 +8,8 @@ use std::sync::{Arc, Mutex};
 use mallcheck::events::Event;
 use mallcheck::profile::Profile;
 use mallcheck::report::json::JsonReporter;
-use mallcheck::report::{ReportError, Reporter};
+use mallcheck::report::{Collector, Reporter};
 use mallcheck::session::{self, RunArgs, RunOutcome};
-
-/// Keeps every event of a run.
-struct Collector(Arc<Mutex<Vec<Event>>>);
-
-impl Reporter for Collector {
-    fn event(&mut self, event: &Event) {
-        if let Ok(mut events) = self.0.lock() {
-            events.push(event.clone());
-        }
-    }
-
-    fn finish(&mut self) -> Result<(), ReportError> {
-        Ok(())
-    }
-}
 
 /// One run through the session, in process, with the embedded scenarios; every event kept.
 pub async fn run_session(args: &RunArgs) -> (RunOutcome, Vec<Event>) {
