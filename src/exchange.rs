@@ -91,6 +91,22 @@ pub struct FullBody {
 }
 
 impl RecordedResponse {
+    /// Keeps at most `keep_bytes` of the body (a cut copy already knows its whole size and
+    /// hash; a whole one learns them here).
+    pub fn cut_to(&mut self, keep_bytes: usize) {
+        if self.body.len() <= keep_bytes {
+            return;
+        }
+        let whole = self.full_body.take().unwrap_or_else(|| FullBody {
+            bytes: self.body.len() as u64,
+            sha256: sha256_hex(&self.body),
+            cut: false,
+        });
+        let kept = utf8_prefix(&self.body, keep_bytes).len();
+        self.body.truncate(kept);
+        self.full_body = Some(FullBody { cut: true, ..whole });
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -18,8 +18,6 @@ pub struct Answer {
     pub value: Value,
     /// `success` when it is a JSON boolean (`None` when missing or of another type).
     pub success: Option<bool>,
-    /// `desc` when it is a string.
-    pub desc: Option<String>,
     /// Top-level member names written more than once (serde_json keeps only the last value).
     pub duplicate_keys: Vec<String>,
     /// The members of an object `result` exactly as written, duplicates kept, in order;
@@ -44,6 +42,11 @@ impl Answer {
                     .collect(),
             );
         }
+    }
+
+    /// `desc` when it is a string (read from the answer, not copied: it may be megabytes).
+    pub fn desc(&self) -> Option<&str> {
+        self.value.get("desc").and_then(Value::as_str)
     }
 
     /// The `result` member, if present.
@@ -198,10 +201,6 @@ pub fn parse_answer(exchange: &Exchange, limits: AnswerLimits) -> Parsed {
         result_members.filter(|_| value.get("result").is_some_and(Value::is_object));
     Ok(Answer {
         success: value.get("success").and_then(Value::as_bool),
-        desc: value
-            .get("desc")
-            .and_then(Value::as_str)
-            .map(str::to_string),
         value,
         duplicate_keys,
         result_members,
@@ -412,7 +411,7 @@ mod tests {
         ))
         .expect("json");
         assert_eq!(a.success, Some(true));
-        assert_eq!(a.desc.as_deref(), Some("ok"));
+        assert_eq!(a.desc(), Some("ok"));
         assert_eq!(a.result(), Some(&serde_json::json!([1])));
         assert!(a.duplicate_keys.is_empty());
         assert!(a.result_members.is_none());

@@ -50,7 +50,7 @@ pub(crate) fn envelope(profile: &Profile, answer: &Answer) -> CheckRun {
 
 /// Runs only on `success: false`.
 pub(crate) fn desc_on_failure(answer: &Answer) -> CheckRun {
-    let has_reason = answer.desc.as_deref().is_some_and(|d| !d.trim().is_empty());
+    let has_reason = answer.desc().is_some_and(|d| !d.trim().is_empty());
     let findings = if has_reason {
         Vec::new()
     } else {

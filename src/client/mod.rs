@@ -92,7 +92,16 @@ struct Shared {
     /// Every token value the client has seen (issued or explicit) and every md5 password sent:
     /// searched for in everything recorded.
     known_secrets: Mutex<Vec<String>>,
+    /// Calls to the supplier that timed out since the last one it answered in full.
+    timeouts_in_a_row: AtomicU64,
+    /// Set once [`SILENT_AFTER`] calls in a row timed out: the supplier has stopped answering.
+    silenced: Mutex<Option<String>>,
 }
+
+/// Calls in a row that time out, with no whole answer between them, after which the supplier
+/// is taken as no longer answering: the rest of the run is blocked at once, instead of waiting
+/// out one deadline per call (a supplier that drips every answer would take hours).
+pub const SILENT_AFTER: u64 = 5;
 
 #[derive(Default)]
 struct TokenSlot {
@@ -193,6 +202,8 @@ impl Client {
                 supplier_skew_ms: std::sync::atomic::AtomicI64::new(0),
                 first_seen: Mutex::new(std::collections::HashMap::new()),
                 unjudged_issues: Mutex::new(Vec::new()),
+                timeouts_in_a_row: AtomicU64::new(0),
+                silenced: Mutex::new(None),
             }),
             token: Arc::new(TokenSlot::default()),
         })
@@ -500,6 +511,35 @@ impl Client {
             .and_then(|e| e.error.as_ref().map(TransportError::describe))
     }
 
+    /// Why the supplier is taken as no longer answering ([`SILENT_AFTER`] calls in a row timed
+    /// out), if it is.
+    pub fn silenced(&self) -> Option<String> {
+        lock(&self.shared.silenced).clone()
+    }
+
+    /// Counts a call to the supplier (resources elsewhere do not count): a timeout adds one, a
+    /// whole answer starts again from none.
+    fn note_answered(&self, interface: &str, raw: &RawOutcome, duration_ms: u64) {
+        match (&raw.error, &raw.response) {
+            (Some(TransportError::Timeout { .. }), _) => {
+                let in_a_row = self
+                    .shared
+                    .timeouts_in_a_row
+                    .fetch_add(1, Ordering::Relaxed)
+                    + 1;
+                if in_a_row >= SILENT_AFTER {
+                    lock(&self.shared.silenced).get_or_insert_with(|| {
+                        format!(
+                            "供应商不再应答 the supplier stopped answering: {in_a_row} calls in a row timed out (the last, {interface}, after {duration_ms} ms); the rest is not asked"
+                        )
+                    });
+                }
+            }
+            (None, Some(_)) => self.shared.timeouts_in_a_row.store(0, Ordering::Relaxed),
+            _ => {}
+        }
+    }
+
     fn usable_token(&self) -> Option<IssuedToken> {
         let settings = &self.shared.profile.settings;
         lock(&self.token.current)
@@ -712,6 +752,9 @@ impl Client {
             started_at_ms,
             duration_ms,
         } = performed;
+        if !outgoing.resource {
+            self.note_answered(&outgoing.interface, &raw, duration_ms);
+        }
         let params = outgoing
             .params
             .into_iter()

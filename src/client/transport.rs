@@ -114,7 +114,13 @@ pub async fn execute(
         })
         .collect();
 
-    let mut body = Vec::new();
+    // Sized once from Content-Length (within the cap): growing by doubling would hold one and
+    // a half copies of a large answer at the moment it arrives.
+    let announced = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    let mut body = Vec::with_capacity(announced.min(max_body));
     let mut truncated = false;
     loop {
         match timeout_at(deadline, response.chunk()).await {

@@ -67,6 +67,21 @@ pub struct Report {
 /// The file beside `report.json` that holds every exchange of the run, one JSON line each.
 pub const EXCHANGES_FILE: &str = "exchanges.jsonl";
 
+/// Body bytes report.json keeps over all its exchanges: beyond it each keeps only
+/// [`BODY_FLOOR`] bytes (the prefix of `evidence_kib` stays in exchanges.jsonl), so the report
+/// stays a few MB however many failures point at large answers.
+pub const REPORT_BODY_BUDGET: usize = 2 * 1024 * 1024;
+/// Body bytes every exchange of the report keeps, budget or not.
+pub const BODY_FLOOR: usize = 1024;
+
+fn keep_within_budget(exchanges: &mut [Exchange]) {
+    let mut left = REPORT_BODY_BUDGET;
+    for response in exchanges.iter_mut().filter_map(|e| e.response.as_mut()) {
+        response.cut_to(left.max(BODY_FLOOR));
+        left = left.saturating_sub(response.body.len());
+    }
+}
+
 pub struct JsonReporter {
     path: PathBuf,
     report: Report,
@@ -275,6 +290,7 @@ impl Reporter for JsonReporter {
                 path: self.path.display().to_string(),
                 message,
             })?;
+        keep_within_budget(&mut self.report.exchanges);
         let text = serde_json::to_vec_pretty(&self.report).map_err(|e| ReportError::Write {
             path: self.path.display().to_string(),
             message: e.to_string(),

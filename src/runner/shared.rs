@@ -36,8 +36,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Why the supplier can no longer be asked anything: it could not be reached, or it
+    /// stopped answering.
     pub(crate) fn client_unreachable(&self) -> Option<String> {
-        self.unreachable.lock().ok().and_then(|u| u.clone())
+        self.unreachable
+            .lock()
+            .ok()
+            .and_then(|u| u.clone())
+            .or_else(|| self.client.silenced())
     }
 
     pub(crate) fn note_result(&self, row: &ResultRow) {

@@ -266,6 +266,9 @@ async fn send(
 ) -> Result<Sent, Abort> {
     let interface = rendered.interface;
     let params = &rendered.params;
+    if let Some(why) = shared.client.silenced() {
+        return Err(Abort(format!("未发送 blocked: {why}")));
+    }
     if !interface.auth {
         if let Some(why) = shared.client.token_unanswered() {
             return Err(Abort(format!(

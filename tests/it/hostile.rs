@@ -402,3 +402,44 @@ async fn large_answers_are_judged_whole_and_cut_in_the_report() {
     );
     assert!(report.contains("\"sha256\""));
 }
+
+/// A supplier whose token, pools and SKUs answer but everything else never does: after a few
+/// timeouts in a row the supplier is taken as no longer answering and the rest is blocked at
+/// once, instead of one deadline per call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supplier_that_stops_answering_is_not_waited_for_call_by_call() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let silent_calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&silent_calls);
+    let app = Router::new().fallback(move |uri: Uri| {
+        let counter = Arc::clone(&counter);
+        async move {
+            let path = uri.path();
+            let answers = ["/access_token", "/get_pools", "/skus"]
+                .iter()
+                .any(|p| path.ends_with(p));
+            if !answers {
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            }
+            hostile(uri).await
+        }
+    });
+    let (outcome, events, _) = run_against(
+        app,
+        "stops-answering",
+        "timeout_seconds = 1\n[credentials]\nusername = \"u\"\npassword = \"p\"\n",
+        false,
+    )
+    .await;
+    let aborted = outcome.aborted.clone().unwrap_or_default();
+    assert!(aborted.contains("stopped answering"), "{aborted:?}");
+    assert_eq!(outcome.verdict.required, SetVerdict::Error);
+    // The admin probe, the calls in flight when it tripped, and no more.
+    let asked = silent_calls.load(Ordering::SeqCst);
+    let most = mallcheck::client::SILENT_AFTER as usize + 8;
+    assert!(asked <= most, "{asked} calls waited out (at most {most})");
+    let (announced, finished) = scenario_counts(&events);
+    assert_eq!(announced, finished);
+}
