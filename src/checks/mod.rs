@@ -393,10 +393,17 @@ pub const SCHEMA_FINDINGS_CAP: usize = 20;
 pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
     let mut runs = vec![transport::http_status(input.exchange)];
     let Some(response) = input.exchange.response.as_ref() else {
+        // No answer came (a timeout, a closed connection): GEN-HTTP-STATUS says so, and what
+        // the answer would have shown is not judged, as for one cut short.
+        let unread = input
+            .exchange
+            .error
+            .as_ref()
+            .map(|e| format!("没有答复 no answer: {}", e.describe()));
         return Judged {
             runs,
             answer: None,
-            unread: None,
+            unread,
         };
     };
     let whole = !response.truncated && input.exchange.error.is_none();

@@ -101,7 +101,7 @@ struct Shared {
 /// Calls in a row that time out, with no whole answer between them, after which the supplier
 /// is taken as no longer answering: the rest of the run is blocked at once, instead of waiting
 /// out one deadline per call (a supplier that drips every answer would take hours).
-pub const SILENT_AFTER: u64 = 5;
+pub const SILENT_AFTER: u64 = 3;
 
 #[derive(Default)]
 struct TokenSlot {
@@ -488,8 +488,9 @@ impl Client {
         std::mem::take(&mut *lock(&self.shared.unjudged_issues))
     }
 
-    /// Remembers a token call that timed out, could not connect or had its connection closed
-    /// before any answer: the token interface is then not asked again in this run.
+    /// Remembers a token call that timed out, could not connect, had its connection closed
+    /// before any answer or redirected in a loop: the token interface is then not asked again
+    /// in this run.
     pub fn note_token_exchange(&self, exchange: &Exchange) {
         if matches!(
             exchange.error,
@@ -497,6 +498,7 @@ impl Client {
                 TransportError::Timeout { .. }
                     | TransportError::Connect { .. }
                     | TransportError::Closed { .. }
+                    | TransportError::RedirectLoop { .. }
             )
         ) {
             lock(&self.token.unanswered).get_or_insert_with(|| exchange.clone());
