@@ -9,7 +9,7 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::{Finding, ids};
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, TransportError};
 
 /// A body that parsed as JSON.
 #[derive(Debug, Clone)]
@@ -104,9 +104,15 @@ pub fn parse_answer(exchange: &Exchange, limits: AnswerLimits) -> Parsed {
         )))));
     };
     let body = response.body.as_slice();
-    if let Some(error) = &exchange.error {
-        // The bytes that came before a timeout, a closed connection or a redirect: not the
-        // answer, so whether it is JSON is not known (GEN-HTTP-STATUS carries the error).
+    if let Some(error) = exchange.error.as_ref().filter(|e| {
+        !matches!(
+            e,
+            TransportError::Redirect { .. } | TransportError::RedirectLoop { .. }
+        )
+    }) {
+        // The bytes that came before a timeout or a closed connection: not the answer, so
+        // whether it is JSON is not known (GEN-HTTP-STATUS carries the error). A redirect is a
+        // whole answer, judged as it is.
         return Err(Unread::OverLimit(format!(
             "答复没有完整到达，未解析 the answer did not arrive whole and was not parsed: {}",
             error.describe()

@@ -53,10 +53,12 @@ pub fn judge_expectations(
     let success = answer
         .and_then(|a| a.get("success"))
         .and_then(Value::as_bool);
-    let desc = answer
+    let whole_desc = answer
         .and_then(|a| a.get("desc"))
         .and_then(Value::as_str)
         .unwrap_or_default();
+    // For messages: a desc may be megabytes.
+    let desc = crate::excerpt::shorten(whole_desc, 200);
     let owned = |owners: Vec<String>, finding: Option<Finding>| {
         let requirements: Vec<&str> = owners.iter().map(String::as_str).collect();
         let findings: Vec<Finding> = finding
@@ -88,7 +90,7 @@ pub fn judge_expectations(
         runs.push(owned(step.requirements.to_vec(), finding));
     }
     if let Some(needle) = &expect.desc_contains {
-        let finding = (!desc.contains(needle.as_str())).then(|| {
+        let finding = (!whole_desc.contains(needle.as_str())).then(|| {
             expectation(
                 "/desc",
                 format!("{title}desc 应包含 {needle:?} desc must contain {needle:?}, got {desc:?}"),

@@ -280,6 +280,7 @@ pub fn saved_token_verdict(
     desc: &str,
     marker: &str,
 ) -> CheckRun {
+    let desc = walk::shorten(desc, 200);
     let finding = match age {
         SavedTokenAge::Expired { hours } => {
             let refused = success == Some(false) && desc.contains(marker);

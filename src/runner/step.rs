@@ -723,8 +723,13 @@ pub(crate) fn failure_summary(exchange: &Exchange) -> String {
     if let Some(error) = &exchange.error {
         return error.describe();
     }
-    let body = exchange.body_text();
-    let excerpt: String = body.chars().take(160).collect();
+    // The first bytes only: the body may be megabytes.
+    let body = exchange
+        .response
+        .as_ref()
+        .map(|r| &r.body[..r.body.len().min(640)])
+        .unwrap_or_default();
+    let excerpt: String = String::from_utf8_lossy(body).chars().take(160).collect();
     match &exchange.response {
         Some(r) => format!("HTTP {}: {excerpt}", r.status),
         None => excerpt,
