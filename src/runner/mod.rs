@@ -99,6 +99,7 @@ pub async fn run(
         captures: Mutex::new(HashMap::new()),
         probed_images: Mutex::new(HashSet::new()),
         image_slots: tokio::sync::Semaphore::new(image_concurrency),
+        large_answers: tokio::sync::Semaphore::new(1),
         unreachable: Mutex::new(None),
         tally: Mutex::new(verdict::Tally::default()),
     });

@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     /// Image URLs already probed in this run (each is fetched once).
     pub probed_images: Mutex<HashSet<String>>,
     pub image_slots: tokio::sync::Semaphore,
+    /// One permit: large answers are parsed and judged one at a time.
+    pub large_answers: tokio::sync::Semaphore,
     /// Set when the supplier cannot be reached at all: the rest of the run is blocked.
     pub unreachable: Mutex<Option<String>>,
     /// What the rows so far add up to.

@@ -14,6 +14,9 @@ use crate::profile::{Interface, iface};
 use crate::scenario::model::{CallStep, Expect, Poll, TamperChoice, TokenChoice};
 use crate::scenario::template::{self, Scope, as_text};
 
+/// Answers at least this large are parsed and judged one at a time (`Shared::large_answers`).
+const LARGE_ANSWER_BYTES: usize = 1024 * 1024;
+
 /// Bytes of an image read to judge it (its magic number, and a little more as evidence); the
 /// rest is not downloaded, so an 8 MB image costs no more than a small one.
 const IMAGE_PROBE_BYTES: usize = 4096;
@@ -91,6 +94,14 @@ pub(crate) async fn run_call(
         loop {
             let rendered = render(shared, call, round)?;
             let sent = send(shared, call, &rendered, round, retry_expired).await?;
+            // One large answer parsed at a time: its value tree is 10 times its text, and two
+            // scenarios asking for the same million-SKU pool at once would hold two.
+            let _large = match sent.exchange.response.as_ref() {
+                Some(r) if r.body.len() >= LARGE_ANSWER_BYTES => {
+                    shared.large_answers.acquire().await.ok()
+                }
+                _ => None,
+            };
             let (judged, held) = judge(shared, call, &rendered, &sent, rows, wait.is_some());
             let waiting = match &mut wait {
                 Some(waiting) if !held => waiting,
