@@ -63,7 +63,7 @@ pub enum Unread {
     /// The body is beyond what the harness reads (its size, values or nesting), or did not
     /// arrive whole: it is not parsed and proves nothing either way, so what depends on it is
     /// not judged.
-    OverLimit(String),
+    NotRead(String),
 }
 
 /// The answer parsed once, or why it was not.
@@ -113,20 +113,20 @@ pub fn parse_answer(exchange: &Exchange, limits: AnswerLimits) -> Parsed {
         // The bytes that came before a timeout or a closed connection: not the answer, so
         // whether it is JSON is not known (GEN-HTTP-STATUS carries the error). A redirect is a
         // whole answer, judged as it is.
-        return Err(Unread::OverLimit(format!(
+        return Err(Unread::NotRead(format!(
             "答复没有完整到达，未解析 the answer did not arrive whole and was not parsed: {}",
             error.describe()
         )));
     }
     if response.truncated {
-        return Err(Unread::OverLimit(format!(
+        return Err(Unread::NotRead(format!(
             "响应体超过上限 {} 字节，未完整读取 the body is larger than the cap of {} bytes (max_body_mib) and was not read in full",
             body.len(),
             body.len()
         )));
     }
     if let Some(why) = over_limits(body, limits) {
-        return Err(Unread::OverLimit(why));
+        return Err(Unread::NotRead(why));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Unread::NotJson(Box::new(
@@ -397,13 +397,13 @@ mod tests {
         match parse(&exchange(200, body)) {
             Ok(a) => panic!("expected not JSON, got {:?}", a.value),
             Err(Unread::NotJson(f)) => *f,
-            Err(Unread::OverLimit(why)) => panic!("expected not JSON, got over a limit: {why}"),
+            Err(Unread::NotRead(why)) => panic!("expected not JSON, got over a limit: {why}"),
         }
     }
 
     fn over(body: &[u8], limits: AnswerLimits) -> String {
         match parse_answer(&exchange(200, body), limits) {
-            Err(Unread::OverLimit(why)) => why,
+            Err(Unread::NotRead(why)) => why,
             Ok(_) => panic!("parsed"),
             Err(Unread::NotJson(f)) => panic!("not JSON: {}", f.message),
         }
@@ -537,7 +537,7 @@ mod tests {
     #[test]
     fn truncated_body_names_the_cap() {
         let why = match parse(&exchange_truncated(b"{\"success\":true,\"result\":[1,2,")) {
-            Err(Unread::OverLimit(why)) => why,
+            Err(Unread::NotRead(why)) => why,
             _ => panic!("a truncated body was read"),
         };
         assert!(why.contains("larger than the cap of 30 bytes"), "{why}");

@@ -421,7 +421,7 @@ pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
                 unread: None,
             };
         }
-        Err(Unread::OverLimit(why)) => {
+        Err(Unread::NotRead(why)) => {
             runs.push(CheckRun::not_judged(ids::JSON, &["GEN-JSON"], why.clone()));
             return Judged {
                 runs,
