@@ -165,6 +165,11 @@ if report_size is not None and report_size < 200 * 1024 * 1024:
     except (OSError, ValueError) as e:
         notes.append(f"report.json unreadable ({type(e).__name__})")
 terminal = read("run.err") + read("run.out")
+if not any(n.startswith("required ") for n in notes):
+    # A report too big to read here: the verdict line of the terminal.
+    m = re.search(r"required: .*?([A-Z_]{3,}).*?optional: .*?([A-Z_]{3,})", terminal)
+    if m:
+        notes.append(f"required {m.group(1).lower()}, optional {m.group(2).lower()} (terminal)")
 if "panicked" in terminal:
     notes.append("PANIC: " + next(l for l in terminal.splitlines() if "panicked" in l)[:160])
 for line in terminal.splitlines()[-40:]:
