@@ -90,6 +90,16 @@ pub struct FullBody {
     pub cut: bool,
 }
 
+impl FullBody {
+    fn of(body: &[u8], cut: bool) -> FullBody {
+        FullBody {
+            bytes: body.len() as u64,
+            sha256: sha256_hex(body),
+            cut,
+        }
+    }
+}
+
 impl RecordedResponse {
     /// Keeps at most `keep_bytes` of the body (a cut copy already knows its whole size and
     /// hash; a whole one learns them here).
@@ -97,11 +107,10 @@ impl RecordedResponse {
         if self.body.len() <= keep_bytes {
             return;
         }
-        let whole = self.full_body.take().unwrap_or_else(|| FullBody {
-            bytes: self.body.len() as u64,
-            sha256: sha256_hex(&self.body),
-            cut: false,
-        });
+        let whole = self
+            .full_body
+            .take()
+            .unwrap_or_else(|| FullBody::of(&self.body, false));
         let kept = utf8_prefix(&self.body, keep_bytes).len();
         self.body.truncate(kept);
         self.full_body = Some(FullBody { cut: true, ..whole });
@@ -178,11 +187,7 @@ impl Exchange {
                 headers: r.headers.clone(),
                 body: kept.to_vec(),
                 truncated: r.truncated,
-                full_body: Some(FullBody {
-                    bytes: r.body.len() as u64,
-                    sha256: sha256_hex(&r.body),
-                    cut: kept.len() < r.body.len(),
-                }),
+                full_body: Some(FullBody::of(&r.body, kept.len() < r.body.len())),
             }
         });
         Exchange {

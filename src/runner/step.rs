@@ -433,12 +433,20 @@ async fn learn(
                 judged.content_clean(),
             );
         } else {
-            let desc = judged
-                .value()
-                .and_then(|a| a.get("desc"))
-                .map(as_text)
-                .unwrap_or_else(|| "no readable answer".into());
-            knowledge.learn_failure(&interface.id, &rendered.params, &desc);
+            // Read in place: knowledge keeps its first characters, and a desc may be megabytes.
+            let other;
+            let desc = match judged.answer.as_ref().and_then(|a| a.desc()) {
+                Some(text) => text,
+                None => {
+                    other = judged
+                        .value()
+                        .and_then(|a| a.get("desc"))
+                        .map(as_text)
+                        .unwrap_or_else(|| "no readable answer".into());
+                    other.as_str()
+                }
+            };
+            knowledge.learn_failure(&interface.id, &rendered.params, desc);
         }
     }
     shared
@@ -470,7 +478,8 @@ fn capture(
                 };
                 Value::Array(template::sample_of_group(items, keep, kept.seed, round))
             }
-            (Some(keep), value) => {
+            // A single value outside a loop has nothing to sample: captured as it is.
+            (Some(keep), value) if looping || value.is_array() => {
                 let items = match value {
                     Value::Array(items) => items.as_slice(),
                     other => std::slice::from_ref(other),
@@ -478,7 +487,7 @@ fn capture(
                 kept.offer(&spec.name, keep, items);
                 continue;
             }
-            (None, value) => value.clone(),
+            (_, value) => value.clone(),
         };
         if looping {
             let gathered = captured
