@@ -302,6 +302,9 @@ pub enum Event {
         /// Why it was skipped or blocked, or why it stopped early.
         note: Option<String>,
     },
+    /// What became of the orders left open (this run's, and those earlier runs left), after the
+    /// scenarios ended; sent only when there were any.
+    OrdersClosed(OrderCleanup),
     RunFinished {
         verdict: Verdict,
         duration_ms: u64,
@@ -317,4 +320,34 @@ pub enum Event {
         #[serde(default)]
         clock_only: Vec<String>,
     },
+}
+
+/// One order the harness left open, and what closing it came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderNote {
+    /// The mall's order number the harness sent.
+    pub yggc_order: String,
+    /// The supplier's order id, when one is known.
+    pub order_id: Option<String>,
+    /// The run that created it.
+    pub run_id: String,
+    /// What happened, or why it could not be cancelled.
+    pub note: String,
+}
+
+/// The orders left open, sorted by what closing them came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCleanup {
+    pub cancelled: Vec<OrderNote>,
+    /// Cancelled or finished before the harness came to them.
+    pub already_closed: Vec<OrderNote>,
+    /// Still open, or not known to be closed: kept in the ledger, tried again by the next run
+    /// and by `mallcheck cleanup`.
+    pub not_cancelled: Vec<OrderNote>,
+}
+
+impl OrderCleanup {
+    pub fn is_empty(&self) -> bool {
+        self.cancelled.is_empty() && self.already_closed.is_empty() && self.not_cancelled.is_empty()
+    }
 }

@@ -136,15 +136,10 @@ pub async fn execute(
     } = prepared;
     let mut embedded = None;
     let (base_url, credentials) = match &target {
-        Some(url) => {
-            let credentials = config.credentials(None).ok_or_else(|| {
-                SessionError::Input(format!(
-                    "缺少凭据 no credentials for {url}: set {} and {} (or username/password under [credentials] in mallcheck.toml)",
-                    config.credentials.username_env, config.credentials.password_env
-                ))
-            })?;
-            (url.trim_end_matches('/').to_string(), credentials)
-        }
+        Some(url) => (
+            url.trim_end_matches('/').to_string(),
+            credentials_for(&config, url)?,
+        ),
         None => {
             let supplier_config = SupplierConfig {
                 admin: true,
@@ -164,15 +159,7 @@ pub async fn execute(
             (url, credentials)
         }
     };
-    let client_config = ClientConfig {
-        base_url: base_url.clone(),
-        username: credentials.username,
-        password: credentials.password,
-        timeout: Duration::from_secs(config.timeout_seconds.max(1)),
-        max_body_bytes: (config.max_body_mib.max(1) * 1024 * 1024) as usize,
-    };
-    let client = Client::new(Arc::clone(&profile), client_config)
-        .map_err(|e| SessionError::Input(e.to_string()))?;
+    let client = client_for(&profile, &config, &base_url, credentials)?;
     let (admin, admin_probe) = admin_available(&client, &profile).await;
     let run_id = new_run_id();
     let report_dir = args
@@ -254,6 +241,92 @@ pub async fn execute(
         aborted,
         report_dir,
     })
+}
+
+fn credentials_for(config: &Config, url: &str) -> Result<Credentials, SessionError> {
+    config.credentials(None).ok_or_else(|| {
+        SessionError::Input(format!(
+            "缺少凭据 no credentials for {url}: set {} and {} (or username/password under [credentials] in mallcheck.toml)",
+            config.credentials.username_env, config.credentials.password_env
+        ))
+    })
+}
+
+fn client_for(
+    profile: &Arc<Profile>,
+    config: &Config,
+    base_url: &str,
+    credentials: Credentials,
+) -> Result<Client, SessionError> {
+    let client_config = ClientConfig {
+        base_url: base_url.to_string(),
+        username: credentials.username,
+        password: credentials.password,
+        timeout: Duration::from_secs(config.timeout_seconds.max(1)),
+        max_body_bytes: (config.max_body_mib.max(1) * 1024 * 1024) as usize,
+    };
+    Client::new(Arc::clone(profile), client_config).map_err(|e| SessionError::Input(e.to_string()))
+}
+
+/// What `mallcheck cleanup` is asked to do.
+#[derive(Debug, Clone)]
+pub struct CleanupArgs {
+    pub target: Option<String>,
+    pub config: Option<PathBuf>,
+    pub state_dir: PathBuf,
+}
+
+/// `mallcheck cleanup`: closes the orders earlier runs left open on the target (the config's
+/// when none is given), and says what became of each.
+pub async fn cleanup(
+    profile: Profile,
+    args: &CleanupArgs,
+) -> Result<crate::events::OrderCleanup, SessionError> {
+    let config =
+        Config::load(args.config.as_deref()).map_err(|e| SessionError::Input(e.to_string()))?;
+    let Some(url) = args.target.clone().or_else(|| config.target.clone()) else {
+        let open = runner::targets_with_open_orders(&args.state_dir);
+        let listed = if open.is_empty() {
+            format!(
+                "the ledger in {} shows no open order",
+                args.state_dir.display()
+            )
+        } else {
+            open.iter()
+                .map(|(target, n)| format!("{target} ({n} open)"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(SessionError::Input(format!(
+            "缺少 --target no target: give --target URL (or target in mallcheck.toml); open orders: {listed}"
+        )));
+    };
+    let base_url = url.trim_end_matches('/').to_string();
+    let profile = Arc::new(profile);
+    let client = client_for(
+        &profile,
+        &config,
+        &base_url,
+        credentials_for(&config, &url)?,
+    )?;
+    // The reference supplier's clock may have been moved: tokens are signed on its time.
+    let _ = admin_available(&client, &profile).await;
+    Ok(runner::cleanup_orders(
+        &client,
+        &profile,
+        &args.state_dir,
+        &without_password(&base_url),
+    )
+    .await)
+}
+
+/// `mallcheck run --plan`: every call the run would send that changes the supplier's state,
+/// and whether the target is cleared for orders; nothing is sent.
+pub fn plan(prepared: &Prepared, args: &RunArgs) -> (Vec<runner::PlannedChange>, bool) {
+    let allow_orders =
+        prepared.target.is_none() || args.allow_orders || prepared.config.is_test_environment();
+    let changes = runner::state_changes(&prepared.profile, &prepared.scenarios, allow_orders);
+    (changes, allow_orders)
 }
 
 /// The target as shown in reports: a password in the URL's user part is masked.

@@ -15,6 +15,11 @@ pub struct StepExpectation<'a> {
     pub requirements: &'a [String],
     /// `"title zh / title en: "`, or empty.
     pub title: String,
+    /// Set when the call was made one no supplier can fulfil (a token check of an order
+    /// interface on a target not cleared for orders), to the expired-token marker: a refusal
+    /// then proves the token was checked only when its desc carries the marker; otherwise it
+    /// may be about the unknown SKU or order, and the step is not judged.
+    pub harmless_marker: Option<&'a str>,
 }
 
 /// Judges every expectation of a step on what the judge made of its exchange: an answer that
@@ -36,7 +41,29 @@ pub fn judge_step_expectations(
                 ),
             )]
         }
-        None => judge_expectations(step, judged.value(), no_answer),
+        None => {
+            let answer = judged.value();
+            if let Some(marker) = step.harmless_marker
+                && let Some(answer) = answer
+                && answer.get("success") == Some(&Value::Bool(false))
+                && !answer
+                    .get("desc")
+                    .and_then(Value::as_str)
+                    .is_some_and(|desc| desc.contains(marker))
+            {
+                let requirements: Vec<&str> =
+                    step.requirements.iter().map(String::as_str).collect();
+                return vec![CheckRun::not_judged(
+                    ids::EXPECT,
+                    &requirements,
+                    format!(
+                        "{}拒绝了无法履行的调用，但 desc 不含过期标记 {marker:?}，无从判定是否校验了 token the call was made one no supplier can fulfil (the target is not cleared for orders) and was refused without the marker {marker:?}: the refusal may be about the unknown SKU or order, not the token; run with --allow-orders against a test environment to judge it",
+                        step.title
+                    ),
+                )];
+            }
+            judge_expectations(step, answer, no_answer)
+        }
     }
 }
 
@@ -282,6 +309,7 @@ mod tests {
             expect: &expect,
             requirements: &requirements,
             title: String::new(),
+            harmless_marker: None,
         };
         let answer = json!({"success": true, "result": {"state": 0}});
         let runs = judge_expectations(&step, Some(&answer), "");
@@ -311,6 +339,7 @@ mod tests {
             expect: &expect,
             requirements: &requirements,
             title: String::new(),
+            harmless_marker: None,
         };
         let answer = json!({"success": false, "desc": "no such sku"});
         let runs = judge_expectations(&step, Some(&answer), "");

@@ -11,6 +11,10 @@ const NEWLINE_REQ: &str = "GEN-NO-NEWLINE";
 /// A transport error or a status other than 2xx fails: a business failure still answers 200
 /// with the envelope.
 pub(crate) fn http_status(exchange: &Exchange) -> CheckRun {
+    // The harness did not send it (a guard, an unusable URL): the supplier showed nothing.
+    if let Some(error @ crate::exchange::TransportError::InvalidRequest { .. }) = &exchange.error {
+        return CheckRun::not_judged(ids::HTTP_STATUS, &[STATUS_REQ], error.describe());
+    }
     let finding = match (&exchange.error, &exchange.response) {
         (Some(error), _) => Some(
             Finding::new(ids::HTTP_STATUS, STATUS_REQ, error.describe())

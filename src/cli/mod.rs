@@ -55,6 +55,18 @@ enum Command {
     Serve(serve::ServeFlags),
     /// 运行一致性测试 / Run the conformance scenarios against a supplier (by default the embedded reference supplier).
     Run(RunFlags),
+    /// 取消以往运行遗留的订单 / Cancel the orders earlier runs left open on a target (from the ledger in the state folder).
+    Cleanup {
+        /// 供应商地址 / Base URL of the supplier (default: target in the config).
+        #[arg(long, value_name = "URL")]
+        target: Option<String>,
+        /// 配置文件 / Config file (default: ./mallcheck.toml when present).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// 状态目录 / Where mallcheck keeps its order ledger.
+        #[arg(long, value_name = "DIR", default_value = ".mallcheck")]
+        state_dir: PathBuf,
+    },
     /// 列出参考供应商的故障 / List the faults of the reference supplier.
     Faults {
         #[arg(long)]
@@ -112,6 +124,9 @@ struct RunFlags {
     /// Also list skipped and blocked checks in the live view.
     #[arg(long, short = 'v')]
     verbose: bool,
+    /// 只列出会改变供应商状态的调用（下单、确认、取消、售后、账期支付），不发送任何请求 / Print every call that would change the supplier's state (submit, confirm, cancel, after-sale, credit payment) and send nothing.
+    #[arg(long)]
+    plan: bool,
 }
 
 /// Writes to stdout; a closed pipe (`mallcheck list | head`) is not an error.
@@ -153,6 +168,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Openapi => catalogue::openapi(&load()?),
         Command::Serve(flags) => Ok(serve::serve_command(load()?, flags)),
         Command::Faults { json } => Ok(serve::faults_command(json)),
+        Command::Cleanup {
+            target,
+            config,
+            state_dir,
+        } => Ok(run::cleanup_command(
+            load()?,
+            crate::session::CleanupArgs {
+                target,
+                config,
+                state_dir,
+            },
+        )),
         Command::Run(flags) => {
             let profile = load()?;
             if let Some(unknown) = flags
@@ -186,6 +213,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     max_time: flags.max_time.map(std::time::Duration::from_secs),
                 },
                 flags.verbose,
+                flags.plan,
             ))
         }
     }

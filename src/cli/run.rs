@@ -11,21 +11,18 @@ use crate::report::json::JsonReporter;
 use crate::report::terminal::TerminalReporter;
 use crate::session::{self, RunArgs, SessionError};
 
-pub fn run_command(profile: Profile, args: RunArgs, verbose: bool) -> ExitCode {
+pub fn run_command(profile: Profile, args: RunArgs, verbose: bool, plan: bool) -> ExitCode {
     let prepared = match session::prepare(profile, &args) {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    if plan {
+        print_plan(&prepared, &args);
+        return ExitCode::from(exit::OK);
+    }
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            return fail(&SessionError::Runtime(format!(
-                "cannot start the async runtime: {e}"
-            )));
-        }
+        Err(e) => return fail(&e),
     };
     let outcome = runtime.block_on(session::execute(prepared, &args, |dir| {
         let report = dir.join("report.json");
@@ -49,6 +46,67 @@ pub fn run_command(profile: Profile, args: RunArgs, verbose: bool) -> ExitCode {
             SetVerdict::Error => exit::RUNTIME,
         }),
     }
+}
+
+/// `mallcheck cleanup`: 0 when nothing is left open, 1 when an order could not be cancelled.
+pub fn cleanup_command(profile: Profile, args: session::CleanupArgs) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    match runtime.block_on(session::cleanup(profile, &args)) {
+        Err(e) => fail(&e),
+        Ok(closed) => {
+            for line in crate::report::terminal::order_cleanup_lines(&closed) {
+                eprintln!("{}", line.trim_start_matches('\n'));
+            }
+            for note in closed.cancelled.iter().chain(&closed.already_closed) {
+                eprintln!(
+                    "  ✓ {} {}: {}",
+                    note.yggc_order,
+                    note.order_id.as_deref().unwrap_or(""),
+                    note.note
+                );
+            }
+            if closed.not_cancelled.is_empty() {
+                ExitCode::from(exit::OK)
+            } else {
+                ExitCode::from(exit::CONFORMANCE_FAILURE)
+            }
+        }
+    }
+}
+
+/// The calls that would change the supplier's state, one per line, and nothing sent.
+fn print_plan(prepared: &session::Prepared, args: &RunArgs) {
+    let (changes, allow_orders) = session::plan(prepared, args);
+    let target = prepared
+        .target
+        .as_deref()
+        .unwrap_or("the embedded reference supplier");
+    let mut text = format!(
+        "计划 plan: {} 个改变供应商状态的调用 calls would change the state of {target} (orders {}); 未发送任何请求 nothing was sent\n",
+        changes.len(),
+        if allow_orders {
+            "allowed"
+        } else {
+            "not allowed: order scenarios are skipped, token checks send harmless parameters"
+        }
+    );
+    for change in &changes {
+        text.push_str(&format!(
+            "  {:<22} {:<14} {}  {}\n      {}\n",
+            change.scenario, change.interface, change.at, change.note, change.params
+        ));
+    }
+    super::stdout(&text);
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SessionError::Runtime(format!("cannot start the async runtime: {e}")))
 }
 
 fn fail(error: &SessionError) -> ExitCode {

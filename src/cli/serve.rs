@@ -54,6 +54,9 @@ pub struct ServeFlags {
     /// 上次发放的 token 未过期时，再次申请返回同一 token 及同一 expires_at / While the last token is valid, a token request gets it again, with the same expires_at
     #[arg(long = "reissue-token")]
     reissue_token: bool,
+    /// 预下单答复延迟（毫秒，订单已建立）/ Hold every pre-order answer this many milliseconds, after the order is made (a slow supplier)
+    #[arg(long = "submit-delay-ms", value_name = "MS", default_value_t = 0)]
+    submit_delay_ms: u64,
     /// 模拟供应商测试环境：无管理接口，--ship-after 2 --deliver-after 4 --area-ids own --reissue-token（前三项可另行指定）/ Behave like a supplier's test environment: no admin endpoints, --ship-after 2 --deliver-after 4 --area-ids own --reissue-token (the first three can be given to override)
     #[arg(long = "test-env", conflicts_with = "admin")]
     test_env: bool,
@@ -89,6 +92,7 @@ impl ServeFlags {
             deliver_after_seconds: self.deliver_after.unwrap_or(base.deliver_after_seconds),
             area_ids,
             reissue_valid_token: self.reissue_token || base.reissue_valid_token,
+            submit_delay_ms: self.submit_delay_ms,
         };
         (self.addr, config)
     }

@@ -711,6 +711,12 @@ impl Client {
         }
     }
 
+    /// An exchange for a call of `interface` the harness itself could not make.
+    pub(crate) fn internal_failure(&self, interface: &str, message: String) -> Exchange {
+        let url = self.shared.base_url.clone();
+        self.not_sent(interface, Method::POST, url, message)
+    }
+
     /// An exchange for a request that could not be sent at all.
     fn not_sent(&self, interface: &str, method: Method, url: String, message: String) -> Exchange {
         let secrets = self.searchable_secrets();

@@ -68,6 +68,15 @@ pub struct OrdersConfig {
     pub wait_seconds: u64,
     /// The first pause between two polls; each later pause is half as long again (at most 30 s).
     pub poll_seconds: f64,
+    /// Guards on every pre-order sent to a target other than the embedded supplier (with
+    /// `test_data.order_skus`, the SKUs an order may hold), checked before it is written down or
+    /// sent; a call beyond them is not sent, and what needed it is not judged. Most units of one
+    /// SKU in an order meant to be accepted.
+    pub max_quantity: u64,
+    /// Highest `order_price` of an order meant to be accepted, in yuan.
+    pub max_amount: f64,
+    /// Most pre-orders one run may send.
+    pub max_orders: u64,
 }
 
 impl Default for OrdersConfig {
@@ -75,6 +84,9 @@ impl Default for OrdersConfig {
         OrdersConfig {
             wait_seconds: 300,
             poll_seconds: 1.0,
+            max_quantity: 100,
+            max_amount: 100_000.0,
+            max_orders: 100,
         }
     }
 }

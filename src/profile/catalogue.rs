@@ -74,6 +74,18 @@ pub struct Interface {
     /// Whether the interface needs the access token (all but the token interface).
     #[serde(default = "yes")]
     pub auth: bool,
+    /// Parameters (logical names) that make a call no supplier can fulfil: merged over a token
+    /// check's parameters on a target not cleared for orders. Present exactly on the interfaces
+    /// that change the supplier's state (orders, after-sales, payments): `--plan` lists those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harmless: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Interface {
+    /// Whether a call changes the supplier's state (creates or moves an order, a payment...).
+    pub fn changes_state(&self) -> bool {
+        self.harmless.is_some()
+    }
 }
 
 fn yes() -> bool {

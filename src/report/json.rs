@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ReportError, Reporter, write_atomically};
 use crate::events::{
-    Event, RequirementCoverage, ResultRow, RunScope, ScenarioInfo, SetVerdict, Status, Verdict,
+    Event, OrderCleanup, RequirementCoverage, ResultRow, RunScope, ScenarioInfo, SetVerdict,
+    Status, Verdict,
 };
 use crate::exchange::Exchange;
 
@@ -59,6 +60,9 @@ pub struct Report {
     /// Requirements with a part only the admin clock or a run 36 h later can judge.
     #[serde(default)]
     pub clock_only: Vec<String>,
+    /// The orders left open and what closing them came to (absent when there were none).
+    #[serde(default, skip_serializing_if = "OrderCleanup::is_empty")]
+    pub orders_closed: OrderCleanup,
     pub scenarios: Vec<ScenarioReport>,
     pub results: Vec<ResultRow>,
     pub exchanges: Vec<Exchange>,
@@ -179,6 +183,7 @@ impl JsonReporter {
                 requirements: Vec::new(),
                 untested_must: Vec::new(),
                 clock_only: Vec::new(),
+                orders_closed: OrderCleanup::default(),
                 scenarios: Vec::new(),
                 results: Vec::new(),
                 exchanges: Vec::new(),
@@ -256,6 +261,7 @@ impl Reporter for JsonReporter {
                     s.note = note.clone();
                 }
             }
+            Event::OrdersClosed(closed) => r.orders_closed = closed.clone(),
             Event::RunFinished {
                 verdict,
                 duration_ms,

@@ -10,7 +10,9 @@ use colored::{ColoredString, Colorize};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{ReportError, Reporter};
-use crate::events::{Event, RequirementSet, ResultRow, ScenarioInfo, SetVerdict, Status};
+use crate::events::{
+    Event, OrderCleanup, OrderNote, RequirementSet, ResultRow, ScenarioInfo, SetVerdict, Status,
+};
 
 /// Writes to stderr by default; any writer (a `Vec<u8>` in tests) gets the same lines without
 /// the progress bar.
@@ -256,6 +258,11 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     ));
                 }
             }
+            Event::OrdersClosed(closed) => {
+                for line in order_cleanup_lines(closed) {
+                    self.line(line);
+                }
+            }
             Event::RunFinished {
                 verdict,
                 duration_ms,
@@ -304,4 +311,32 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
     fn finish(&mut self) -> Result<(), ReportError> {
         Ok(())
     }
+}
+
+/// What closing the orders left open came to: counts, and every order that is still open with
+/// why (those need a person).
+pub fn order_cleanup_lines(closed: &OrderCleanup) -> Vec<String> {
+    let mut lines = vec![format!(
+        "\n订单清理 orders left open: {} 已取消 cancelled, {} 早已关闭 already closed, {} 未能取消 not cancelled",
+        closed.cancelled.len(),
+        closed.already_closed.len(),
+        closed.not_cancelled.len()
+    )];
+    let name = |note: &OrderNote| match &note.order_id {
+        Some(id) => format!("{} (order_id {id}, run {})", note.yggc_order, note.run_id),
+        None => format!("{} (run {})", note.yggc_order, note.run_id),
+    };
+    for note in &closed.not_cancelled {
+        lines.push(format!(
+            "  ✗ {}: {}",
+            printable(&name(note)),
+            printable(&note.note)
+        ));
+    }
+    if !closed.not_cancelled.is_empty() {
+        lines.push(
+            "  这些订单记录在状态目录的账本中；下次运行或 `mallcheck cleanup` 会再次尝试 kept in the ledger of the state folder: the next run and `mallcheck cleanup` try again".to_string(),
+        );
+    }
+    lines
 }

@@ -197,13 +197,9 @@ async fn concurrent_preorders(
             "yggc_order".into(),
             Value::String(format!("{}-R{attempt}", shared.options.run_id)),
         );
-        shared.orders.before_submit(&params);
         let shared = Arc::clone(shared);
         calls.spawn(async move {
-            let exchange = shared
-                .client
-                .call(iface::SUBMIT, &params, TokenUse::Auto)
-                .await;
+            let exchange = super::step::call(&shared, iface::SUBMIT, &params, true).await;
             (params, exchange)
         });
     }
@@ -211,8 +207,6 @@ async fn concurrent_preorders(
     while let Some(Ok((params, exchange))) = calls.join_next().await {
         // Some refusals are expected: only the answer's form is judged here.
         let judged = record_judged(shared, rows, iface::SUBMIT, &params, &exchange, false);
-        let answer = judged.as_ref().and_then(|j| j.value());
-        shared.orders.observe(iface::SUBMIT, &params, answer);
         if let Some(id) = judged
             .as_ref()
             .filter(|j| j.succeeded())
@@ -241,7 +235,9 @@ async fn concurrent_preorders(
 
 /// Tells the client when the token saved by an earlier run was first issued, before this run
 /// asks for one: a supplier that hands the same token back is then judged on its first issue
-/// (expires_at = first issue + 36 h), never on a lifetime that seems to have shrunk.
+/// (expires_at = first issue + 36 h), never on a lifetime that seems to have shrunk. The state
+/// folder keeps that time on the supplier's clock (see [`saved_token_lifetime`]); the client
+/// keeps local times.
 pub(crate) fn preload_saved_token(shared: &Shared) {
     let file = shared.options.state_dir.join("tokens.json");
     let saved: Option<Value> = std::fs::read_to_string(&file)
@@ -256,7 +252,13 @@ pub(crate) fn preload_saved_token(shared: &Shared) {
             .and_then(|e| e.get("issued_at_ms"))
             .and_then(Value::as_u64),
     ) {
-        shared.client.know_issued(token, issued);
+        let skew = shared.client.supplier_skew_ms();
+        let local = i64::try_from(issued)
+            .unwrap_or(i64::MAX)
+            .saturating_sub(skew);
+        shared
+            .client
+            .know_issued(token, u64::try_from(local).unwrap_or_default());
     }
 }
 
@@ -278,7 +280,10 @@ async fn saved_token_lifetime(shared: &Arc<Shared>, rows: &mut Rows<'_>) -> Resu
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     let target = shared.options.target_label.clone();
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    // Times on the supplier's clock where it shows one (the reference supplier's admin clock,
+    // which an earlier run may have moved by 36 h); otherwise the local clock (skew 0).
+    let skew = shared.client.supplier_skew_ms();
+    let now_ms = chrono::Utc::now().timestamp_millis().saturating_add(skew);
     let ttl_ms = shared.profile.settings.token_ttl_seconds * 1000;
     let entry = saved.get(&target);
     let issued_ms = entry
@@ -333,7 +338,11 @@ async fn saved_token_lifetime(shared: &Arc<Shared>, rows: &mut Rows<'_>) -> Resu
         saved.insert(
             target,
             // The first issue, not this run's: a token handed out again keeps its first time.
-            json!({ "token": current.value, "issued_at_ms": current.first_issued_ms }),
+            json!({
+                "token": current.value,
+                "issued_at_ms": i64::try_from(current.first_issued_ms).unwrap_or(i64::MAX).saturating_add(skew),
+                "clock": "supplier",
+            }),
         );
         write_private(&file, &Value::Object(saved).to_string());
     }

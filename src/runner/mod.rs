@@ -27,7 +27,9 @@ use crate::events::{Event, RequirementSet, RunScope, ScenarioInfo, SetVerdict, S
 use crate::profile::Profile;
 use crate::scenario::Scenario;
 
-pub use plan::{RunOptions, SampleSize, Selection, fresh_seed, select};
+pub use plan::{
+    PlannedChange, RunOptions, SampleSize, Selection, fresh_seed, select, state_changes,
+};
 use shared::{Outcome, Shared};
 
 /// Reads the reference supplier's clock from an admin answer and tells the client.
@@ -37,6 +39,32 @@ pub fn learn_supplier_clock(
     exchange: &crate::client::Exchange,
 ) {
     admin::learn_supplier_clock(client, settings, exchange);
+}
+
+/// `mallcheck cleanup`: closes every order the ledger in `state_dir` shows open on `target`
+/// (cancelled, or asked for again with the same `yggc_order` first when its id never came).
+pub async fn cleanup_orders(
+    client: &Client,
+    profile: &Profile,
+    state_dir: &std::path::Path,
+    target: &str,
+) -> crate::events::OrderCleanup {
+    let ledger = orders::Ledger::new(state_dir, target);
+    let run_id = format!("cleanup-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    orders::close_open(
+        &ledger,
+        &run_id,
+        orders::Runs::All,
+        client,
+        profile,
+        &|_| {},
+    )
+    .await
+}
+
+/// The targets the ledger in `state_dir` shows open orders on.
+pub fn targets_with_open_orders(state_dir: &std::path::Path) -> Vec<(String, usize)> {
+    orders::targets_with_open_orders(state_dir)
 }
 
 /// Runs the scenarios and returns the verdict, with the reason when a runtime error (an
@@ -107,9 +135,13 @@ pub async fn run(
     if !shared.options.embedded {
         builtins::preload_saved_token(&shared);
     }
-    if shared.options.allow_orders {
-        shared.orders.recover(&shared.client, &shared.events).await;
-    }
+    // Orders earlier runs on this target left open (killed, or their cleanup failed) are
+    // closed before anything else.
+    let mut orders_closed = if shared.options.allow_orders {
+        close_orders(&shared, orders::Runs::AllBut(&shared.options.run_id)).await
+    } else {
+        crate::events::OrderCleanup::default()
+    };
     let mut outcomes: HashMap<String, Outcome> = HashMap::new();
     let mut statuses: Vec<(RequirementSet, Status)> = Vec::new();
     let mut aborted: Option<String> = None;
@@ -225,15 +257,23 @@ pub async fn run(
             }
         }
     }
-    // Cancel what the run left pre-ordered; bounded, so an interrupted run still ends.
-    let cleanup = shared
-        .orders
-        .cancel_leftovers(&shared.client, &shared.events);
-    if tokio::time::timeout(std::time::Duration::from_secs(60), cleanup)
-        .await
-        .is_err()
-    {
-        shared.orders.note_cleanup_timeout();
+    // Pre-orders still in flight (a stop came while they were sent) are waited for, for about a
+    // call's deadline, then everything the run left open is cancelled; bounded, so an
+    // interrupted run still ends.
+    let call_deadline =
+        std::time::Duration::from_secs(shared.config.timeout_seconds.clamp(1, 30) + 2);
+    shared.orders.wait_in_flight(call_deadline).await;
+    let cleanup = close_orders(&shared, orders::Runs::Only(&shared.options.run_id));
+    match tokio::time::timeout(std::time::Duration::from_secs(60), cleanup).await {
+        Ok(mine) => {
+            orders_closed.cancelled.extend(mine.cancelled);
+            orders_closed.already_closed.extend(mine.already_closed);
+            orders_closed.not_cancelled.extend(mine.not_cancelled);
+        }
+        Err(_) => shared.orders.note_cleanup_timeout(),
+    }
+    if !orders_closed.is_empty() {
+        shared.emit(Event::OrdersClosed(orders_closed));
     }
 
     let (coverage, clock_only) = match shared.tally.lock() {
@@ -257,6 +297,16 @@ pub async fn run(
         clock_only,
     });
     (verdict, aborted)
+}
+
+/// Closes the open orders of `runs`, each exchange going out as an event.
+async fn close_orders(shared: &Shared, runs: orders::Runs<'_>) -> crate::events::OrderCleanup {
+    let events = shared.events.clone();
+    let on_exchange = move |exchange: &crate::client::Exchange| events.exchange(exchange);
+    shared
+        .orders
+        .close(runs, &shared.client, &shared.profile, &on_exchange)
+        .await
 }
 
 /// Resolves with the reason when a stop is asked for; never when nobody can ask any more.

@@ -125,3 +125,132 @@ pub fn select(scenarios: &[Scenario], selection: &Selection) -> Vec<Scenario> {
         .cloned()
         .collect()
 }
+
+/// One call a run would send that changes the supplier's state (`mallcheck run --plan`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedChange {
+    pub scenario: String,
+    /// `file:line` of the step.
+    pub at: String,
+    pub interface: String,
+    /// The parameters as the scenario writes them (templates unrendered, so nothing of the
+    /// config or the supplier shows), with the harmless ones merged where the run sends those.
+    pub params: String,
+    /// What the run expects, or what it sends it for.
+    pub note: String,
+}
+
+/// The builtins that send pre-orders, and what they do.
+const ORDERING_BUILTINS: &[(&str, &str)] = &[
+    (
+        "concurrent_preorders",
+        "pre-orders sent at once on a stock set by admin, then cancelled",
+    ),
+    (
+        "stock_lock",
+        "pre-orders that lock and buy out a SKU's stock, then cancelled",
+    ),
+];
+
+/// Every call the selected scenarios would send that changes the supplier's state, without
+/// sending anything: what a target not cleared for orders gets (token checks with harmless
+/// parameters) or, with `allow_orders`, the order scenarios too.
+pub fn state_changes(
+    profile: &crate::profile::Profile,
+    scenarios: &[Scenario],
+    allow_orders: bool,
+) -> Vec<PlannedChange> {
+    use crate::scenario::model::Step;
+    let mut planned = Vec::new();
+    for scenario in scenarios {
+        let skipped = scenario.has_tag("orders") && !allow_orders;
+        for (index, step) in scenario.steps.iter().enumerate() {
+            let at = format!(
+                "{}:{}",
+                scenario.file,
+                scenario.step_lines.get(index).copied().unwrap_or(0)
+            );
+            match step {
+                Step::Builtin(builtin) if !skipped => {
+                    if let Some((_, what)) = ORDERING_BUILTINS
+                        .iter()
+                        .find(|(name, _)| *name == builtin.builtin)
+                    {
+                        planned.push(PlannedChange {
+                            scenario: scenario.id.clone(),
+                            at,
+                            interface: format!("submit, cancel ({})", builtin.builtin),
+                            params: serde_json::Value::Object(builtin.args.clone()).to_string(),
+                            note: (*what).to_string(),
+                        });
+                    }
+                }
+                Step::Call(call) if !skipped => {
+                    for (interface, params) in planned_calls(call) {
+                        let Some(found) = profile.interface(&interface) else {
+                            continue;
+                        };
+                        let Some(harmless) = found.harmless.as_ref() else {
+                            continue;
+                        };
+                        let refused = call.expect.success == Some(false);
+                        let (params, note) = match (allow_orders, params) {
+                            (false, serde_json::Value::Object(mut map)) if refused => {
+                                map.extend(harmless.clone());
+                                (
+                                    serde_json::Value::Object(map),
+                                    "sent to be refused, with harmless parameters (not cleared for orders)",
+                                )
+                            }
+                            (_, params) if refused => (params, "sent to be refused"),
+                            (_, params) => (params, "sent to succeed"),
+                        };
+                        planned.push(PlannedChange {
+                            scenario: scenario.id.clone(),
+                            at: at.clone(),
+                            interface,
+                            params: params.to_string(),
+                            note: note.to_string(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    planned
+}
+
+/// The interfaces and parameters of a call step: one, or one per item of a `for_each` whose
+/// call and parameters are fields of the item (`"${case.iface}"`, `"${case.params}"`).
+fn planned_calls(call: &crate::scenario::model::CallStep) -> Vec<(String, serde_json::Value)> {
+    let field = |template: &str, name: &str| -> Option<String> {
+        let inner = template.strip_prefix("${")?.strip_suffix('}')?;
+        let (var, field) = inner.split_once('.')?;
+        (var == name).then(|| field.to_string())
+    };
+    let Some(each) = &call.for_each else {
+        return vec![(call.call.clone(), call.params.clone())];
+    };
+    let Some(items) = each.items.as_array() else {
+        return vec![(call.call.clone(), call.params.clone())];
+    };
+    let call_field = field(&call.call, &each.name);
+    let params_field = call.params.as_str().and_then(|p| field(p, &each.name));
+    items
+        .iter()
+        .map(|item| {
+            let interface = call_field
+                .as_ref()
+                .and_then(|f| item.get(f))
+                .and_then(serde_json::Value::as_str)
+                .map_or_else(|| call.call.clone(), str::to_string);
+            let params = params_field
+                .as_ref()
+                .and_then(|f| item.get(f))
+                .cloned()
+                .unwrap_or_else(|| call.params.clone());
+            (interface, params)
+        })
+        .collect()
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::orders;
 use super::results::Rows;
 use super::shared::Shared;
 use crate::checks::{self, ExchangeInput, Judged, StepExpectation, ids};
@@ -41,6 +42,8 @@ struct Rendered<'p> {
     params: Map<String, Value>,
     expect: Expect,
     captures: Vec<CaptureSpec>,
+    /// The parameters were made ones no supplier can fulfil (see [`harmless`]).
+    harmless: bool,
 }
 
 /// One capture of a call step.
@@ -192,6 +195,7 @@ fn render<'p>(
             )));
         }
     };
+    let (params, harmless) = harmless(shared, interface, call, params)?;
     if interface.auth && call.expect.success.unwrap_or(true) {
         let wire = Value::Object(shared.profile.fields.to_wire_map(&params));
         let violations = shared.profile.validate_request(&interface.id, &wire);
@@ -263,7 +267,33 @@ fn render<'p>(
         params,
         expect,
         captures,
+        harmless,
     })
+}
+
+/// On a target not cleared for orders, a call that changes the supplier's state is sent only
+/// to see a refusal (a token check), and then with the profile's `harmless` parameters over the
+/// scenario's: no real SKU, no quantity, no known order. Nothing else of the kind is sent there.
+fn harmless(
+    shared: &Shared,
+    interface: &Interface,
+    call: &CallStep,
+    mut params: Map<String, Value>,
+) -> Result<(Map<String, Value>, bool), Abort> {
+    let Some(harmless) = interface.harmless.as_ref() else {
+        return Ok((params, false));
+    };
+    if shared.options.allow_orders {
+        return Ok((params, false));
+    }
+    if call.expect.success != Some(false) {
+        return Err(Abort(format!(
+            "未获准下单 not sent: {} changes the supplier's state and this target is not cleared for orders (--allow-orders, or environment = \"test\")",
+            interface.id
+        )));
+    }
+    params.extend(harmless.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok((params, true))
 }
 
 /// Sends the call. A call that expects success and meets the standard's expired marker fetches
@@ -334,28 +364,25 @@ async fn send(
             md5::compute(format!("mallcheck-unknown-{}", shared.options.run_id))
         )),
     };
-    if interface.id == iface::SUBMIT {
-        shared.orders.before_submit(params);
-    }
     let auto =
         matches!(token, TokenUse::Auto) && retry_expired && call.expect.success != Some(false);
-    let first = shared.client.call(&interface.id, params, token).await;
-    let exchange = if auto && token_expired(&first, &shared.profile.settings.expired_marker) {
-        // The marker says "fetch a new token": the mall does, once, and asks again (a supplier
-        // may revoke a token when it issues the next one).
-        shared.emit_exchange(&first);
-        shared.client.forget_token();
-        match shared.client.current_token().await {
-            Ok(_) => {
-                shared
-                    .client
-                    .call(&interface.id, params, TokenUse::Auto)
-                    .await
-            }
-            Err(failed) => failed,
-        }
+    let exchange = if interface.id == iface::SUBMIT {
+        // A pre-order goes through the order book: written down first, never abandoned.
+        let id = interface.id.clone();
+        let kind = if rendered.harmless {
+            orders::SubmitKind::Harmless
+        } else if call.expect.success == Some(false) {
+            orders::SubmitKind::ToBeRefused
+        } else {
+            orders::SubmitKind::ToBeAccepted
+        };
+        orders::send_submit(shared, params, kind, move |shared, params| async move {
+            call_renewing_token(&shared, &id, &params, token, auto).await
+        })
+        .await
+        .map_err(Abort)?
     } else {
-        first
+        call_renewing_token(shared, &interface.id, params, token, auto).await
     };
     shared.emit_exchange(&exchange);
     note_unreachable(shared, &exchange);
@@ -363,6 +390,27 @@ async fn send(
         exchange,
         reissued_since: None,
     })
+}
+
+/// One call; when `renew` and the answer carries the expired-token marker, the mall fetches a
+/// new token, once, and asks again (a supplier may revoke a token when it issues the next one).
+async fn call_renewing_token(
+    shared: &Shared,
+    interface: &str,
+    params: &Map<String, Value>,
+    token: TokenUse,
+    renew: bool,
+) -> Exchange {
+    let first = shared.client.call(interface, params, token).await;
+    if !(renew && token_expired(&first, &shared.profile.settings.expired_marker)) {
+        return first;
+    }
+    shared.emit_exchange(&first);
+    shared.client.forget_token();
+    match shared.client.current_token().await {
+        Ok(_) => shared.client.call(interface, params, TokenUse::Auto).await,
+        Err(failed) => failed,
+    }
 }
 
 /// The exchange checks and the step's expectations, recorded as rows.
@@ -397,6 +445,9 @@ fn judge(
             .as_ref()
             .map(|t| format!("{} / {}: ", t.zh, t.en))
             .unwrap_or_default(),
+        harmless_marker: rendered
+            .harmless
+            .then_some(shared.profile.settings.expired_marker.as_str()),
     };
     let expectation_runs =
         checks::judge_step_expectations(&expectation, &judged, &failure_summary(&sent.exchange));
@@ -547,6 +598,43 @@ impl Kept {
 
 /// A call a builtin makes on its own: sent with the run's token, recorded, and judged by the
 /// exchange checks like any scenario call.
+/// One call with the current token; a submit goes through the order book (written down first,
+/// never abandoned).
+pub(crate) async fn call(
+    shared: &Arc<Shared>,
+    interface_id: &str,
+    params: &Map<String, Value>,
+    expect_success: bool,
+) -> Exchange {
+    if interface_id != iface::SUBMIT {
+        return shared
+            .client
+            .call(interface_id, params, TokenUse::Auto)
+            .await;
+    }
+    // A builtin's pre-order the run may not send is an exchange that never happened: what
+    // needed it is not judged.
+    if !shared.options.allow_orders {
+        return shared.client.internal_failure(
+            iface::SUBMIT,
+            "未获准下单 not sent: this target is not cleared for orders".to_string(),
+        );
+    }
+    let kind = if expect_success {
+        orders::SubmitKind::ToBeAccepted
+    } else {
+        orders::SubmitKind::ToBeRefused
+    };
+    let sent = orders::send_submit(shared, params, kind, |shared, params| async move {
+        shared
+            .client
+            .call(iface::SUBMIT, &params, TokenUse::Auto)
+            .await
+    })
+    .await;
+    sent.unwrap_or_else(|why| shared.client.internal_failure(iface::SUBMIT, why))
+}
+
 pub(crate) async fn call_judged(
     shared: &Arc<Shared>,
     rows: &mut Rows<'_>,
@@ -554,10 +642,7 @@ pub(crate) async fn call_judged(
     params: &Map<String, Value>,
     expect_success: bool,
 ) -> (Exchange, Option<Judged>) {
-    let exchange = shared
-        .client
-        .call(interface_id, params, TokenUse::Auto)
-        .await;
+    let exchange = call(shared, interface_id, params, expect_success).await;
     let judged = record_judged(
         shared,
         rows,

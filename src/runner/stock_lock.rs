@@ -104,11 +104,8 @@ impl Locker<'_> {
             serde_json::json!([{"sku": self.sku, "num": num, "price": number(self.price)}]),
         );
         params.insert("order_price".into(), number(total));
-        self.shared.orders.before_submit(&params);
         let (_, judged) =
             call_judged(self.shared, rows, iface::SUBMIT, &params, expect_success).await;
-        let answer = judged.as_ref().and_then(|j| j.value());
-        self.shared.orders.observe(iface::SUBMIT, &params, answer);
         Ok(judged
             .filter(|j| j.succeeded())
             .and_then(|j| j.result().get("order_id").cloned()))
@@ -234,7 +231,7 @@ pub(crate) async fn stock_lock(
     let before = locker.stock(rows).await;
     let Some(order_id) = locker.preorder(rows, 1, true).await? else {
         return Err(Abort(format!(
-            "预下单被拒 the pre-order of 1 unit of {sku} was refused (see the submit row): stock locking is not judged"
+            "预下单未成功 the pre-order of 1 unit of {sku} was refused or not sent (see the submit row): stock locking is not judged"
         )));
     };
     let locked = locker.stock(rows).await;
@@ -263,7 +260,7 @@ pub(crate) async fn stock_lock(
     }
     let Some(all) = locker.preorder(rows, stock, true).await? else {
         return Err(Abort(format!(
-            "预下单被拒 the pre-order of all {stock} units of {sku} was refused (see the submit row)"
+            "预下单未成功 the pre-order of all {stock} units of {sku} was refused or not sent (see the submit row)"
         )));
     };
     let extra = locker.preorder(rows, 1, false).await?;

@@ -92,6 +92,9 @@ pub struct SupplierConfig {
     /// While the last token issued is valid, a token request gets it again, with the same
     /// `expires_at`.
     pub reissue_valid_token: bool,
+    /// Milliseconds every pre-order answer is held (after the order is made): a slow supplier,
+    /// for tests that stop the harness while pre-orders are in flight.
+    pub submit_delay_ms: u64,
 }
 
 impl Default for SupplierConfig {
@@ -107,6 +110,7 @@ impl Default for SupplierConfig {
             deliver_after_seconds: orders::DELIVERY_SECONDS,
             area_ids: AreaIds::Standard,
             reissue_valid_token: false,
+            submit_delay_ms: 0,
         }
     }
 }
@@ -254,6 +258,7 @@ pub async fn start(
         password_md5: token::md5_hex(&config.password),
         area_ids: config.area_ids,
         reissue_token: config.reissue_valid_token,
+        submit_delay: std::time::Duration::from_millis(config.submit_delay_ms),
     });
     let router = routes::router(app, config.admin)?;
     let (stop, stopped) = oneshot::channel::<()>();

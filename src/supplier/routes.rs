@@ -75,7 +75,8 @@ pub fn router(app: Arc<App>, admin: bool) -> Result<Router, SupplierError> {
     if admin {
         router = router
             .route("/__admin/clock", post(admin_clock))
-            .route("/__admin/stock", post(admin_stock));
+            .route("/__admin/stock", post(admin_stock))
+            .route("/__admin/orders", post(admin_orders));
     }
     Ok(router.fallback(not_found).with_state(app))
 }
@@ -107,7 +108,12 @@ async fn answer(
     if iface == Iface::Stocks && app.faults.has(Fault::SlowStocks) {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    app.handle(iface, interface, &params)
+    let outcome = app.handle(iface, interface, &params);
+    if iface == Iface::Submit && !app.submit_delay.is_zero() {
+        // The order exists already: a harness stopped now has one in flight.
+        tokio::time::sleep(app.submit_delay).await;
+    }
+    outcome
 }
 
 /// A result in the profile's wire names (handlers answer logical names).
@@ -404,6 +410,28 @@ async fn admin_stock(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
         }
         Ok(json!({"sku": code, "num": num, "area_id": area.unwrap_or_default()}))
     })())
+}
+
+/// Every order the supplier holds, with its phase: what a test counts as left open.
+async fn admin_orders(State(app): State<Arc<App>>) -> Response {
+    let book = app
+        .book
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let orders: Vec<Value> = book
+        .orders()
+        .iter()
+        .map(|order| {
+            let phase = match order.phase {
+                crate::supplier::orders::Phase::Submitted => "submitted",
+                crate::supplier::orders::Phase::Confirmed { .. } => "confirmed",
+                crate::supplier::orders::Phase::Cancelled { .. } => "cancelled",
+            };
+            json!({"order_id": order.id, "yggc_order": order.yggc_order, "phase": phase})
+        })
+        .collect();
+    drop(book);
+    admin_answer(Ok(Value::Array(orders)))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod client;
 mod common;
 mod faults;
 mod hostile;
+mod orders_safety;
 mod profile;
 mod report;
 mod requirement_ids;

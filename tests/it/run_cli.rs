@@ -223,12 +223,15 @@ fn input_errors_exit_2_and_point_at_the_line() {
 #[test]
 fn an_unreachable_target_is_a_runtime_error() {
     let dir = temp_dir("unreachable");
-    // A port nobody listens on: bind, take the port, let it go.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    // A port bound and never listened on: connections are refused, and no other test of this
+    // process can take the port while the socket lives.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let _guard = runtime.enter();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let port = socket.local_addr().expect("addr").port();
     let target = format!("http://127.0.0.1:{port}");
     let out = mallcheck(
         &["run", "--target", &target, "--out", "out"],
@@ -492,7 +495,7 @@ fn orders_an_interrupted_run_left_are_cancelled_by_the_next_run() {
         "the left-over order is cancelled"
     );
     let ledger = std::fs::read_to_string(state.join("ledger.jsonl")).expect("ledger");
-    assert!(ledger.contains("recovered_cancelled"), "{ledger}");
+    assert!(ledger.contains("cleanup_cancelled"), "{ledger}");
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -128,6 +128,8 @@ pub struct App {
     pub area_ids: AreaIds,
     /// Hand out the last token again while it is valid.
     pub reissue_token: bool,
+    /// How long a pre-order's answer is held.
+    pub submit_delay: std::time::Duration,
 }
 
 /// A money amount as a JSON number with its exact decimal text ("19.90").
