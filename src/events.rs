@@ -305,6 +305,8 @@ pub enum Event {
     /// What became of the orders left open (this run's, and those earlier runs left), after the
     /// scenarios ended; sent only when there were any.
     OrdersClosed(OrderCleanup),
+    /// The transitions of the order's life a run drove, with what the supplier did.
+    OrderTransitions(Vec<TransitionSeen>),
     RunFinished {
         verdict: Verdict,
         duration_ms: u64,
@@ -350,4 +352,16 @@ impl OrderCleanup {
     pub fn is_empty(&self) -> bool {
         self.cancelled.is_empty() && self.already_closed.is_empty() && self.not_cancelled.is_empty()
     }
+}
+
+/// One transition of the order's life (`[[order_life]]` of the profile) and what a run saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionSeen {
+    pub from: String,
+    pub action: String,
+    /// `accept`, `refuse`, or `either` (the standard is silent).
+    pub expected: String,
+    /// `accepted`, `refused`, `no answer`, or `not reached`.
+    pub seen: String,
+    pub requirement: Option<String>,
 }

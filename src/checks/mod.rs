@@ -46,7 +46,7 @@ pub use optional::{agreement_prices, offer_prices, offers_below_agreement};
 pub use order_life::{
     LifeCodes, Sighting, furthest, order_life, order_lines, shipment_matches, track_refused,
 };
-pub use orders::{oversell, sold_out_refused, stock_follows_lock};
+pub use orders::{order_transition, oversell, sold_out_refused, stock_follows_lock};
 pub use token::{SavedTokenAge, saved_token_age, saved_token_pending, saved_token_verdict};
 pub(crate) use walk::shorten;
 
@@ -185,6 +185,7 @@ pub mod ids {
     pub const POOL_MEMBERSHIP: &str = "pool-membership";
     pub const FEED_NOT_EMPTY: &str = "feed-not-empty";
     pub const CONCURRENT_PREORDERS: &str = "concurrent-preorders";
+    pub const ORDER_TRANSITION: &str = "order-transition";
     pub const SAVED_TOKEN_LIFETIME: &str = "saved-token-lifetime";
     pub const ORDER_LIFE: &str = "order-life";
     pub const ORDER_LINES: &str = "order-lines";
@@ -266,6 +267,11 @@ pub const CHECKS: &[CheckDef] = {
         def(ids::FEED_WINDOW, Result, &["FEED-WINDOW"]),
         def(ids::CLOCK_ONLY, Scenario, &[]),
         def(ids::CONCURRENT_PREORDERS, Scenario, &["ORD-LOCK-STOCK"]),
+        def(
+            ids::ORDER_TRANSITION,
+            Scenario,
+            orders::TRANSITION_REQUIREMENTS,
+        ),
         def(ids::SAVED_TOKEN_LIFETIME, Scenario, &["TOK-TTL-36H"]),
         def(ids::ORDER_LIFE, Scenario, &["ORD-QUERY"]),
         def(ids::ORDER_LINES, Scenario, &["ORD-QUERY"]),
@@ -290,6 +296,19 @@ pub fn check_def(id: &str) -> Option<&'static CheckDef> {
 /// Whether the profile asks only for result checks that exist (`checks = [...]` of each
 /// interface): an unknown id is an error naming the interface, never a check silently skipped.
 pub fn validate_profile(profile: &Profile) -> Result<(), String> {
+    if let Some(t) = profile.order_life.iter().find(|t| {
+        t.requirement
+            .as_deref()
+            .is_some_and(|r| !orders::TRANSITION_REQUIREMENTS.contains(&r))
+    }) {
+        return Err(format!(
+            "interfaces.toml: order_life {} → {} names requirement {:?}, which the order-transition check does not judge (it judges {})",
+            t.from,
+            t.action,
+            t.requirement.as_deref().unwrap_or_default(),
+            orders::TRANSITION_REQUIREMENTS.join(", ")
+        ));
+    }
     for interface in &profile.interfaces {
         for id in &interface.checks {
             match check_def(id) {

@@ -185,6 +185,60 @@ pub fn sold_out_refused(sku: &str, stock: i64, extra_accepted: bool) -> CheckRun
     CheckRun::new(ids::SOLD_OUT_REFUSED, &[LOCK_REQ], findings)
 }
 
+/// The requirements a transition of the order's life (`[[order_life]]`) may be judged against.
+pub const TRANSITION_REQUIREMENTS: &[&str] = &[
+    "ORD-CONFIRM",
+    "ORD-CANCEL",
+    "ORD-NO-CANCEL-AFTER-CONFIRM",
+    "ORD-NO-CONFIRM-AFTER-CANCEL",
+    "ORD-QUERY",
+    "LOG-TRACK",
+];
+
+/// One transition of the order's life: what the supplier answered (`accepted`: `success`, or
+/// `None` when no readable answer came) against what the profile expects.
+pub fn order_transition(
+    transition: &crate::profile::Transition,
+    accepted: Option<bool>,
+    desc: &str,
+) -> CheckRun {
+    use crate::profile::Outcome;
+    let name = format!("{} --{}-->", transition.from, transition.action);
+    let Some(requirement) = transition.requirement.as_deref() else {
+        // The standard is silent: recorded in the transition table, judged nowhere.
+        return CheckRun::new(ids::ORDER_TRANSITION, &[], Vec::new());
+    };
+    let Some(accepted) = accepted else {
+        return CheckRun::not_judged(
+            ids::ORDER_TRANSITION,
+            &[requirement],
+            format!("{name}: 没有可读的答复 no readable answer"),
+        );
+    };
+    let wrong = match transition.expect {
+        Outcome::Accept => !accepted,
+        Outcome::Refuse => accepted,
+        Outcome::Either => false,
+    };
+    let findings = if wrong {
+        let seen = if accepted { "accepted" } else { "refused" };
+        vec![Finding::new(
+            ids::ORDER_TRANSITION,
+            requirement,
+            format!(
+                "订单状态转换 order transition {name}: expected {}, the supplier {seen} (desc = {:?})",
+                transition.expect.as_str(),
+                crate::excerpt::shorten(desc, 200)
+            ),
+        )
+        .expected(transition.expect.as_str())
+        .actual(seen)]
+    } else {
+        Vec::new()
+    };
+    CheckRun::new(ids::ORDER_TRANSITION, &[requirement], findings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,8 +117,49 @@ struct CatalogueFile {
     /// Named state codes and texts (`order_state.cancelled = -2`), for checks and templates.
     #[serde(default)]
     codes: Codes,
+    /// The life of an order as the mall drives it (`[[order_life]]`).
+    #[serde(default)]
+    order_life: Vec<Transition>,
     #[serde(rename = "interface")]
     interfaces: Vec<Interface>,
+}
+
+/// What the standard asks of a supplier when the mall takes an action on an order in a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Accept,
+    Refuse,
+    /// The standard is silent: what the supplier does is recorded, not judged.
+    Either,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accept => "accept",
+            Outcome::Refuse => "refuse",
+            Outcome::Either => "either",
+        }
+    }
+}
+
+/// One transition of an order's life: the mall calls `action` (an interface taking
+/// `order_id`) on an order in state `from`; the supplier must answer `expect`, and an accepted
+/// action moves the order `to` a state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// `pre_ordered`, `confirmed`, `cancelled`, or `unknown` (an order id never issued).
+    pub from: String,
+    pub action: String,
+    pub expect: Outcome,
+    /// The state after an accepted action (required when `expect = "accept"`).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// The requirement the answer is judged against (none where the standard is silent).
+    #[serde(default)]
+    pub requirement: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +189,7 @@ pub(super) struct Catalogue {
     pub interfaces: Vec<Interface>,
     pub fields: BTreeMap<String, String>,
     pub codes: Codes,
+    pub order_life: Vec<Transition>,
 }
 
 pub(super) fn load_catalogue(source: &ProfileSource) -> Result<Catalogue, ProfileError> {
@@ -182,6 +224,7 @@ pub(super) fn load_catalogue(source: &ProfileSource) -> Result<Catalogue, Profil
         interfaces: file.interfaces,
         fields: file.fields,
         codes: file.codes,
+        order_life: file.order_life,
     })
 }
 
@@ -201,6 +244,54 @@ pub(super) fn load_requirements(source: &ProfileSource) -> Result<Vec<Requiremen
 }
 
 /// Every requirement an interface names must exist.
+/// The states an order can be brought to by the mall; `unknown` is an order id never issued.
+pub const ORDER_STATES: &[&str] = &["pre_ordered", "confirmed", "cancelled", "unknown"];
+
+/// Every transition names a known state, an interface, a requirement the profile has, and where
+/// an accepted action leads.
+pub(super) fn check_order_life(
+    order_life: &[Transition],
+    interfaces: &[Interface],
+    requirements: &[Requirement],
+) -> Result<(), ProfileError> {
+    for (index, t) in order_life.iter().enumerate() {
+        let field = |name: &str| format!("order_life[{index}].{name}");
+        let state = |name: &str| ORDER_STATES.contains(&name);
+        let unknown_requirement = t
+            .requirement
+            .as_ref()
+            .filter(|r| !requirements.iter().any(|q| &q.id == *r));
+        let problem = if !state(&t.from) {
+            Some((
+                "from",
+                format!(
+                    "unknown state {:?} (states: {})",
+                    t.from,
+                    ORDER_STATES.join(", ")
+                ),
+            ))
+        } else if !interfaces.iter().any(|i| i.id == t.action) {
+            Some(("action", format!("unknown interface {:?}", t.action)))
+        } else if t.expect == Outcome::Accept && !t.to.as_deref().is_some_and(state) {
+            Some((
+                "to",
+                "an accepted action needs the state it leads to".to_string(),
+            ))
+        } else {
+            unknown_requirement.map(|r| {
+                (
+                    "requirement",
+                    format!("unknown requirement id {r} (not in {REQUIREMENTS_FILE})"),
+                )
+            })
+        };
+        if let Some((name, message)) = problem {
+            return Err(ProfileError::invalid(CATALOGUE_FILE, field(name), message));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn cross_check(
     interfaces: &[Interface],
     requirements: &[Requirement],

@@ -11,7 +11,10 @@ pub mod openapi;
 mod schemas;
 mod source;
 
-pub use catalogue::{Codes, Encoding, Interface, Level, Requirement, RequirementSet, Settings};
+pub use catalogue::{
+    Codes, Encoding, Interface, Level, ORDER_STATES, Outcome, Requirement, RequirementSet,
+    Settings, Transition,
+};
 pub use error::ProfileError;
 pub use fields::{FieldMap, ROLES};
 pub use schemas::{StandaloneSchema, Violation};
@@ -54,6 +57,8 @@ pub struct Profile {
     pub fields: FieldMap,
     /// Named state codes and texts (`[codes]`).
     pub codes: Codes,
+    /// The order's life: states, the mall's actions, and what each must be answered.
+    pub order_life: Vec<Transition>,
     /// Where it was loaded from, for messages ("embedded" or the folder).
     pub origin: String,
     store: SchemaStore,
@@ -95,9 +100,11 @@ impl Profile {
             interfaces,
             fields,
             codes,
+            order_life,
         } = catalogue::load_catalogue(source)?;
         let requirements = catalogue::load_requirements(source)?;
         catalogue::cross_check(&interfaces, &requirements)?;
+        catalogue::check_order_life(&order_life, &interfaces, &requirements)?;
         let fields = FieldMap::new(&fields)
             .map_err(|message| ProfileError::invalid(CATALOGUE_FILE, "fields", message))?;
         let store = SchemaStore::load(source)?;
@@ -109,6 +116,7 @@ impl Profile {
             requirements,
             fields,
             codes,
+            order_life,
             origin: source.describe(),
             store,
             validators,

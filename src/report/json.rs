@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::{ReportError, Reporter, write_atomically};
 use crate::events::{
     Event, OrderCleanup, RequirementCoverage, ResultRow, RunScope, ScenarioInfo, SetVerdict,
-    Status, Verdict,
+    Status, TransitionSeen, Verdict,
 };
 use crate::exchange::Exchange;
 
@@ -63,6 +63,9 @@ pub struct Report {
     /// The orders left open and what closing them came to (absent when there were none).
     #[serde(default, skip_serializing_if = "OrderCleanup::is_empty")]
     pub orders_closed: OrderCleanup,
+    /// The transitions of the order's life driven, expected and seen (absent when none was).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<TransitionSeen>,
     pub scenarios: Vec<ScenarioReport>,
     pub results: Vec<ResultRow>,
     pub exchanges: Vec<Exchange>,
@@ -184,6 +187,7 @@ impl JsonReporter {
                 untested_must: Vec::new(),
                 clock_only: Vec::new(),
                 orders_closed: OrderCleanup::default(),
+                transitions: Vec::new(),
                 scenarios: Vec::new(),
                 results: Vec::new(),
                 exchanges: Vec::new(),
@@ -262,6 +266,7 @@ impl Reporter for JsonReporter {
                 }
             }
             Event::OrdersClosed(closed) => r.orders_closed = closed.clone(),
+            Event::OrderTransitions(seen) => r.transitions = seen.clone(),
             Event::RunFinished {
                 verdict,
                 duration_ms,

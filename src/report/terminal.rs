@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{ReportError, Reporter};
 use crate::events::{
     Event, OrderCleanup, OrderNote, RequirementSet, ResultRow, ScenarioInfo, SetVerdict, Status,
+    TransitionSeen,
 };
 
 /// Writes to stderr by default; any writer (a `Vec<u8>` in tests) gets the same lines without
@@ -258,6 +259,11 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     ));
                 }
             }
+            Event::OrderTransitions(seen) => {
+                for line in transition_lines(seen) {
+                    self.line(line);
+                }
+            }
             Event::OrdersClosed(closed) => {
                 for line in order_cleanup_lines(closed) {
                     self.line(line);
@@ -337,6 +343,32 @@ pub fn order_cleanup_lines(closed: &OrderCleanup) -> Vec<String> {
         lines.push(
             "  这些订单记录在状态目录的账本中；下次运行或 `mallcheck cleanup` 会再次尝试 kept in the ledger of the state folder: the next run and `mallcheck cleanup` try again".to_string(),
         );
+    }
+    lines
+}
+
+/// The order's life as driven: one line per transition, expected and seen; a mismatch on a
+/// judged transition is marked.
+pub fn transition_lines(seen: &[TransitionSeen]) -> Vec<String> {
+    let mut lines =
+        vec!["  订单状态转换 order transitions (from --action--> expected, seen):".to_string()];
+    for t in seen {
+        let mismatch = t.requirement.is_some()
+            && matches!(
+                (t.expected.as_str(), t.seen.as_str()),
+                ("accept", "refused") | ("refuse", "accepted")
+            );
+        lines.push(format!(
+            "    {} {:<12} --{}--> {:<7} {:<11} {}",
+            if mismatch { "✗" } else { " " },
+            t.from,
+            t.action,
+            t.expected,
+            t.seen,
+            t.requirement
+                .as_deref()
+                .unwrap_or("(not judged: the standard is silent)")
+        ));
     }
     lines
 }

@@ -37,6 +37,7 @@ pub(crate) async fn run(
         "concurrent_preorders" => concurrent_preorders(shared, &args, rows).await?,
         "await_order" => super::watch::await_order(shared, &args, rows, &mut captured).await?,
         "stock_lock" => super::stock_lock::stock_lock(shared, &args, rows).await?,
+        "order_transitions" => super::transitions::order_transitions(shared, &args, rows).await?,
         other => return Err(Abort(format!("unknown builtin {other:?}"))),
     }
     Ok(captured)

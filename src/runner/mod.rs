@@ -11,6 +11,7 @@ mod scenario;
 mod shared;
 mod step;
 mod stock_lock;
+mod transitions;
 mod verdict;
 mod watch;
 

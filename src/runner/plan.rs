@@ -150,6 +150,10 @@ const ORDERING_BUILTINS: &[(&str, &str)] = &[
         "stock_lock",
         "pre-orders that lock and buy out a SKU's stock, then cancelled",
     ),
+    (
+        "order_transitions",
+        "two pre-orders driven through the order's life: one confirmed (it ships), one cancelled; confirm, cancel, select and track of an unknown id",
+    ),
 ];
 
 /// Every call the selected scenarios would send that changes the supplier's state, without
@@ -179,7 +183,7 @@ pub fn state_changes(
                         planned.push(PlannedChange {
                             scenario: scenario.id.clone(),
                             at,
-                            interface: format!("submit, cancel ({})", builtin.builtin),
+                            interface: format!("submit, confirm, cancel ({})", builtin.builtin),
                             params: serde_json::Value::Object(builtin.args.clone()).to_string(),
                             note: (*what).to_string(),
                         });

@@ -332,3 +332,65 @@ fn a_second_run_in_the_same_folder_judges_the_saved_token_on_the_suppliers_moved
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The transition table of a run of `order-transitions` on the embedded supplier with `faults`.
+fn transitions(faults: &[&str], name: &str) -> (serde_json::Value, serde_json::Value) {
+    let dir = temp_dir(name);
+    let mut args = vec!["run", "--scenario", "order-transitions", "--out", "out"];
+    for fault in faults {
+        args.extend(["--fault", fault]);
+    }
+    let out = run(&args, &dir);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("out/report.json")).expect("report"),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let _ = std::fs::remove_dir_all(&dir);
+    (report["transitions"].clone(), report["results"].clone())
+}
+
+fn transition_failures(results: &serde_json::Value) -> Vec<String> {
+    results
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["check"] == "order-transition" && r["status"] != "pass")
+        .map(|r| format!("{} {}", r["requirement"], r["status"]))
+        .collect()
+}
+
+#[test]
+fn every_transition_of_the_order_life_is_driven_and_judged() {
+    let (table, results) = transitions(&[], "transitions-clean");
+    let table = table.as_array().expect("a transition table");
+    assert_eq!(table.len(), 10, "{table:?}");
+    for row in table {
+        let seen = row["seen"].as_str().unwrap_or_default();
+        match row["expected"].as_str() {
+            Some("accept") => assert_eq!(seen, "accepted", "{row}"),
+            Some("refuse") => assert_eq!(seen, "refused", "{row}"),
+            _ => assert!(seen == "accepted" || seen == "refused", "{row}"),
+        }
+    }
+    assert_eq!(transition_failures(&results), Vec::<String>::new());
+    for (fault, requirement, status) in [
+        (
+            "cancel-after-confirm",
+            "ORD-NO-CANCEL-AFTER-CONFIRM",
+            "fail",
+        ),
+        (
+            "confirm-after-cancel",
+            "ORD-NO-CONFIRM-AFTER-CANCEL",
+            "warn",
+        ),
+        ("cancel-refused", "ORD-CANCEL", "fail"),
+    ] {
+        let (_, results) = transitions(&[fault], fault);
+        let failures = transition_failures(&results);
+        assert!(
+            failures.contains(&format!("\"{requirement}\" \"{status}\"")),
+            "{fault}: {failures:?}"
+        );
+    }
+}
