@@ -632,3 +632,82 @@ impl Drop for InFlight {
         self.0.orders.settled.notify_waiters();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(sku: &str, num: u64, total: &str) -> Map<String, Value> {
+        let text = format!(
+            r#"{{"yggc_order":"Y","sku":[{{"sku":"{sku}","num":{num},"price":1}}],"order_price":{total}}}"#
+        );
+        serde_json::from_str(&text).expect("json")
+    }
+
+    #[test]
+    fn guards_weigh_the_skus_the_quantity_the_amount_and_the_count() {
+        let mut config = crate::config::Config::default();
+        config.test_data.order_skus = vec!["A".into()];
+        config.orders.max_quantity = 3;
+        config.orders.max_amount = 10.0;
+        config.orders.max_orders = 2;
+        let sent = AtomicU64::new(0);
+        let accepted = SubmitKind::ToBeAccepted;
+        let refused = SubmitKind::ToBeRefused;
+        let why = |r: Result<(), String>| r.err().unwrap_or_default();
+        assert!(why(guard(&config, &order("B", 1, "1"), accepted, &sent)).contains("order_skus"));
+        assert!(why(guard(&config, &order("A", 4, "4"), accepted, &sent)).contains("max_quantity"));
+        assert!(
+            why(guard(&config, &order("A", 1, "10.01"), accepted, &sent)).contains("max_amount")
+        );
+        // Sent to be refused: 99 999 units is the point; the SKU list still holds.
+        assert_eq!(
+            guard(&config, &order("A", 99_999, "99999"), refused, &sent),
+            Ok(())
+        );
+        assert!(why(guard(&config, &order("B", 1, "1"), refused, &sent)).contains("order_skus"));
+        assert_eq!(
+            guard(&config, &order("A", 3, "10"), accepted, &sent),
+            Ok(())
+        );
+        assert!(why(guard(&config, &order("A", 1, "1"), accepted, &sent)).contains("max_orders"));
+        assert_eq!(sent.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn the_ledger_s_last_word_on_each_order_decides_what_is_open() {
+        let dir = std::env::temp_dir().join(format!("mallcheck-ledger-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let ledger = Ledger::new(&dir, "T");
+        let params = json!({"sku": []});
+        for (event, yggc, id) in [
+            ("submit", "A", None),
+            ("accepted", "A", Some("1")),
+            ("submit", "B", None),
+            ("refused", "B", None),
+            ("submit", "C", None),
+            ("submit", "D", None),
+            ("accepted", "D", Some("4")),
+        ] {
+            ledger.append(
+                event,
+                "r1",
+                json!({"yggc_order": yggc, "order_id": id, "params": params}),
+            );
+        }
+        // A confirm names the order by its id alone.
+        ledger.append(iface::CONFIRM, "r1", json!({"order_id": "4"}));
+        Ledger::new(&dir, "other").append("submit", "r1", json!({"yggc_order": "X"}));
+        let open: Vec<(String, Option<String>)> = ledger
+            .open_orders(Runs::All)
+            .into_iter()
+            .map(|o| (o.yggc_order, o.order_id))
+            .collect();
+        assert_eq!(
+            open,
+            vec![("A".into(), Some("1".into())), ("C".into(), None)]
+        );
+        assert!(ledger.open_orders(Runs::AllBut("r1")).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

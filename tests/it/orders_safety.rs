@@ -394,3 +394,47 @@ fn every_transition_of_the_order_life_is_driven_and_judged() {
         );
     }
 }
+
+#[test]
+fn guards_hold_every_pre_order_to_a_target_other_than_the_embedded_supplier() {
+    let serve = Serve::start(&["--admin"]);
+    let url = serve.url.clone();
+    for (name, guard, reason) in [
+        ("max-orders", "max_orders = 2", "max_orders = 2"),
+        ("max-amount", "max_amount = 0.5", "max_amount = 0.5"),
+        ("max-quantity", "max_quantity = 0", "max_quantity = 0"),
+    ] {
+        let dir = temp_dir(name);
+        std::fs::write(dir.join("mallcheck.toml"), format!("[orders]\n{guard}\n")).expect("config");
+        let before = supplier_orders(&url).len();
+        let out = run(
+            &[
+                "run",
+                "--target",
+                &url,
+                "--allow-orders",
+                "--tag",
+                "orders",
+                "--out",
+                "out",
+            ],
+            &dir,
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let made = supplier_orders(&url).len() - before;
+        let report = std::fs::read_to_string(dir.join("out/report.json")).expect("report");
+        assert!(
+            report.contains(reason),
+            "{name}: no row says why:\n{stderr}"
+        );
+        match name {
+            // Refused pre-orders count too: at most two reach the supplier.
+            "max-orders" => assert!(made <= 2, "{name}: {made} orders made"),
+            // Only pre-orders sent to be refused (a wrong price, beyond the stock) go out, and
+            // the supplier makes none of them.
+            _ => assert_eq!(made, 0, "{name}: {made} orders made\n{stderr}"),
+        }
+        assert_ne!(out.status.code(), Some(0), "a guarded run is never a pass");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
