@@ -96,6 +96,8 @@ struct Shared {
     timeouts_in_a_row: AtomicU64,
     /// Set once [`SILENT_AFTER`] calls in a row timed out: the supplier has stopped answering.
     silenced: Mutex<Option<String>>,
+    /// Interfaces a call to timed out, with why: they are not asked again in this run.
+    timed_out: Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// Calls in a row that time out, with no whole answer between them, after which the supplier
@@ -204,6 +206,7 @@ impl Client {
                 unjudged_issues: Mutex::new(Vec::new()),
                 timeouts_in_a_row: AtomicU64::new(0),
                 silenced: Mutex::new(None),
+                timed_out: Mutex::new(std::collections::HashMap::new()),
             }),
             token: Arc::new(TokenSlot::default()),
         })
@@ -519,11 +522,20 @@ impl Client {
         lock(&self.shared.silenced).clone()
     }
 
+    /// Why `interface` is not asked again: a call to it timed out earlier in this run (a second
+    /// call would most likely wait out the same deadline).
+    pub fn timed_out_before(&self, interface: &str) -> Option<String> {
+        lock(&self.shared.timed_out).get(interface).cloned()
+    }
+
     /// Counts a call to the supplier (resources elsewhere do not count): a timeout adds one, a
     /// whole answer starts again from none.
     fn note_answered(&self, interface: &str, raw: &RawOutcome, duration_ms: u64) {
         match (&raw.error, &raw.response) {
-            (Some(TransportError::Timeout { .. }), _) => {
+            (Some(error @ TransportError::Timeout { .. }), _) => {
+                lock(&self.shared.timed_out)
+                    .entry(interface.to_string())
+                    .or_insert_with(|| error.describe());
                 let in_a_row = self
                     .shared
                     .timeouts_in_a_row

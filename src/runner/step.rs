@@ -310,6 +310,12 @@ async fn send(
     if let Some(why) = shared.client.silenced() {
         return Err(Abort(format!("未发送 blocked: {why}")));
     }
+    if let Some(why) = shared.client.timed_out_before(&interface.id) {
+        return Err(Abort(format!(
+            "未发送 blocked: {} timed out earlier in this run ({why}); not asked again",
+            interface.id
+        )));
+    }
     if !interface.auth {
         if let Some(why) = shared.client.token_unanswered() {
             return Err(Abort(format!(
@@ -606,6 +612,12 @@ pub(crate) async fn call(
     params: &Map<String, Value>,
     expect_success: bool,
 ) -> Exchange {
+    if let Some(why) = shared.client.timed_out_before(interface_id) {
+        return shared.client.internal_failure(
+            interface_id,
+            format!("未发送 not sent: {interface_id} timed out earlier in this run ({why})"),
+        );
+    }
     if interface_id != iface::SUBMIT {
         return shared
             .client

@@ -445,3 +445,50 @@ async fn a_supplier_that_stops_answering_is_not_waited_for_call_by_call() {
     let (announced, finished) = scenario_counts(&events);
     assert_eq!(announced, finished);
 }
+
+/// An interface that never answers is asked once: later calls to it are blocked at once (and
+/// their requirements not judged), while the rest of the run goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interface_that_timed_out_is_not_asked_again() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hanging_calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hanging_calls);
+    let app = Router::new().fallback(move |uri: Uri| {
+        let counter = Arc::clone(&counter);
+        async move {
+            if uri.path().ends_with("/new_skus") {
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            }
+            hostile(uri).await
+        }
+    });
+    let (outcome, events, _) = run_against(
+        app,
+        "interface-times-out",
+        "timeout_seconds = 1\n[credentials]\nusername = \"u\"\npassword = \"p\"\n",
+        false,
+    )
+    .await;
+    assert_eq!(
+        hanging_calls.load(Ordering::SeqCst),
+        1,
+        "new_skus asked again"
+    );
+    assert!(outcome.aborted.is_none(), "{:?}", outcome.aborted);
+    let blocked = events.iter().any(|e| match e {
+        Event::ScenarioFinished {
+            note: Some(note), ..
+        } => note.contains("new_skus timed out earlier"),
+        _ => false,
+    });
+    let row = events.iter().any(|e| match e {
+        Event::Result(r) => r.message.contains("timed out earlier"),
+        _ => false,
+    });
+    assert!(
+        blocked || row,
+        "no row or note says why new_skus was not asked again"
+    );
+}
