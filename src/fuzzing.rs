@@ -1082,6 +1082,38 @@ mod tests {
         }
     }
 
+    /// Inputs that crashed `fuzz/run.sh`, minimised (`cargo fuzz tmin`), in
+    /// `fuzz/regressions/judge/`: (name, bytes).
+    const CRASHES: &[(&str, &[u8])] = &[
+        // A prices answer (any answer whose result is a list) whose first item has the stock
+        // `num` -9223372036854775808: read as the stock before a pre-order, the stock-lock check
+        // computed `before - 1` in i64 and overflowed (a panic where overflow is checked, a
+        // wrong expected stock where it wraps). Fixed in `checks::stock_follows_lock`.
+        (
+            "stock-lock-i64-min",
+            include_bytes!("../fuzz/regressions/judge/stock-lock-i64-min"),
+        ),
+    ];
+
+    #[test]
+    fn crashes_found_by_the_fuzzer_stay_fixed() {
+        for (name, bytes) in CRASHES {
+            let summary = judge_bytes(bytes);
+            assert!(summary.parsed, "{name}: {summary:?}");
+        }
+    }
+
+    #[test]
+    fn the_stock_lock_check_reads_the_lowest_stock() {
+        let run =
+            checks::stock_follows_lock("A", Some(i64::MIN), Some(i64::MIN), Some(i64::MIN), 1);
+        assert_eq!(run.findings.len(), 1, "{run:?}");
+        assert_eq!(
+            run.findings[0].expected.as_deref(),
+            Some("-9223372036854775809")
+        );
+    }
+
     #[test]
     fn short_and_empty_inputs_are_inputs() {
         for data in [
