@@ -925,9 +925,13 @@ fn mutate_node(node: &mut Value, donor: Value, mix: &mut Mix) {
 /// A mutation that knows JSON: the body of `data` (see the layout above) parsed, one to three
 /// of its nodes changed ([`mutate_node`]), written back behind the same header and segments.
 /// Byte mutations rarely keep an answer parseable, and the checks after the parser see only
-/// answers that parse. `None` when the body is not JSON.
-pub fn mutate_json(data: &[u8], seed: u64) -> Option<Vec<u8>> {
+/// answers that parse. `None` when the body is not JSON, or when the mutated input would be
+/// longer than `max_len`: each change is measured before the next, so that repeats of repeats
+/// never build a tree of gigabytes (a single change grows a value at most 301 times).
+pub fn mutate_json(data: &[u8], seed: u64, max_len: usize) -> Option<Vec<u8>> {
     let (_, _, body) = segments(data);
+    let head = data.get(..data.len() - body.len())?;
+    let room = max_len.checked_sub(head.len())?;
     let mut value: Value = serde_json::from_slice(body).ok()?;
     let mut mix = Mix(seed);
     for _ in 0..=mix.below(3) {
@@ -937,10 +941,36 @@ pub fn mutate_json(data: &[u8], seed: u64) -> Option<Vec<u8>> {
         if let Some(node) = value.pointer_mut(&at) {
             mutate_node(node, donor, &mut mix);
         }
+        if !fits(&value, room) {
+            return None;
+        }
     }
-    let mut out = data.get(..data.len() - body.len())?.to_vec();
+    let mut out = head.to_vec();
     serde_json::to_writer(&mut out, &value).ok()?;
     Some(out)
+}
+
+/// Whether `value` written as JSON takes at most `room` bytes (it is written only that far).
+fn fits(value: &Value, room: usize) -> bool {
+    struct Count {
+        left: usize,
+    }
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            match self.left.checked_sub(bytes.len()) {
+                Some(left) => {
+                    self.left = left;
+                    Ok(bytes.len())
+                }
+                None => Err(std::io::ErrorKind::WriteZero.into()),
+            }
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(Count { left: room }, value).is_ok()
 }
 
 #[cfg(test)]
@@ -1115,6 +1145,22 @@ mod tests {
     }
 
     #[test]
+    fn json_mutations_stay_within_their_length() {
+        let mut mix = Mix(7);
+        for round in 0..300 {
+            let (_, seed, _, _) = SEEDS[round % SEEDS.len()];
+            let mut data = seed.to_vec();
+            // Mutations of mutations, as the fuzzer makes them.
+            for _ in 0..8 {
+                if let Some(mutated) = mutate_json(&data, mix.draw(), 4096) {
+                    assert!(mutated.len() <= 4096, "{} bytes", mutated.len());
+                    data = mutated;
+                }
+            }
+        }
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_inputs() {
         for data in [
             &b""[..],
@@ -1214,7 +1260,7 @@ mod tests {
         for round in 0..2_000 {
             let (_, seed, _, _) = SEEDS[round % SEEDS.len()];
             let data = match round % 2 {
-                0 => mutate_json(seed, mix.draw()).unwrap_or_else(|| mutate(&mut mix, seed)),
+                0 => mutate_json(seed, mix.draw(), 8192).unwrap_or_else(|| mutate(&mut mix, seed)),
                 _ => mutate(&mut mix, seed),
             };
             if judge_bytes(&data).parsed {

@@ -13,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
 // are libFuzzer's own byte mutations (which reach the parser, the header and the segments).
 fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
     if seed % 2 == 0
-        && let Some(mutated) = mallcheck::fuzzing::mutate_json(&data[..size], u64::from(seed))
+        && let Some(mutated) =
+            mallcheck::fuzzing::mutate_json(&data[..size], u64::from(seed), max_size)
         && mutated.len() <= max_size
     {
         data[..mutated.len()].copy_from_slice(&mutated);
