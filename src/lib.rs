@@ -14,6 +14,8 @@ pub mod events;
 pub(crate) mod excerpt;
 pub mod exchange;
 pub(crate) mod exit;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod profile;
 pub mod report;
 pub(crate) mod runner;

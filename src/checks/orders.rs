@@ -134,7 +134,9 @@ pub fn stock_follows_lock(
         );
     };
     let mut findings = Findings::default();
-    if locked != before - k {
+    // In i128: a supplier's stock may be i64::MIN, and `before - k` must not overflow.
+    let expected = i128::from(before) - i128::from(k);
+    if i128::from(locked) != expected {
         findings.push(
             Finding::new(
                 ids::STOCK_FOLLOWS_LOCK,
@@ -143,7 +145,7 @@ pub fn stock_follows_lock(
                     "预下单未锁定库存 a pre-order of {k} unit(s) of {sku} did not lock them: stock {before} before, {locked} after"
                 ),
             )
-            .expected((before - k).to_string())
+            .expected(expected.to_string())
             .actual(locked.to_string()),
         );
     }
