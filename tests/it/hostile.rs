@@ -499,7 +499,7 @@ async fn three_timeouts_in_a_row_and_the_supplier_is_taken_as_silent() {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = Router::new().fallback(|| std::future::pending::<String>());
+    let app = Router::new().fallback(std::future::pending::<String>);
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
