@@ -504,7 +504,7 @@ async fn three_timeouts_in_a_row_and_the_supplier_is_taken_as_silent() {
         let _ = axum::serve(listener, app).await;
     });
     let profile = std::sync::Arc::new(crate::common::profile());
-    let mut config = mallcheck::client::ClientConfig::new(&format!("http://{addr}"), "u", "p");
+    let mut config = mallcheck::client::ClientConfig::new(format!("http://{addr}"), "u", "p");
     config.timeout = std::time::Duration::from_millis(300);
     let client = mallcheck::client::Client::new(profile, config).expect("client");
     let none = serde_json::Map::new();
