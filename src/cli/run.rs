@@ -8,6 +8,7 @@ use crate::exit;
 use crate::profile::Profile;
 use crate::report::Reporter;
 use crate::report::json::JsonReporter;
+use crate::report::junit::JunitReporter;
 use crate::report::terminal::TerminalReporter;
 use crate::session::{self, RunArgs, SessionError};
 
@@ -33,6 +34,7 @@ pub fn run_command(profile: Profile, args: RunArgs, verbose: bool, plan: bool) -
                 Some(report.display().to_string()),
             )),
             Box::new(JsonReporter::new(report)),
+            Box::new(JunitReporter::new(dir.join("junit.xml"))),
         ];
         reporters
     }));

@@ -2,6 +2,7 @@
 //! renders live on stderr, the file reporters aggregate and write at the end (atomically).
 
 pub mod json;
+pub mod junit;
 pub mod terminal;
 
 use std::path::Path;

@@ -291,3 +291,44 @@ fn the_json_report_of_a_run_follows_its_schema_and_keeps_the_coverage() {
         serde_json::to_value(untested_must).expect("untested_must as JSON")
     );
 }
+
+/// `junit.xml` beside report.json: one testsuite per scenario, the failure of a fault carrying
+/// its requirement and evidence, and no secret.
+#[test]
+fn junit_xml_has_a_suite_per_scenario_and_the_fault_as_a_failure() {
+    let dir = std::env::temp_dir().join(format!("mallcheck-junit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let run = |fault: Option<&str>, out: &str| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"));
+        command
+            .args(["run", "--out", out])
+            .current_dir(&dir)
+            .env("NO_COLOR", "1");
+        if let Some(fault) = fault {
+            command.args(["--fault", fault]);
+        }
+        command.output().expect("runs");
+        let junit = std::fs::read_to_string(dir.join(out).join("junit.xml")).expect("junit.xml");
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(out).join("report.json")).expect("report"),
+        )
+        .expect("json");
+        (junit, report)
+    };
+    let (junit, report) = run(None, "clean");
+    let scenarios = report["scenarios"].as_array().expect("scenarios").len();
+    assert_eq!(junit.matches("<testsuite ").count(), scenarios);
+    assert!(junit.contains("failures=\"0\""), "{}", &junit[..300]);
+    let (junit, _) = run(Some("price-above-market"), "fault");
+    assert!(junit.contains("<failure"), "no failure");
+    assert!(junit.contains("type=\"PRC-NOT-ABOVE-MARKET\""));
+    assert!(junit.contains("expected: ≤ "), "evidence missing");
+    assert!(junit.contains("curl: curl -sS"), "curl missing");
+    let md5 = format!("{:x}", md5::compute("tjmall-test"));
+    assert!(
+        !junit.contains("tjmall-test") && !junit.contains(&md5),
+        "a secret in junit.xml"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
