@@ -9,6 +9,7 @@ use crate::profile::Profile;
 use crate::report::Reporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
+use crate::report::summary::SummaryReporter;
 use crate::report::terminal::TerminalReporter;
 use crate::session::{self, RunArgs, SessionError};
 
@@ -35,6 +36,7 @@ pub fn run_command(profile: Profile, args: RunArgs, verbose: bool, plan: bool) -
             )),
             Box::new(JsonReporter::new(report)),
             Box::new(JunitReporter::new(dir.join("junit.xml"))),
+            Box::new(SummaryReporter::new(dir.join("summary.md"))),
         ];
         reporters
     }));

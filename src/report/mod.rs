@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod junit;
+pub mod summary;
 pub mod terminal;
 
 use std::path::Path;

@@ -332,3 +332,48 @@ fn junit_xml_has_a_suite_per_scenario_and_the_fault_as_a_failure() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `summary.md`: the verdicts, each failed requirement on one line, and the next steps.
+#[test]
+fn summary_md_names_the_verdicts_the_failed_requirements_and_the_next_steps() {
+    let dir = std::env::temp_dir().join(format!("mallcheck-summary-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let summary = |args: &[&str], out: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+            .args(["run", "--out", out])
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("runs");
+        std::fs::read_to_string(dir.join(out).join("summary.md")).expect("summary.md")
+    };
+    let clean = summary(&[], "clean");
+    assert!(
+        clean.starts_with("# mallcheck: required `pass` · optional `pass`"),
+        "{clean}"
+    );
+    assert!(!clean.contains("Failed requirements"), "{clean}");
+    assert!(
+        clean.contains("every MUST requirement in scope was judged and held"),
+        "{clean}"
+    );
+    let fault = summary(&["--fault", "price-above-market"], "fault");
+    assert!(fault.starts_with("# mallcheck: required `fail`"), "{fault}");
+    let line = fault
+        .lines()
+        .find(|l| l.starts_with("- **PRC-NOT-ABOVE-MARKET** (MUST"))
+        .unwrap_or_else(|| panic!("no line for the failed requirement:\n{fault}"));
+    assert!(line.contains("price"), "{line}");
+    assert!(
+        fault.contains("Fix the failed requirements (PRC-NOT-ABOVE-MARKET)"),
+        "{fault}"
+    );
+    assert!(
+        !fault.contains("http://") || !fault.contains("]("),
+        "links in the summary"
+    );
+    let narrowed = summary(&["--scenario", "token"], "narrowed");
+    assert!(narrowed.contains("A selection ran"), "{narrowed}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

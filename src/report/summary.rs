@@ -1,0 +1,232 @@
+//! `summary.md`: a short Markdown summary for `$GITHUB_STEP_SUMMARY` or a merge-request note:
+//! the verdicts, every failed requirement with one line, what was not fully judged, and the next
+//! steps, without links (the reports sit beside it).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use super::{ReportError, Reporter, write_atomically};
+use crate::events::{Event, OrderCleanup, ResultRow, RunScope, Status, Verdict};
+
+/// One failed (or warned) requirement: how many rows, and the first.
+struct Broken {
+    count: usize,
+    first: ResultRow,
+}
+
+/// What the end of the run says.
+struct Finished {
+    verdict: Verdict,
+    duration_ms: u64,
+    aborted: Option<String>,
+    untested: Vec<String>,
+    clock_only: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct SummaryReporter {
+    path: PathBuf,
+    run_id: String,
+    target: String,
+    started_at: String,
+    scope: RunScope,
+    failed: BTreeMap<String, Broken>,
+    warned: BTreeMap<String, Broken>,
+    finished: Option<Finished>,
+    not_cancelled: usize,
+}
+
+impl SummaryReporter {
+    pub fn new(path: PathBuf) -> SummaryReporter {
+        SummaryReporter {
+            path,
+            ..SummaryReporter::default()
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut md = String::new();
+        let Some(Finished {
+            verdict,
+            duration_ms,
+            aborted,
+            untested,
+            clock_only,
+        }) = &self.finished
+        else {
+            return "# mallcheck\n\nThe run did not finish.\n".to_string();
+        };
+        let _ = writeln!(
+            md,
+            "# mallcheck: required `{}` · optional `{}`\n",
+            verdict.required.as_str(),
+            verdict.optional.as_str()
+        );
+        let _ = writeln!(md, "| | |\n|---|---|");
+        let _ = writeln!(md, "| 目标 target | `{}` |", self.target);
+        let _ = writeln!(md, "| 运行 run | `{}`, {} |", self.run_id, self.started_at);
+        let _ = writeln!(
+            md,
+            "| 用时 duration | {:.1} s |",
+            *duration_ms as f64 / 1000.0
+        );
+        let _ = writeln!(
+            md,
+            "| 抽样 sample | {} SKU/pool, seed {} |",
+            self.scope.sample, self.scope.seed
+        );
+        let narrowed = self.scope.narrowed_by();
+        if !narrowed.is_empty() {
+            let _ = writeln!(md, "| 范围 scope | {} |", narrowed.join("; "));
+        }
+        if let Some(reason) = aborted {
+            let _ = writeln!(md, "\n**运行中止 run aborted:** {}", one_line(reason));
+        }
+        let mut list = |title: &str, broken: &BTreeMap<String, Broken>| {
+            if broken.is_empty() {
+                return;
+            }
+            let _ = writeln!(md, "\n## {title}\n");
+            for (requirement, b) in broken {
+                let _ = writeln!(
+                    md,
+                    "- **{requirement}** ({}, {} finding{}; {}): {}",
+                    b.first.level.as_str(),
+                    b.count,
+                    if b.count == 1 { "" } else { "s" },
+                    b.first.scenario,
+                    one_line(&b.first.message)
+                );
+            }
+        };
+        list("未通过的需求 Failed requirements", &self.failed);
+        list("警告 Warnings (SHOULD / BEYOND)", &self.warned);
+        if !untested.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n## 未完整测试的 MUST 需求 MUST requirements not fully judged\n\n{}",
+                untested.join(", ")
+            );
+        }
+        let _ = writeln!(md, "\n## 下一步 Next steps\n");
+        for step in self.next_steps(aborted.as_deref(), untested, clock_only) {
+            let _ = writeln!(md, "- {step}");
+        }
+        md
+    }
+
+    fn next_steps(
+        &self,
+        aborted: Option<&str>,
+        untested: &[String],
+        clock_only: &[String],
+    ) -> Vec<String> {
+        let mut steps = Vec::new();
+        if aborted.is_some() {
+            steps.push("运行被中止：先解决上面的原因再运行 The run stopped early: deal with the reason above and run again.".to_string());
+        }
+        if !self.failed.is_empty() {
+            steps.push(format!(
+                "修复未通过的 MUST 需求 Fix the failed requirements ({}): each failure in junit.xml and report.json has the request as a curl line.",
+                self.failed.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if self.not_cancelled > 0 {
+            steps.push(format!(
+                "{} 个订单未能取消 orders could not be cancelled: run `mallcheck cleanup --target URL`, and ask the supplier about what it cannot cancel.",
+                self.not_cancelled
+            ));
+        }
+        if !untested.is_empty() {
+            if !self.scope.orders_allowed {
+                steps.push("订单场景被跳过 The order scenarios were skipped: against a test environment, declare `environment = \"test\"` in mallcheck.toml or pass `--allow-orders`.".to_string());
+            }
+            let selected = !self.scope.scenarios.is_empty()
+                || !self.scope.tags.is_empty()
+                || !self.scope.interfaces.is_empty();
+            if selected {
+                steps.push("本次只运行了部分场景 A selection ran: run without --scenario / --tag / --interface for a verdict on the whole standard.".to_string());
+            }
+            steps.push("其余未判定项见 report.json 的 untested_must 与各行说明 For the rest, each not-judged row of report.json says why.".to_string());
+        }
+        // An aborted run judged nothing: what it could not have judged anyway is noise.
+        if !clock_only.is_empty() && aborted.is_none() {
+            steps.push(format!(
+                "36 小时后在同一目录再运行一次以判定 Run again in the same folder 36 h or more later to judge {}.",
+                clock_only.join(", ")
+            ));
+        }
+        if steps.is_empty() {
+            steps.push("无 None: every MUST requirement in scope was judged and held.".to_string());
+        }
+        steps
+    }
+}
+
+/// A message on one line, cut to keep the summary short.
+fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::excerpt::shorten(&line, 240).replace('|', "\\|")
+}
+
+fn note(broken: &mut BTreeMap<String, Broken>, row: &ResultRow) {
+    broken
+        .entry(row.requirement.clone())
+        .and_modify(|b| b.count += 1)
+        .or_insert_with(|| Broken {
+            count: 1,
+            first: row.clone(),
+        });
+}
+
+impl Reporter for SummaryReporter {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted {
+                run_id,
+                target,
+                started_at,
+                scope,
+                ..
+            } => {
+                self.run_id = run_id.clone();
+                self.target = target.clone();
+                self.started_at = started_at.clone();
+                self.scope = scope.clone();
+            }
+            Event::Result(row) => match row.status {
+                Status::Fail => note(&mut self.failed, row),
+                Status::Warn => note(&mut self.warned, row),
+                _ => {}
+            },
+            Event::OrdersClosed(OrderCleanup { not_cancelled, .. }) => {
+                self.not_cancelled = not_cancelled.len();
+            }
+            Event::RunFinished {
+                verdict,
+                duration_ms,
+                aborted,
+                untested_must,
+                clock_only,
+                ..
+            } => {
+                self.finished = Some(Finished {
+                    verdict: *verdict,
+                    duration_ms: *duration_ms,
+                    aborted: aborted.clone(),
+                    untested: untested_must.clone(),
+                    clock_only: clock_only.clone(),
+                });
+            }
+            Event::ScenarioStarted { .. }
+            | Event::Exchange(_)
+            | Event::ScenarioFinished { .. }
+            | Event::OrderTransitions(_) => {}
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        write_atomically(&self.path, self.render().as_bytes())
+    }
+}
