@@ -1,9 +1,10 @@
 //! The live view on stderr (or any writer): a progress bar on a terminal, one line per scenario
-//! under 必需接口 / 非必需接口 headings, and under each failed scenario its failures with
-//! requirement, interface, JSON pointer, expected and actual, and the curl line that repeats the
-//! call.
+//! under 必需接口 / 非必需接口 headings, in the order the run announced them (whatever order they
+//! finish in), and under each failed scenario its problems grouped by requirement: one example
+//! (interface, JSON pointer, expected and actual, a shortened curl line) and how many more. After
+//! the scenarios: the order transitions, every failed requirement once, the verdicts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Stderr, Write};
 
 use colored::{ColoredString, Colorize};
@@ -25,6 +26,16 @@ pub struct TerminalReporter<W: Write + Send = Stderr> {
     scenarios: HashMap<String, ScenarioInfo>,
     rows: HashMap<String, Vec<ResultRow>>,
     heading: Option<RequirementSet>,
+    /// The scenarios in the order the run announced them: their blocks are printed in it,
+    /// whatever order they finish in, so two runs read the same.
+    order: Vec<String>,
+    /// Blocks of finished scenarios not printed yet (an earlier one is still running).
+    finished: HashMap<String, (RequirementSet, Vec<String>)>,
+    printed: usize,
+    /// Every failed requirement of the run: its findings and its first row, for the summary
+    /// after the scenario lines.
+    failed: BTreeMap<String, (usize, ResultRow)>,
+    transitions: Vec<TransitionSeen>,
     /// Print passing scenarios' checks too.
     verbose: bool,
     /// Most failures printed per scenario before "… and N more".
@@ -90,6 +101,11 @@ impl<W: Write + Send> TerminalReporter<W> {
             scenarios: HashMap::new(),
             rows: HashMap::new(),
             heading: None,
+            order: Vec::new(),
+            finished: HashMap::new(),
+            printed: 0,
+            failed: BTreeMap::new(),
+            transitions: Vec::new(),
             verbose,
             max_failures: 8,
             report_path,
@@ -108,6 +124,118 @@ impl<W: Write + Send> TerminalReporter<W> {
         } else {
             self.bar.println(text);
         }
+    }
+
+    /// Prints the finished blocks whose turn has come (all of them at the end of the run).
+    fn flush(&mut self, all: bool) {
+        while self.printed < self.order.len() {
+            let id = self.order[self.printed].clone();
+            let Some((set, block)) = self.finished.remove(&id) else {
+                if all {
+                    // Never finished (the run was stopped): its place is left empty.
+                    self.printed += 1;
+                    continue;
+                }
+                return;
+            };
+            self.printed += 1;
+            if self.heading != Some(set) {
+                self.heading = Some(set);
+                let title = match set {
+                    RequirementSet::Required => "必需接口 Required interfaces",
+                    RequirementSet::Optional => "非必需接口 Optional interfaces",
+                };
+                let title = self.paint(title.bold().underline());
+                self.line(format!("\n{title}"));
+            }
+            for line in block {
+                self.line(line);
+            }
+        }
+    }
+
+    /// A scenario's line, its note, and its problems grouped by requirement: one example each,
+    /// with how many there are, in requirement order.
+    fn block(
+        &self,
+        info: &ScenarioInfo,
+        status: Status,
+        duration_ms: u64,
+        note: Option<&str>,
+        rows: &[ResultRow],
+    ) -> Vec<String> {
+        let mut lines = Vec::new();
+        let checks: u64 = rows.iter().map(|r| r.count).sum();
+        lines.push(format!(
+            "  {} {:<28} {} / {} {}",
+            self.paint(symbol(status)),
+            info.id,
+            info.title.zh,
+            info.title.en,
+            self.paint(format!("({checks} checks, {:.1}s)", duration_ms as f64 / 1000.0).dimmed())
+        ));
+        if let Some(note) = note {
+            lines.push(format!("      {}", self.paint(printable(note).dimmed())));
+        }
+        let mut groups: BTreeMap<(u8, &str), Vec<&ResultRow>> = BTreeMap::new();
+        for row in rows.iter().filter(|r| {
+            matches!(r.status, Status::Fail | Status::Warn)
+                || (self.verbose && r.status != Status::Pass)
+        }) {
+            // Failures first, then warnings, then (verbose) what was not judged.
+            let rank = match row.status {
+                Status::Fail => 0,
+                Status::Warn => 1,
+                _ => 2,
+            };
+            groups
+                .entry((rank, row.requirement.as_str()))
+                .or_default()
+                .push(row);
+        }
+        for ((_, requirement), group) in groups.iter().take(self.max_failures) {
+            let row = group[0];
+            let mark = self.paint(match row.status {
+                Status::Fail => "✘".red(),
+                Status::Warn => "!".yellow(),
+                _ => "-".dimmed(),
+            });
+            let place = [row.interface.clone(), row.pointer.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let more = match group.len() {
+                1 => String::new(),
+                n => self.paint(format!(" (+{} 条同类 more like it)", n - 1).dimmed()),
+            };
+            lines.push(format!(
+                "    {mark} [{}] {} {}{more}",
+                self.paint(requirement.bold()),
+                self.paint(printable(&place).cyan()),
+                printable(&row.message)
+            ));
+            if let (Some(expected), Some(actual)) = (&row.expected, &row.actual) {
+                lines.push(format!(
+                    "        期望 expected: {}\n        实际 actual:   {}",
+                    printable(expected),
+                    printable(actual)
+                ));
+            }
+            if let Some(curl) = &row.curl {
+                lines.push(format!(
+                    "        {}",
+                    self.paint(printable(&short_curl(curl)).dimmed())
+                ));
+            }
+        }
+        if groups.len() > self.max_failures {
+            let rest = groups.len() - self.max_failures;
+            lines.push(format!(
+                "    … 另有 {rest} 项需求 and {rest} more requirements (see the report)"
+            ));
+        }
+        lines
     }
 
     /// The styled text, or the plain one when colors are off.
@@ -173,6 +301,10 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 for s in scenarios {
                     self.scenarios.insert(s.id.clone(), s.clone());
                 }
+                // The required set runs first, and is shown first.
+                let mut order: Vec<&ScenarioInfo> = scenarios.iter().collect();
+                order.sort_by_key(|s| s.set);
+                self.order = order.into_iter().map(|s| s.id.clone()).collect();
             }
             Event::ScenarioStarted { scenario } => self.bar.set_message(scenario.clone()),
             Event::Exchange(_) => {}
@@ -192,78 +324,18 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 let Some(info) = self.scenarios.get(scenario).cloned() else {
                     return;
                 };
-                if self.heading != Some(info.set) {
-                    self.heading = Some(info.set);
-                    let title = match info.set {
-                        RequirementSet::Required => "必需接口 Required interfaces",
-                        RequirementSet::Optional => "非必需接口 Optional interfaces",
-                    };
-                    let title = self.paint(title.bold().underline());
-                    self.line(format!("\n{title}"));
-                }
                 let rows = self.rows.remove(scenario).unwrap_or_default();
-                let checks: u64 = rows.iter().map(|r| r.count).sum();
-                self.line(format!(
-                    "  {} {:<28} {} / {} {}",
-                    self.paint(symbol(*status)),
-                    scenario,
-                    info.title.zh,
-                    info.title.en,
-                    self.paint(
-                        format!("({checks} checks, {:.1}s)", *duration_ms as f64 / 1000.0).dimmed()
-                    )
-                ));
-                if let Some(note) = note {
-                    self.line(format!("      {}", self.paint(printable(note).dimmed())));
+                for row in rows.iter().filter(|r| r.status == Status::Fail) {
+                    self.failed
+                        .entry(row.requirement.clone())
+                        .and_modify(|(n, _)| *n += 1)
+                        .or_insert_with(|| (1, row.clone()));
                 }
-                let problems: Vec<&ResultRow> = rows
-                    .iter()
-                    .filter(|r| {
-                        matches!(r.status, Status::Fail | Status::Warn)
-                            || (self.verbose && r.status != Status::Pass)
-                    })
-                    .collect();
-                for row in problems.iter().take(self.max_failures) {
-                    let mark = self.paint(if row.status == Status::Fail {
-                        "✘".red()
-                    } else {
-                        "!".yellow()
-                    });
-                    let place = [row.interface.clone(), row.pointer.clone()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    self.line(format!(
-                        "    {mark} [{}] {} {}",
-                        self.paint(row.requirement.bold()),
-                        self.paint(printable(&place).cyan()),
-                        printable(&row.message)
-                    ));
-                    if let (Some(expected), Some(actual)) = (&row.expected, &row.actual) {
-                        self.line(format!(
-                            "        期望 expected: {}\n        实际 actual:   {}",
-                            printable(expected),
-                            printable(actual)
-                        ));
-                    }
-                    if let Some(curl) = &row.curl {
-                        self.line(format!("        {}", self.paint(printable(curl).dimmed())));
-                    }
-                }
-                if problems.len() > self.max_failures {
-                    self.line(format!(
-                        "    … 另有 {} 条 and {} more (see the report)",
-                        problems.len() - self.max_failures,
-                        problems.len() - self.max_failures
-                    ));
-                }
+                let block = self.block(&info, *status, *duration_ms, note.as_deref(), &rows);
+                self.finished.insert(scenario.clone(), (info.set, block));
+                self.flush(false);
             }
-            Event::OrderTransitions(seen) => {
-                for line in transition_lines(seen) {
-                    self.line(line);
-                }
-            }
+            Event::OrderTransitions(seen) => self.transitions = seen.clone(),
             Event::OrdersClosed(closed) => {
                 for line in order_cleanup_lines(closed) {
                     self.line(line);
@@ -277,7 +349,32 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 clock_only,
                 ..
             } => {
+                self.flush(true);
                 self.bar.finish_and_clear();
+                if !self.transitions.is_empty() {
+                    self.line(String::new());
+                    for line in transition_lines(&self.transitions) {
+                        self.line(line);
+                    }
+                }
+                if !self.failed.is_empty() {
+                    let title = self.paint("未通过的需求 failed requirements:".red().bold());
+                    self.line(format!("\n{title}"));
+                    let failed: Vec<String> = self
+                        .failed
+                        .iter()
+                        .map(|(requirement, (count, row))| {
+                            format!(
+                                "  ✘ {requirement} ({count}×, {}): {}",
+                                row.scenario,
+                                crate::excerpt::shorten(&printable(&row.message), 160)
+                            )
+                        })
+                        .collect();
+                    for line in failed {
+                        self.line(line);
+                    }
+                }
                 if let Some(reason) = aborted {
                     self.line(format!(
                         "\n{} {}",
@@ -371,4 +468,89 @@ pub fn transition_lines(seen: &[TransitionSeen]) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// A curl line for the terminal: a quoted argument longer than 60 characters keeps its first
+/// 40 and says how long it was (the whole line is in junit.xml and report.json).
+pub fn short_curl(curl: &str) -> String {
+    let mut out = String::with_capacity(curl.len().min(400));
+    let mut rest = curl;
+    while let Some(open) = rest.find('\'') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find('\'') else {
+            out.push_str(rest);
+            return out;
+        };
+        let argument = &rest[..close];
+        let chars = argument.chars().count();
+        if chars > 60 {
+            out.extend(argument.chars().take(40));
+            out.push_str(&format!("…[{chars} chars]"));
+        } else {
+            out.push_str(argument);
+        }
+        out.push('\'');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Text;
+
+    #[test]
+    fn long_curl_arguments_are_elided_and_short_ones_kept() {
+        let long = "x".repeat(300);
+        let curl = format!("curl -sS -X POST 'http://s/api/prices' --data-urlencode 'sku={long}'");
+        let short = short_curl(&curl);
+        assert!(short.contains("'http://s/api/prices'"));
+        assert!(short.contains("…[304 chars]'"), "{short}");
+        assert!(short.len() < 140, "{short}");
+        assert_eq!(short_curl("curl 'a' 'b'"), "curl 'a' 'b'");
+    }
+
+    #[test]
+    fn scenarios_are_shown_in_the_announced_order_whatever_order_they_finish_in() {
+        let info = |id: &str, set| ScenarioInfo {
+            id: id.into(),
+            title: Text {
+                zh: id.into(),
+                en: id.into(),
+            },
+            set,
+            tags: Vec::new(),
+            file: String::new(),
+        };
+        let mut reporter = TerminalReporter::with_writer(Vec::new(), false, false, None);
+        reporter.event(&Event::RunStarted {
+            run_id: "r".into(),
+            target: "t".into(),
+            embedded: false,
+            profile: "p".into(),
+            started_at: String::new(),
+            scenarios: vec![
+                info("optional-one", RequirementSet::Optional),
+                info("first", RequirementSet::Required),
+                info("second", RequirementSet::Required),
+            ],
+            in_scope: Vec::new(),
+            scope: Default::default(),
+        });
+        for id in ["optional-one", "second", "first"] {
+            reporter.event(&Event::ScenarioFinished {
+                scenario: id.into(),
+                status: Status::Pass,
+                duration_ms: 0,
+                note: None,
+            });
+        }
+        let text = String::from_utf8(reporter.into_writer()).expect("utf-8");
+        let at = |id: &str| text.find(&format!(" {id} ")).unwrap_or(usize::MAX);
+        assert!(at("first") < at("second"), "{text}");
+        assert!(at("second") < at("optional-one"), "{text}");
+    }
 }
