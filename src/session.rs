@@ -184,6 +184,19 @@ pub async fn execute(
         preflight: vec![admin_probe],
     };
 
+    // For the manifest: what judged this run (the config without its credentials).
+    let profile_sha256 = crate::report::manifest::sha256_of(&(
+        &profile.interfaces,
+        &profile.requirements,
+        &profile.codes,
+        &profile.order_life,
+    ));
+    let config_sha256 = {
+        let mut shown = config.clone();
+        shown.credentials.username = None;
+        shown.credentials.password = None;
+        crate::report::manifest::sha256_of(&shown)
+    };
     let mut reporters = make_reporters(&report_dir);
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let consumer = tokio::spawn(async move {
@@ -235,6 +248,11 @@ pub async fn execute(
     }
     if !errors.is_empty() {
         return Err(SessionError::Runtime(errors.join("; ")));
+    }
+    // Last, over every file the reporters wrote.
+    if report_dir.is_dir() {
+        crate::report::manifest::write(&report_dir, &profile_sha256, &config_sha256)
+            .map_err(|e| SessionError::Runtime(e.to_string()))?;
     }
     Ok(RunOutcome {
         verdict,

@@ -67,6 +67,11 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = ".mallcheck")]
         state_dir: PathBuf,
     },
+    /// 离线校验运行目录 / Check a run folder offline against its manifest.json: names every file changed, missing or added.
+    Verify {
+        /// 运行目录 / The run folder (the --out of the run).
+        dir: PathBuf,
+    },
     /// 列出参考供应商的故障 / List the faults of the reference supplier.
     Faults {
         #[arg(long)]
@@ -168,6 +173,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Openapi => catalogue::openapi(&load()?),
         Command::Serve(flags) => Ok(serve::serve_command(load()?, flags)),
         Command::Faults { json } => Ok(serve::faults_command(json)),
+        Command::Verify { dir } => Ok(run::verify_command(&dir)),
         Command::Cleanup {
             target,
             config,

@@ -106,6 +106,38 @@ fn print_plan(prepared: &session::Prepared, args: &RunArgs) {
     super::stdout(&text);
 }
 
+/// `mallcheck verify DIR`: 0 when every file matches its manifest, 1 when one changed, is missing
+/// or was added, 2 without a readable manifest.
+pub fn verify_command(dir: &std::path::Path) -> ExitCode {
+    match crate::report::manifest::verify(dir) {
+        Err(message) => {
+            eprintln!("mallcheck: {message}");
+            ExitCode::from(exit::USAGE)
+        }
+        Ok(found) => {
+            for (what, names) in [
+                ("已改动 changed", &found.changed),
+                ("缺失 missing", &found.missing),
+                ("清单外 not in the manifest", &found.unlisted),
+            ] {
+                for name in names {
+                    eprintln!("  ✗ {what}: {name}");
+                }
+            }
+            if found.is_empty() {
+                eprintln!(
+                    "校验通过 verified: {} files match manifest.json",
+                    found.checked
+                );
+                ExitCode::from(exit::OK)
+            } else {
+                eprintln!("校验失败 not verified: the folder is not the one the run wrote");
+                ExitCode::from(exit::CONFORMANCE_FAILURE)
+            }
+        }
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

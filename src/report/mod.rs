@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod junit;
+pub mod manifest;
 pub mod summary;
 pub mod terminal;
 

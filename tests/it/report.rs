@@ -377,3 +377,47 @@ fn summary_md_names_the_verdicts_the_failed_requirements_and_the_next_steps() {
     assert!(narrowed.contains("A selection ran"), "{narrowed}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `manifest.json` lists every file of the run folder; `mallcheck verify` names what changed.
+#[test]
+fn verify_names_every_file_changed_missing_or_added_since_the_run() {
+    let dir = std::env::temp_dir().join(format!("mallcheck-verify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mallcheck = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("runs")
+    };
+    mallcheck(&["run", "--scenario", "token", "--out", "out"]);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("out/manifest.json")).expect("manifest.json"),
+    )
+    .expect("json");
+    for file in ["report.json", "exchanges.jsonl", "junit.xml", "summary.md"] {
+        assert!(
+            manifest["files"][file]["sha256"].is_string(),
+            "{file} not listed"
+        );
+    }
+    assert_eq!(manifest["config_sha256"].as_str().map(str::len), Some(64));
+    let verify = || mallcheck(&["verify", "out"]);
+    assert_eq!(verify().status.code(), Some(0));
+    std::fs::write(dir.join("out/summary.md"), "# edited\n").expect("edit");
+    std::fs::remove_file(dir.join("out/junit.xml")).expect("remove");
+    std::fs::write(dir.join("out/extra.txt"), "x").expect("add");
+    let out = verify();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("changed: summary.md"), "{stderr}");
+    assert!(stderr.contains("missing: junit.xml"), "{stderr}");
+    assert!(
+        stderr.contains("not in the manifest: extra.txt"),
+        "{stderr}"
+    );
+    std::fs::remove_file(dir.join("out/manifest.json")).expect("remove");
+    assert_eq!(verify().status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
