@@ -388,21 +388,6 @@ fn life_codes(profile: &Profile) -> Option<LifeCodes> {
     })
 }
 
-fn value_expect(at: &str) -> ValueExpect {
-    ValueExpect {
-        at: at.to_string(),
-        exists: None,
-        equals: None,
-        not_equals: None,
-        one_of: None,
-        has_keys: None,
-        contains: None,
-        min_items: None,
-        if_present: false,
-        requirement: None,
-    }
-}
-
 /// A step's expectations of the kinds the scenarios write.
 fn expectations(profile: &Profile, expect_success: bool) -> Expect {
     let states: Vec<Value> = ["new", "shipped", "delivered"]
@@ -416,40 +401,40 @@ fn expectations(profile: &Profile, expect_success: bool) -> Expect {
             ValueExpect {
                 equals: Some(json!("100012345")),
                 if_present: true,
-                ..value_expect("/result/0/sku")
+                ..ValueExpect::at("/result/0/sku")
             },
             ValueExpect {
                 min_items: Some(1),
-                ..value_expect("/result")
+                ..ValueExpect::at("/result")
             },
             ValueExpect {
                 contains: Some(json!("100012345")),
-                ..value_expect("/result")
+                ..ValueExpect::at("/result")
             },
             ValueExpect {
                 has_keys: Some(vec!["和平区".to_string()]),
-                ..value_expect("/result")
+                ..ValueExpect::at("/result")
             },
             ValueExpect {
                 one_of: Some(states),
                 if_present: true,
                 requirement: Some("ORD-QUERY".to_string()),
-                ..value_expect("/result/state")
+                ..ValueExpect::at("/result/state")
             },
             ValueExpect {
                 exists: Some(true),
                 not_equals: Some(json!("")),
-                ..value_expect("/result/order_id")
+                ..ValueExpect::at("/result/order_id")
             },
             ValueExpect {
                 equals: Some(json!(58.0)),
                 if_present: true,
-                ..value_expect("/result/0/num")
+                ..ValueExpect::at("/result/0/num")
             },
             ValueExpect {
                 contains: Some(json!("token")),
                 if_present: true,
-                ..value_expect("/desc")
+                ..ValueExpect::at("/desc")
             },
         ],
     }

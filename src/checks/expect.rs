@@ -278,21 +278,6 @@ mod tests {
         assert!(same(&json!("A0101"), &json!("A0101")));
     }
 
-    fn value_expect(at: &str) -> ValueExpect {
-        ValueExpect {
-            at: at.into(),
-            exists: None,
-            equals: None,
-            not_equals: None,
-            one_of: None,
-            has_keys: None,
-            contains: None,
-            min_items: None,
-            if_present: false,
-            requirement: None,
-        }
-    }
-
     #[test]
     fn a_refusal_expected_and_a_success_got_fails_every_owner() {
         let expect = Expect {
@@ -301,7 +286,7 @@ mod tests {
             values: vec![ValueExpect {
                 equals: Some(json!(-2)),
                 requirement: Some("ORD-QUERY".into()),
-                ..value_expect("/result/state")
+                ..ValueExpect::at("/result/state")
             }],
         };
         let requirements = vec!["ORD-CANCEL".to_string(), "ORD-CONFIRM".to_string()];
@@ -331,7 +316,7 @@ mod tests {
             values: vec![ValueExpect {
                 equals: Some(json!("100")),
                 requirement: Some("DET-SAME-SKU".into()),
-                ..value_expect("/result/sku")
+                ..ValueExpect::at("/result/sku")
             }],
         };
         let requirements = vec!["DET-FIELDS".to_string()];
@@ -359,7 +344,7 @@ mod tests {
         let expect = ValueExpect {
             equals: Some(json!("S1")),
             if_present: true,
-            ..value_expect("/result/order_id")
+            ..ValueExpect::at("/result/order_id")
         };
         assert!(judge_value(&expect, Some(&json!({"success": false})), "").is_none());
         assert!(judge_value(&expect, Some(&json!({"result": {"order_id": "S2"}})), "").is_some());

@@ -168,7 +168,7 @@ pub struct Expect {
 }
 
 /// An expectation on the value at a JSON pointer of the answer (`/result/0/state`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValueExpect {
     pub at: String,
@@ -230,4 +230,14 @@ pub struct BuiltinStep {
     pub args: Map<String, Value>,
     #[serde(default)]
     pub requirements: Vec<String>,
+}
+
+impl ValueExpect {
+    /// An expectation at `pointer` that asks nothing yet (set the fields it should check).
+    pub fn at(pointer: &str) -> ValueExpect {
+        ValueExpect {
+            at: pointer.to_string(),
+            ..ValueExpect::default()
+        }
+    }
 }
