@@ -97,7 +97,7 @@ pub async fn run(
         target: options.target_label.clone(),
         embedded: options.embedded,
         profile: profile.origin.clone(),
-        started_at: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        started_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         scenarios: infos,
         in_scope: in_scope.clone(),
         scope: RunScope {

@@ -317,6 +317,12 @@ fn junit_xml_has_a_suite_per_scenario_and_the_fault_as_a_failure() {
         (junit, report)
     };
     let (junit, report) = run(None, "clean");
+    // The start time carries its offset (RFC 3339), so a report read elsewhere means one moment.
+    let started = report["started_at"].as_str().expect("started_at");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(started).is_ok(),
+        "started_at {started:?} has no offset"
+    );
     let scenarios = report["scenarios"].as_array().expect("scenarios").len();
     assert_eq!(junit.matches("<testsuite ").count(), scenarios);
     assert!(junit.contains("failures=\"0\""), "{}", &junit[..300]);
