@@ -84,6 +84,14 @@ pub struct Prepared {
     pub target: Option<String>,
 }
 
+impl Prepared {
+    /// Whether the run may create orders: on the embedded supplier always, elsewhere with
+    /// `--allow-orders` or `environment = "test"`.
+    pub fn orders_allowed(&self, args: &RunArgs) -> bool {
+        self.target.is_none() || args.allow_orders || self.config.is_test_environment()
+    }
+}
+
 pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionError> {
     let config =
         Config::load(args.config.as_deref()).map_err(|e| SessionError::Input(e.to_string()))?;
@@ -128,6 +136,7 @@ pub async fn execute(
     args: &RunArgs,
     make_reporters: impl FnOnce(&std::path::Path) -> Vec<Box<dyn Reporter>>,
 ) -> Result<RunOutcome, SessionError> {
+    let allow_orders = prepared.orders_allowed(args);
     let Prepared {
         profile,
         config,
@@ -175,7 +184,7 @@ pub async fn execute(
         },
         embedded: embedded.is_some(),
         admin,
-        allow_orders: embedded.is_some() || args.allow_orders || config.is_test_environment(),
+        allow_orders,
         jobs: args.jobs.unwrap_or(config.jobs),
         state_dir: args.state_dir.clone(),
         selection: args.selection.clone(),
@@ -341,8 +350,7 @@ pub async fn cleanup(
 /// `mallcheck run --plan`: every call the run would send that changes the supplier's state,
 /// and whether the target is cleared for orders; nothing is sent.
 pub fn plan(prepared: &Prepared, args: &RunArgs) -> (Vec<runner::PlannedChange>, bool) {
-    let allow_orders =
-        prepared.target.is_none() || args.allow_orders || prepared.config.is_test_environment();
+    let allow_orders = prepared.orders_allowed(args);
     let changes = runner::state_changes(&prepared.profile, &prepared.scenarios, allow_orders);
     (changes, allow_orders)
 }

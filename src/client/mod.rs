@@ -273,6 +273,16 @@ impl Client {
                 format!("接口不在配置中 unknown interface {id:?}"),
             );
         };
+        // One deadline per interface that does not answer: it is not asked again in this run.
+        if let Some(why) = self.timed_out_before(id) {
+            let url = self.shared.base_url.clone();
+            return self.not_sent(
+                id,
+                method,
+                url,
+                format!("未发送 not sent: {id} timed out earlier in this run ({why})"),
+            );
+        }
         let token_value = match token {
             TokenUse::Auto if interface.auth => match self.current_token().await {
                 Ok(issued) => Some(issued.value),

@@ -17,6 +17,29 @@ pub trait Reporter: Send {
     fn finish(&mut self) -> Result<(), ReportError>;
 }
 
+/// Rows grouped by requirement, in requirement order: how many, and the first, for one line
+/// each (the terminal's and summary.md's lists of failed requirements).
+#[derive(Debug, Default)]
+pub struct ByRequirement(std::collections::BTreeMap<String, (usize, crate::events::ResultRow)>);
+
+impl ByRequirement {
+    pub fn note(&mut self, row: &crate::events::ResultRow) {
+        self.0
+            .entry(row.requirement.clone())
+            .and_modify(|(count, _)| *count += 1)
+            .or_insert_with(|| (1, row.clone()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Requirement, how many rows, the first row.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, usize, &crate::events::ResultRow)> {
+        self.0.iter().map(|(r, (n, row))| (r.as_str(), *n, row))
+    }
+}
+
 /// Keeps every event in a shared list: for running mallcheck in process (tests, tools) and
 /// looking at the stream afterwards.
 pub struct Collector(pub std::sync::Arc<std::sync::Mutex<Vec<Event>>>);

@@ -2,18 +2,11 @@
 //! the verdicts, every failed requirement with one line, what was not fully judged, and the next
 //! steps, without links (the reports sit beside it).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::{ReportError, Reporter, write_atomically};
-use crate::events::{Event, OrderCleanup, ResultRow, RunScope, Status, Verdict};
-
-/// One failed (or warned) requirement: how many rows, and the first.
-struct Broken {
-    count: usize,
-    first: ResultRow,
-}
+use super::{ByRequirement, ReportError, Reporter, write_atomically};
+use crate::events::{Event, OrderCleanup, RunScope, Status, Verdict};
 
 /// What the end of the run says.
 struct Finished {
@@ -31,8 +24,8 @@ pub struct SummaryReporter {
     target: String,
     started_at: String,
     scope: RunScope,
-    failed: BTreeMap<String, Broken>,
-    warned: BTreeMap<String, Broken>,
+    failed: ByRequirement,
+    warned: ByRequirement,
     finished: Option<Finished>,
     not_cancelled: usize,
 }
@@ -83,20 +76,19 @@ impl SummaryReporter {
         if let Some(reason) = aborted {
             let _ = writeln!(md, "\n**运行中止 run aborted:** {}", one_line(reason));
         }
-        let mut list = |title: &str, broken: &BTreeMap<String, Broken>| {
+        let mut list = |title: &str, broken: &ByRequirement| {
             if broken.is_empty() {
                 return;
             }
             let _ = writeln!(md, "\n## {title}\n");
-            for (requirement, b) in broken {
+            for (requirement, count, first) in broken.iter() {
                 let _ = writeln!(
                     md,
-                    "- **{requirement}** ({}, {} finding{}; {}): {}",
-                    b.first.level.as_str(),
-                    b.count,
-                    if b.count == 1 { "" } else { "s" },
-                    b.first.scenario,
-                    one_line(&b.first.message)
+                    "- **{requirement}** ({}, {count} finding{}; {}): {}",
+                    first.level.as_str(),
+                    if count == 1 { "" } else { "s" },
+                    first.scenario,
+                    one_line(&first.message)
                 );
             }
         };
@@ -129,7 +121,11 @@ impl SummaryReporter {
         if !self.failed.is_empty() {
             steps.push(format!(
                 "修复未通过的 MUST 需求 Fix the failed requirements ({}): each failure in junit.xml and report.json has the request as a curl line.",
-                self.failed.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.failed
+                    .iter()
+                    .map(|(requirement, _, _)| requirement)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if self.not_cancelled > 0 {
@@ -170,16 +166,6 @@ fn one_line(text: &str) -> String {
     crate::excerpt::shorten(&line, 240).replace('|', "\\|")
 }
 
-fn note(broken: &mut BTreeMap<String, Broken>, row: &ResultRow) {
-    broken
-        .entry(row.requirement.clone())
-        .and_modify(|b| b.count += 1)
-        .or_insert_with(|| Broken {
-            count: 1,
-            first: row.clone(),
-        });
-}
-
 impl Reporter for SummaryReporter {
     fn event(&mut self, event: &Event) {
         match event {
@@ -196,8 +182,8 @@ impl Reporter for SummaryReporter {
                 self.scope = scope.clone();
             }
             Event::Result(row) => match row.status {
-                Status::Fail => note(&mut self.failed, row),
-                Status::Warn => note(&mut self.warned, row),
+                Status::Fail => self.failed.note(row),
+                Status::Warn => self.warned.note(row),
                 _ => {}
             },
             Event::OrdersClosed(OrderCleanup { not_cancelled, .. }) => {

@@ -34,7 +34,7 @@ pub struct TerminalReporter<W: Write + Send = Stderr> {
     printed: usize,
     /// Every failed requirement of the run: its findings and its first row, for the summary
     /// after the scenario lines.
-    failed: BTreeMap<String, (usize, ResultRow)>,
+    failed: super::ByRequirement,
     transitions: Vec<TransitionSeen>,
     /// Print passing scenarios' checks too.
     verbose: bool,
@@ -104,7 +104,7 @@ impl<W: Write + Send> TerminalReporter<W> {
             order: Vec::new(),
             finished: HashMap::new(),
             printed: 0,
-            failed: BTreeMap::new(),
+            failed: super::ByRequirement::default(),
             transitions: Vec::new(),
             verbose,
             max_failures: 8,
@@ -326,10 +326,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 };
                 let rows = self.rows.remove(scenario).unwrap_or_default();
                 for row in rows.iter().filter(|r| r.status == Status::Fail) {
-                    self.failed
-                        .entry(row.requirement.clone())
-                        .and_modify(|(n, _)| *n += 1)
-                        .or_insert_with(|| (1, row.clone()));
+                    self.failed.note(row);
                 }
                 let block = self.block(&info, *status, *duration_ms, note.as_deref(), &rows);
                 self.finished.insert(scenario.clone(), (info.set, block));
@@ -363,7 +360,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     let failed: Vec<String> = self
                         .failed
                         .iter()
-                        .map(|(requirement, (count, row))| {
+                        .map(|(requirement, count, row)| {
                             format!(
                                 "  ✘ {requirement} ({count}×, {}): {}",
                                 row.scenario,

@@ -377,7 +377,7 @@ async fn close_one(
 
 /// This run's orders: written down before they are sent, their answers noted as they come.
 pub(crate) struct OrderBook {
-    pub(crate) ledger: Ledger,
+    ledger: Ledger,
     run_id: String,
     /// Submits sent and not answered yet.
     in_flight: AtomicUsize,

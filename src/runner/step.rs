@@ -602,22 +602,15 @@ impl Kept {
     }
 }
 
-/// A call a builtin makes on its own: sent with the run's token, recorded, and judged by the
-/// exchange checks like any scenario call.
 /// One call with the current token; a submit goes through the order book (written down first,
-/// never abandoned).
+/// never abandoned). A call to an interface that timed out earlier is not sent (the client
+/// says so in the exchange).
 pub(crate) async fn call(
     shared: &Arc<Shared>,
     interface_id: &str,
     params: &Map<String, Value>,
     expect_success: bool,
 ) -> Exchange {
-    if let Some(why) = shared.client.timed_out_before(interface_id) {
-        return shared.client.internal_failure(
-            interface_id,
-            format!("未发送 not sent: {interface_id} timed out earlier in this run ({why})"),
-        );
-    }
     if interface_id != iface::SUBMIT {
         return shared
             .client
@@ -647,6 +640,8 @@ pub(crate) async fn call(
     sent.unwrap_or_else(|why| shared.client.internal_failure(iface::SUBMIT, why))
 }
 
+/// A call a builtin makes on its own: sent with the run's token, recorded, and judged by the
+/// exchange checks like any scenario call.
 pub(crate) async fn call_judged(
     shared: &Arc<Shared>,
     rows: &mut Rows<'_>,
