@@ -119,14 +119,16 @@ statuses = sorted({r.get("status") for r in rows})
 # Spread of the race's submits as the harness saw them (start of the first to end of the last).
 subs, ok_count = [], 0
 try:
-    with open(os.path.join(d, "out", "exchanges.jsonl"), encoding="utf-8") as f:
+    with open(os.path.join(d, "out", "events.jsonl"), encoding="utf-8") as f:
         lines = f.readlines()
 except OSError:
     lines = []
 for line in lines:
     try:
-        e = json.loads(line)
+        e = json.loads(line).get("Exchange")
     except ValueError:
+        continue
+    if not isinstance(e, dict):
         continue
     params = dict((p[0], p[1]) for p in (e.get("request") or {}).get("params") or [] if len(p) == 2)
     # The race's pre-orders carry yggc_order = <run id>-R<attempt>.

@@ -16,6 +16,31 @@ pub struct Text {
     pub en: String,
 }
 
+/// The language a person reads first: reports open in it (both are always there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// `zh` or `en` (also `zh-CN`, `en_US.UTF-8` and the like, as `LANG` holds them).
+    pub fn parse(text: &str) -> Result<Lang, String> {
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("zh") {
+            Ok(Lang::Zh)
+        } else if lower.starts_with("en") {
+            Ok(Lang::En)
+        } else {
+            Err(format!(
+                "unknown language {text:?}: zh or en / 语言只能是 zh 或 en"
+            ))
+        }
+    }
+}
+
 /// How much a broken requirement weighs: MUST fails; SHOULD and BEYOND warn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Level {
@@ -274,13 +299,38 @@ impl RunScope {
     }
 }
 
+/// One interface of the profile, as reports list them (in the standard's section order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceInfo {
+    pub id: String,
+    /// The standard's section, e.g. `2.12.1`.
+    pub section: String,
+    pub name: Text,
+    pub set: RequirementSet,
+    pub requirements: Vec<String>,
+}
+
+// RunStarted is the large one and is sent once a run: boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Event {
     RunStarted {
         run_id: String,
         target: String,
         embedded: bool,
+        /// Where the profile came from ("embedded" or its folder).
         profile: String,
+        /// `mallcheck <version>` that ran.
+        #[serde(default)]
+        tool: String,
+        /// The profile's `[profile] name` and its fingerprint ([`crate::profile::Profile::sha256`]).
+        #[serde(default)]
+        profile_name: String,
+        #[serde(default)]
+        profile_sha256: String,
+        /// The interfaces of the profile, in section order.
+        #[serde(default)]
+        interfaces: Vec<InterfaceInfo>,
         started_at: String,
         scenarios: Vec<ScenarioInfo>,
         /// The requirements the verdict answers for: all of them (the required set's only with

@@ -62,6 +62,81 @@ pub struct RecordedRequest {
     pub params: Vec<(String, String)>,
 }
 
+/// Written above the curl line of a call that creates, confirms or cancels an order.
+pub const REPLAY_WARNING: &str = "⚠ 此调用会创建或改变订单，切勿对生产环境重放 this call creates or changes an order: never replay it against production";
+
+/// What a secret is replaced by in a recorded exchange (the client masks them as it records).
+pub const MASKED: &str = "***";
+
+impl RecordedRequest {
+    /// The body as it was sent: form-urlencoded or a JSON object (secrets masked).
+    pub fn body_text(&self) -> String {
+        if self.content_type == "application/json" {
+            let body: serde_json::Map<String, serde_json::Value> = self
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            serde_json::Value::Object(body).to_string()
+        } else {
+            form_urlencode(&self.params)
+        }
+    }
+
+    /// The parameters whose value is masked, with the shell variable that stands for each.
+    fn masked(&self) -> Vec<(String, String)> {
+        self.params
+            .iter()
+            .filter(|(_, v)| v == MASKED)
+            .map(|(k, _)| (format!("\"{k}\":\"{MASKED}\""), variable_of(k)))
+            .collect()
+    }
+}
+
+/// The shell variable a masked parameter becomes in a curl line: `token` → `TOKEN`.
+fn variable_of(name: &str) -> String {
+    let upper: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if upper.starts_with(|c: char| c.is_ascii_digit()) || upper.is_empty() {
+        format!("SECRET_{upper}")
+    } else {
+        upper
+    }
+}
+
+/// `text` quoted for a POSIX shell, each `"name":"***"` of `masked` written as
+/// `"name":"$VARIABLE"` inside double quotes, so that the shell fills it in.
+fn shell_words(text: &str, masked: &[(String, String)]) -> String {
+    let mut out = String::new();
+    // Literal text not quoted yet.
+    let mut pending = String::new();
+    let mut rest = text;
+    while let Some((at, (needle, variable))) = masked
+        .iter()
+        .filter_map(|m| rest.find(m.0.as_str()).map(|at| (at, m)))
+        .min_by_key(|(at, _)| *at)
+    {
+        // Up to and with the quote that opens the masked value.
+        pending.push_str(&rest[..at]);
+        pending.push_str(&needle[..needle.len() - MASKED.len() - 1]);
+        out.push_str(&shell_quote(&pending));
+        out.push_str(&format!("\"${variable}\""));
+        pending = "\"".into();
+        rest = &rest[at + needle.len()..];
+    }
+    pending.push_str(rest);
+    out.push_str(&shell_quote(&pending));
+    out
+}
+
 /// The answer as received.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordedResponse {
@@ -140,26 +215,30 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// One `curl` line that repeats the call (secrets stay redacted: fill them in by hand).
-    pub fn curl_line(&self) -> String {
-        let mut line = format!(
-            "curl -sS -X {} {}",
-            self.request.method,
-            shell_quote(&self.request.url)
-        );
+    /// One `curl` line that repeats the call. A masked secret becomes a shell variable
+    /// (`$TOKEN`, `$PASSWORD`, `$SIGN`: fill them in; the harness never writes them out), and a
+    /// base URL given as `base` (the embedded supplier's, gone after the run) becomes
+    /// `$MALLCHECK_TARGET`.
+    pub fn curl_line(&self, base: Option<&str>) -> String {
+        let url = match base.and_then(|b| self.request.url.strip_prefix(b)) {
+            Some(path) => format!("\"$MALLCHECK_TARGET\"{}", shell_quote(path)),
+            None => shell_quote(&self.request.url),
+        };
+        let mut line = format!("curl -sS -X {} {url}", self.request.method);
         if self.request.content_type == "application/json" {
-            let body: serde_json::Map<String, serde_json::Value> = self
-                .request
-                .params
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect();
             line.push_str(" -H 'Content-Type: application/json' --data ");
-            line.push_str(&shell_quote(&serde_json::Value::Object(body).to_string()));
+            line.push_str(&shell_words(
+                &self.request.body_text(),
+                &self.request.masked(),
+            ));
         } else {
             for (key, value) in &self.request.params {
                 line.push_str(" --data-urlencode ");
-                line.push_str(&shell_quote(&format!("{key}={value}")));
+                if value == MASKED {
+                    line.push_str(&format!("\"{key}=${}\"", variable_of(key)));
+                } else {
+                    line.push_str(&shell_quote(&format!("{key}={value}")));
+                }
             }
         }
         line
@@ -208,6 +287,17 @@ impl Exchange {
             .map(|r| String::from_utf8_lossy(&r.body).into_owned())
             .unwrap_or_default()
     }
+}
+
+/// `application/x-www-form-urlencoded` text of `pairs` (spaces as `+`, as browsers send forms).
+pub fn form_urlencode(pairs: &[(String, String)]) -> String {
+    // The url crate's serializer is the WHATWG one; borrowing it through a scratch URL avoids a
+    // direct dependency on form_urlencoded.
+    let Ok(mut scratch) = url::Url::parse("http://form.invalid/") else {
+        return String::new();
+    };
+    scratch.query_pairs_mut().extend_pairs(pairs);
+    scratch.query().unwrap_or_default().to_string()
 }
 
 /// At most `limit` bytes of `body`; when the body is UTF-8 the cut does not split a character.
@@ -271,6 +361,49 @@ mod tests {
             started_at_ms: 0,
             duration_ms: 1,
         }
+    }
+
+    /// What a POSIX shell makes of a curl line: its words, one a line (curl replaced by printf),
+    /// with the variables set.
+    fn shell_words_of(line: &str) -> String {
+        let script = line.replacen("curl", "printf '%s\\n'", 1);
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .env("TOKEN", "t0k'en$x")
+            .env("MALLCHECK_TARGET", "http://127.0.0.1:18080")
+            .output()
+            .expect("sh runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn curl_lines_name_secrets_as_variables_the_shell_fills_in() {
+        let mut exchange = exchange_with_body(b"{}");
+        exchange.request.params = vec![
+            ("token".into(), MASKED.into()),
+            ("sku".into(), "1'2 \"$HOME\"".into()),
+        ];
+        let line = exchange.curl_line(None);
+        assert!(line.contains("\"token=$TOKEN\""), "{line}");
+        let words = shell_words_of(&line);
+        assert!(words.contains("token=t0k'en$x\n"), "{words}");
+        assert!(words.contains("sku=1'2 \"$HOME\"\n"), "{words}");
+        assert!(words.contains("http://127.0.0.1:1/api/price\n"), "{words}");
+
+        exchange.request.content_type = "application/json".into();
+        let line = exchange.curl_line(Some("http://127.0.0.1:1"));
+        let words = shell_words_of(&line);
+        assert!(
+            words.contains("http://127.0.0.1:18080/api/price\n"),
+            "the embedded base becomes $MALLCHECK_TARGET: {line} → {words}"
+        );
+        let body = words
+            .lines()
+            .find(|w| w.starts_with('{'))
+            .unwrap_or_else(|| panic!("no JSON body in {words}"));
+        let body: serde_json::Value = serde_json::from_str(body).expect("the body is JSON");
+        assert_eq!(body["token"], "t0k'en$x");
+        assert_eq!(body["sku"], "1'2 \"$HOME\"");
     }
 
     #[test]

@@ -687,7 +687,7 @@ fn report_texts(runs: &[CheckRun], exchange: &Exchange) {
         let _ = crate::excerpt::shorten(&finding.message, 2000);
     }
     let _ = exchange.evidence(4096);
-    let _ = exchange.curl_line();
+    let _ = exchange.curl_line(Some("http://127.0.0.1:1"));
     let _ = serde_json::to_string(runs);
 }
 

@@ -11,6 +11,7 @@ use crate::config::{Config, Credentials};
 use crate::events::{Event, Verdict};
 use crate::profile::Profile;
 use crate::report::Reporter;
+use crate::report::record::Outputs;
 pub use crate::runner::SampleSize;
 use crate::runner::{self, RunOptions, Selection};
 use crate::scenario::{Scenario, ScenarioSource, load_scenarios};
@@ -194,31 +195,22 @@ pub async fn execute(
     };
 
     // For the manifest: what judged this run (the config without its credentials).
-    let profile_sha256 = crate::report::manifest::sha256_of(&(
-        &profile.interfaces,
-        &profile.requirements,
-        &profile.codes,
-        &profile.order_life,
-    ));
+    let profile_sha256 = profile.sha256();
     let config_sha256 = {
         let mut shown = config.clone();
         shown.credentials.username = None;
         shown.credentials.password = None;
         crate::report::manifest::sha256_of(&shown)
     };
-    let mut reporters = make_reporters(&report_dir);
+    // The run's record (events.jsonl) goes beside the reports, so that what a reporter shows
+    // can always be rendered again from it.
+    let mut outputs = Outputs::new(&report_dir, make_reporters(&report_dir));
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let consumer = tokio::spawn(async move {
         while let Some(event) = receiver.recv().await {
-            for reporter in reporters.iter_mut() {
-                reporter.event(&event);
-            }
+            outputs.event(&event);
         }
-        let errors: Vec<String> = reporters
-            .iter_mut()
-            .filter_map(|r| r.finish().err())
-            .map(|e| e.to_string())
-            .collect();
+        let errors: Vec<String> = outputs.finish().iter().map(|e| e.to_string()).collect();
         errors
     });
 

@@ -72,6 +72,20 @@ enum Command {
         /// 运行目录 / The run folder (the --out of the run).
         dir: PathBuf,
     },
+    /// 从运行目录重新生成报告 / Render a report of a run again from its folder (its events.jsonl).
+    Report {
+        /// 运行目录 / The run folder (the --out of the run).
+        dir: PathBuf,
+        /// 格式 / The format to render.
+        #[arg(long, value_enum, default_value = "html")]
+        format: run::ReportFormat,
+        /// 报告语言 / The language the HTML page opens in: zh or en.
+        #[arg(long, value_name = "zh|en", value_parser = crate::events::Lang::parse, default_value = "zh")]
+        lang: crate::events::Lang,
+        /// 输出文件 / Where to write (default: the format's file in DIR; report.en.html for --lang en).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// 列出参考供应商的故障 / List the faults of the reference supplier.
     Faults {
         #[arg(long)]
@@ -126,6 +140,9 @@ struct RunFlags {
     /// 整次运行的时间上限（秒，默认 1800，或配置 max_time_seconds）/ Time limit of the whole run in seconds (default 1800, or max_time_seconds in the config): then it stops, cancels its orders and reports as interrupted.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     max_time: Option<u64>,
+    /// 报告语言 / The language report.html opens in (both are in the page): zh or en.
+    #[arg(long, value_name = "zh|en", value_parser = crate::events::Lang::parse, default_value = "zh")]
+    lang: crate::events::Lang,
     /// Also list skipped and blocked checks in the live view.
     #[arg(long, short = 'v')]
     verbose: bool,
@@ -174,6 +191,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Serve(flags) => Ok(serve::serve_command(load()?, flags)),
         Command::Faults { json } => Ok(serve::faults_command(json)),
         Command::Verify { dir } => Ok(run::verify_command(&dir)),
+        Command::Report {
+            dir,
+            format,
+            lang,
+            output,
+        } => Ok(run::report_command(&dir, format, lang, output)),
         Command::Cleanup {
             target,
             config,
@@ -220,6 +243,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 },
                 flags.verbose,
                 flags.plan,
+                flags.lang,
             ))
         }
     }

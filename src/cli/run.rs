@@ -3,17 +3,20 @@
 
 use std::process::ExitCode;
 
-use crate::events::SetVerdict;
+use crate::events::{Lang, SetVerdict};
 use crate::exit;
 use crate::profile::Profile;
 use crate::report::Reporter;
-use crate::report::json::JsonReporter;
-use crate::report::junit::JunitReporter;
-use crate::report::summary::SummaryReporter;
 use crate::report::terminal::TerminalReporter;
 use crate::session::{self, RunArgs, SessionError};
 
-pub fn run_command(profile: Profile, args: RunArgs, verbose: bool, plan: bool) -> ExitCode {
+pub fn run_command(
+    profile: Profile,
+    args: RunArgs,
+    verbose: bool,
+    plan: bool,
+    lang: Lang,
+) -> ExitCode {
     let prepared = match session::prepare(profile, &args) {
         Ok(p) => p,
         Err(e) => return fail(&e),
@@ -27,17 +30,16 @@ pub fn run_command(profile: Profile, args: RunArgs, verbose: bool, plan: bool) -
         Err(e) => return fail(&e),
     };
     let outcome = runtime.block_on(session::execute(prepared, &args, |dir| {
-        let report = dir.join("report.json");
-        let reporters: Vec<Box<dyn Reporter>> = vec![
-            Box::new(TerminalReporter::stderr(
-                verbose,
-                colored::control::SHOULD_COLORIZE.should_colorize(),
-                Some(report.display().to_string()),
-            )),
-            Box::new(JsonReporter::new(report)),
-            Box::new(JunitReporter::new(dir.join("junit.xml"))),
-            Box::new(SummaryReporter::new(dir.join("summary.md"))),
-        ];
+        let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(TerminalReporter::stderr(
+            verbose,
+            colored::control::SHOULD_COLORIZE.should_colorize(),
+            Some(
+                dir.join(crate::report::html::HTML_FILE)
+                    .display()
+                    .to_string(),
+            ),
+        ))];
+        reporters.extend(crate::report::file_reporters(dir, lang));
         reporters
     }));
     match outcome {
@@ -136,6 +138,55 @@ pub fn verify_command(dir: &std::path::Path) -> ExitCode {
             }
         }
     }
+}
+
+/// `mallcheck report DIR --format F`: the run's record replayed through one reporter.
+pub fn report_command(
+    dir: &std::path::Path,
+    format: ReportFormat,
+    lang: Lang,
+    output: Option<std::path::PathBuf>,
+) -> ExitCode {
+    use crate::report::{har, html, json, junit, summary};
+    let default_name = match (format, lang) {
+        (ReportFormat::Html, Lang::En) => "report.en.html",
+        (ReportFormat::Html, Lang::Zh) => html::HTML_FILE,
+        (ReportFormat::Junit, _) => junit::JUNIT_FILE,
+        (ReportFormat::Md, _) => summary::SUMMARY_FILE,
+        (ReportFormat::Har, _) => har::HAR_FILE,
+        (ReportFormat::Json, _) => json::REPORT_FILE,
+    };
+    let path = output.unwrap_or_else(|| dir.join(default_name));
+    let reporter: Box<dyn Reporter> = match format {
+        ReportFormat::Html => Box::new(html::HtmlReporter::new(path.clone(), lang)),
+        ReportFormat::Junit => Box::new(junit::JunitReporter::new(path.clone())),
+        ReportFormat::Md => Box::new(summary::SummaryReporter::new(path.clone())),
+        ReportFormat::Har => Box::new(har::HarReporter::new(path.clone())),
+        ReportFormat::Json => Box::new(json::JsonReporter::new(path.clone())),
+    };
+    match crate::report::record::replay(dir, &mut [reporter]) {
+        Err(message) => {
+            eprintln!("mallcheck: {message}");
+            ExitCode::from(exit::USAGE)
+        }
+        Ok(warnings) => {
+            for warning in warnings {
+                eprintln!("  ! {warning}");
+            }
+            eprintln!("已生成 written: {}", path.display());
+            ExitCode::from(exit::OK)
+        }
+    }
+}
+
+/// The formats `mallcheck report` renders again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Junit,
+    Md,
+    Har,
+    Json,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {

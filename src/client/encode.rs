@@ -4,7 +4,6 @@
 //! `19.90`), booleans `true`/`false`, null as an empty value, arrays and objects as JSON text (which
 //! is how `json_params` travel). JSON: the object as it is.
 
-use reqwest::Url;
 use serde_json::{Map, Value};
 
 pub const FORM: &str = "application/x-www-form-urlencoded";
@@ -50,16 +49,7 @@ pub fn encode(params: &[(String, Value)], json: bool) -> Encoded {
     }
 }
 
-/// `application/x-www-form-urlencoded` text of `pairs` (spaces as `+`, as browsers send forms).
-pub fn form_urlencode(pairs: &[(String, String)]) -> String {
-    // The url crate's serializer is the WHATWG one; borrowing it through a scratch URL avoids a
-    // direct dependency on form_urlencoded.
-    let Ok(mut scratch) = Url::parse("http://form.invalid/") else {
-        return String::new();
-    };
-    scratch.query_pairs_mut().extend_pairs(pairs);
-    scratch.query().unwrap_or_default().to_string()
-}
+pub use crate::exchange::form_urlencode;
 
 #[cfg(test)]
 mod tests {

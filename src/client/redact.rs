@@ -1,7 +1,7 @@
 //! Secrets out of exchanges: parameters by name, known values wherever they appear.
 
 /// What a secret becomes.
-pub const MASK: &str = "***";
+pub const MASK: &str = crate::exchange::MASKED;
 
 /// Values shorter than this are masked by parameter name only: searching bodies for a two-letter
 /// "token" would clobber ordinary text and hide what the supplier really said.

@@ -76,6 +76,20 @@ impl std::fmt::Debug for Profile {
 }
 
 impl Profile {
+    /// SHA-256 of what judges a run (settings, interfaces, requirements, codes, the order's
+    /// life): two runs with the same fingerprint were judged by the same protocol.
+    pub fn sha256(&self) -> String {
+        let text = serde_json::to_vec(&(
+            &self.settings,
+            &self.interfaces,
+            &self.requirements,
+            &self.codes,
+            &self.order_life,
+        ))
+        .unwrap_or_default();
+        crate::exchange::sha256_hex(&text)
+    }
+
     /// The default profile, embedded in the binary at build time.
     pub fn embedded() -> Result<Profile, ProfileError> {
         Profile::load(&ProfileSource::Embedded)

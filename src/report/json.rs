@@ -1,17 +1,17 @@
 //! `report.json`: the whole run as data — verdict, per-requirement coverage, scenarios, every
 //! result row and the exchanges that are evidence of a failure or warning.
 //!
-//! Exchanges are not held until the end: each goes to `exchanges.jsonl` beside the report as it
-//! arrives (one JSON line, bodies already cut by the runner), and the evidence is read back
-//! from there when the report is written. What stays in memory is a line offset per exchange.
+//! Exchanges are not held until the end: the evidence is read back from the run's record
+//! (`events.jsonl`, see [`super::record`]) when the report is written.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+pub const REPORT_FILE: &str = "report.json";
+
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::latency::{Latencies, LatencyRow};
+use super::record::Record;
 use super::{ReportError, Reporter, write_atomically};
 use crate::events::{
     Event, OrderCleanup, RequirementCoverage, ResultRow, RunScope, ScenarioInfo, SetVerdict,
@@ -45,6 +45,11 @@ pub struct Report {
     pub target: String,
     pub embedded: bool,
     pub profile: String,
+    /// The profile's name and fingerprint (`Profile::sha256`).
+    #[serde(default)]
+    pub profile_name: String,
+    #[serde(default)]
+    pub profile_sha256: String,
     pub started_at: String,
     pub duration_ms: u64,
     /// What narrowed the run; `narrowed_by` says it in words.
@@ -68,14 +73,16 @@ pub struct Report {
     pub transitions: Vec<TransitionSeen>,
     pub scenarios: Vec<ScenarioReport>,
     pub results: Vec<ResultRow>,
+    /// Latency per interface over every exchange of the run (answered calls).
+    #[serde(default)]
+    pub latency: Vec<LatencyRow>,
+    /// The exchanges a failure or warning points at; every exchange of the run is in
+    /// events.jsonl and exchanges.har beside the report.
     pub exchanges: Vec<Exchange>,
 }
 
-/// The file beside `report.json` that holds every exchange of the run, one JSON line each.
-pub const EXCHANGES_FILE: &str = "exchanges.jsonl";
-
 /// Body bytes report.json keeps over all its exchanges: beyond it each keeps only
-/// [`BODY_FLOOR`] bytes (the prefix of `evidence_kib` stays in exchanges.jsonl), so the report
+/// [`BODY_FLOOR`] bytes (the prefix of `evidence_kib` stays in events.jsonl), so the report
 /// stays a few MB however many failures point at large answers.
 pub const REPORT_BODY_BUDGET: usize = 2 * 1024 * 1024;
 /// Body bytes every exchange of the report keeps, budget or not.
@@ -92,78 +99,12 @@ fn keep_within_budget(exchanges: &mut [Exchange]) {
 pub struct JsonReporter {
     path: PathBuf,
     report: Report,
-    log: ExchangeLog,
-}
-
-/// Every exchange of the run on disk, and where each one's line starts.
-struct ExchangeLog {
-    path: PathBuf,
-    writer: Option<BufWriter<File>>,
-    written: u64,
-    /// Exchange id → (offset, length) of its line.
-    lines: BTreeMap<u64, (u64, u64)>,
-    /// The first write that failed: the report cannot hold its evidence then, and says so.
-    error: Option<String>,
-}
-
-impl ExchangeLog {
-    fn append(&mut self, exchange: &Exchange) {
-        if self.error.is_some() {
-            return;
-        }
-        if let Err(e) = self.try_append(exchange) {
-            self.error = Some(format!("{}: {e}", self.path.display()));
-        }
-    }
-
-    fn try_append(&mut self, exchange: &Exchange) -> std::io::Result<()> {
-        let writer = match &mut self.writer {
-            Some(writer) => writer,
-            None => {
-                if let Some(dir) = self.path.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                self.writer
-                    .insert(BufWriter::new(File::create(&self.path)?))
-            }
-        };
-        let mut line = serde_json::to_vec(exchange).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        writer.write_all(&line)?;
-        self.lines
-            .insert(exchange.id, (self.written, line.len() as u64));
-        self.written += line.len() as u64;
-        Ok(())
-    }
-
-    /// The exchanges with these ids, read back from the file.
-    fn read(&mut self, ids: &BTreeSet<u64>) -> Result<Vec<Exchange>, String> {
-        if let Some(error) = &self.error {
-            return Err(error.clone());
-        }
-        let Some(writer) = self.writer.as_mut() else {
-            return Ok(Vec::new());
-        };
-        let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", self.path.display());
-        writer.flush().map_err(|e| failed(&e))?;
-        let mut file = File::open(&self.path).map_err(|e| failed(&e))?;
-        let mut found = Vec::new();
-        for id in ids {
-            let Some(&(offset, length)) = self.lines.get(id) else {
-                continue;
-            };
-            let mut line = vec![0; usize::try_from(length).unwrap_or(0)];
-            file.seek(SeekFrom::Start(offset)).map_err(|e| failed(&e))?;
-            file.read_exact(&mut line).map_err(|e| failed(&e))?;
-            found.push(serde_json::from_slice(&line).map_err(|e| failed(&e))?);
-        }
-        Ok(found)
-    }
+    latencies: Latencies,
+    interface_order: Vec<String>,
 }
 
 impl JsonReporter {
     pub fn new(path: PathBuf) -> JsonReporter {
-        let log_path = path.with_file_name(EXCHANGES_FILE);
         JsonReporter {
             path,
             report: Report {
@@ -173,6 +114,8 @@ impl JsonReporter {
                 target: String::new(),
                 embedded: false,
                 profile: String::new(),
+                profile_name: String::new(),
+                profile_sha256: String::new(),
                 started_at: String::new(),
                 duration_ms: 0,
                 scope: RunScope::default(),
@@ -190,15 +133,11 @@ impl JsonReporter {
                 transitions: Vec::new(),
                 scenarios: Vec::new(),
                 results: Vec::new(),
+                latency: Vec::new(),
                 exchanges: Vec::new(),
             },
-            log: ExchangeLog {
-                path: log_path,
-                writer: None,
-                written: 0,
-                lines: BTreeMap::new(),
-                error: None,
-            },
+            latencies: Latencies::default(),
+            interface_order: Vec::new(),
         }
     }
 
@@ -216,11 +155,21 @@ impl Reporter for JsonReporter {
                 target,
                 embedded,
                 profile,
+                tool,
+                profile_name,
+                profile_sha256,
+                interfaces,
                 started_at,
                 scenarios,
                 in_scope: _,
                 scope,
             } => {
+                if !tool.is_empty() {
+                    r.tool = tool.clone();
+                }
+                r.profile_name = profile_name.clone();
+                r.profile_sha256 = profile_sha256.clone();
+                self.interface_order = interfaces.iter().map(|i| i.id.clone()).collect();
                 r.scope = scope.clone();
                 r.narrowed_by = scope.narrowed_by();
                 r.run_id = run_id.clone();
@@ -239,9 +188,7 @@ impl Reporter for JsonReporter {
                     .collect();
             }
             Event::ScenarioStarted { .. } => {}
-            Event::Exchange(exchange) => {
-                self.log.append(exchange);
-            }
+            Event::Exchange(exchange) => self.latencies.note(exchange),
             Event::Result(row) => {
                 let counts = &mut r.summary;
                 match row.status {
@@ -285,22 +232,16 @@ impl Reporter for JsonReporter {
         }
     }
 
-    fn finish(&mut self) -> Result<(), ReportError> {
+    fn finish(&mut self, record: &Record) -> Result<(), ReportError> {
         // Evidence only: the exchanges that a failure or warning points at.
-        let evidence: BTreeSet<u64> = self
+        let evidence = self
             .report
             .results
             .iter()
             .filter(|r| matches!(r.status, Status::Fail | Status::Warn))
-            .filter_map(|r| r.exchange)
-            .collect();
-        self.report.exchanges = self
-            .log
-            .read(&evidence)
-            .map_err(|message| ReportError::Write {
-                path: self.path.display().to_string(),
-                message,
-            })?;
+            .filter_map(|r| r.exchange);
+        self.report.exchanges = record.exchanges(evidence)?;
+        self.report.latency = self.latencies.rows(&self.interface_order);
         keep_within_budget(&mut self.report.exchanges);
         let text = serde_json::to_vec_pretty(&self.report).map_err(|e| ReportError::Write {
             path: self.path.display().to_string(),

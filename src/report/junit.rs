@@ -4,6 +4,8 @@
 //! passes with its text in `system-out`; what was skipped, blocked or not judged is `skipped`
 //! with why. Written with quick-junit (as cargo-nextest does), at the end of the run.
 
+pub const JUNIT_FILE: &str = "junit.xml";
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -237,7 +239,11 @@ impl Reporter for JunitReporter {
         }
     }
 
-    fn finish(&mut self) -> Result<(), ReportError> {
+    fn needs_record(&self) -> bool {
+        false
+    }
+
+    fn finish(&mut self, _: &super::record::Record) -> Result<(), ReportError> {
         let failed = |message: String| ReportError::Write {
             path: self.path.display().to_string(),
             message,

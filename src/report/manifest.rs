@@ -28,7 +28,7 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
-/// Size and SHA-256 of a file, read in pieces (exchanges.jsonl may be large).
+/// Size and SHA-256 of a file, read in pieces (events.jsonl may be large).
 fn entry_of(path: &Path) -> std::io::Result<FileEntry> {
     let mut file = std::fs::File::open(path)?;
     let mut context = ring::digest::Context::new(&ring::digest::SHA256);

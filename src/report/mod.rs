@@ -1,20 +1,45 @@
 //! Outputs of a run. Reporters read events and never call a supplier; the terminal reporter
 //! renders live on stderr, the file reporters aggregate and write at the end (atomically).
 
+pub mod har;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod latency;
 pub mod manifest;
+pub mod record;
 pub mod summary;
 pub mod terminal;
 
+use std::io::Write as _;
 use std::path::Path;
 
 use crate::events::Event;
 
 pub trait Reporter: Send {
     fn event(&mut self, event: &Event);
-    /// Called once after the last event; writes files.
-    fn finish(&mut self) -> Result<(), ReportError>;
+    /// Called once after the last event; writes files. `record` gives the run's exchanges back
+    /// (none when no reporter of the run asked for them).
+    fn finish(&mut self, record: &record::Record) -> Result<(), ReportError>;
+    /// Whether this reporter reads exchanges back when it writes: the run keeps its record
+    /// (`events.jsonl`) only when one does.
+    fn needs_record(&self) -> bool {
+        true
+    }
+}
+
+/// The files every run writes into its folder, besides `events.jsonl` and `manifest.json`:
+/// report.json, junit.xml, summary.md, report.html (opening in `lang`) and exchanges.har.
+pub fn file_reporters(dir: &Path, lang: crate::events::Lang) -> Vec<Box<dyn Reporter>> {
+    vec![
+        Box::new(json::JsonReporter::new(dir.join(json::REPORT_FILE))),
+        Box::new(junit::JunitReporter::new(dir.join(junit::JUNIT_FILE))),
+        Box::new(summary::SummaryReporter::new(
+            dir.join(summary::SUMMARY_FILE),
+        )),
+        Box::new(html::HtmlReporter::new(dir.join(html::HTML_FILE), lang)),
+        Box::new(har::HarReporter::new(dir.join(har::HAR_FILE))),
+    ]
 }
 
 /// Rows grouped by requirement, in requirement order: how many, and the first, for one line
@@ -51,8 +76,12 @@ impl Reporter for Collector {
         }
     }
 
-    fn finish(&mut self) -> Result<(), ReportError> {
+    fn finish(&mut self, _: &record::Record) -> Result<(), ReportError> {
         Ok(())
+    }
+
+    fn needs_record(&self) -> bool {
+        false
     }
 }
 
@@ -65,14 +94,32 @@ pub enum ReportError {
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half a
 /// report and an interrupted write leaves the old one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let error = |e: std::io::Error| ReportError::Write {
+    write_atomically_with(path, |out| out.write_all(bytes).map_err(|e| e.to_string()))
+}
+
+/// Like [`write_atomically`], for a file written piece by piece (it need not fit in memory).
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), String>,
+) -> Result<(), ReportError> {
+    let error = |message: String| ReportError::Write {
         path: path.display().to_string(),
-        message: e.to_string(),
+        message,
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(error)?;
+        std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
     }
     let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temporary, bytes).map_err(error)?;
-    std::fs::rename(&temporary, path).map_err(error)
+    let written = std::fs::File::create(&temporary)
+        .map_err(|e| e.to_string())
+        .and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            write(&mut out)?;
+            out.flush().map_err(|e| e.to_string())
+        });
+    if let Err(message) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error(message));
+    }
+    std::fs::rename(&temporary, path).map_err(|e| error(e.to_string()))
 }

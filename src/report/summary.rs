@@ -2,6 +2,8 @@
 //! the verdicts, every failed requirement with one line, what was not fully judged, and the next
 //! steps, without links (the reports sit beside it).
 
+pub const SUMMARY_FILE: &str = "summary.md";
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -212,7 +214,11 @@ impl Reporter for SummaryReporter {
         }
     }
 
-    fn finish(&mut self) -> Result<(), ReportError> {
+    fn needs_record(&self) -> bool {
+        false
+    }
+
+    fn finish(&mut self, _: &super::record::Record) -> Result<(), ReportError> {
         write_atomically(&self.path, self.render().as_bytes())
     }
 }

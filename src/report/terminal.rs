@@ -408,7 +408,11 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
         }
     }
 
-    fn finish(&mut self) -> Result<(), ReportError> {
+    fn needs_record(&self) -> bool {
+        false
+    }
+
+    fn finish(&mut self, _: &super::record::Record) -> Result<(), ReportError> {
         Ok(())
     }
 }
@@ -528,6 +532,10 @@ mod tests {
             target: "t".into(),
             embedded: false,
             profile: "p".into(),
+            tool: String::new(),
+            profile_name: String::new(),
+            profile_sha256: String::new(),
+            interfaces: Vec::new(),
             started_at: String::new(),
             scenarios: vec![
                 info("optional-one", RequirementSet::Optional),

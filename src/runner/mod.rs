@@ -97,6 +97,27 @@ pub async fn run(
         target: options.target_label.clone(),
         embedded: options.embedded,
         profile: profile.origin.clone(),
+        tool: format!("mallcheck {}", env!("CARGO_PKG_VERSION")),
+        profile_name: profile.settings.name.clone(),
+        profile_sha256: profile.sha256(),
+        interfaces: profile
+            .interfaces
+            .iter()
+            .map(|i| crate::events::InterfaceInfo {
+                id: i.id.clone(),
+                section: i.section.clone(),
+                name: crate::events::Text {
+                    zh: i.name_zh.clone(),
+                    en: i.name_en.clone(),
+                },
+                set: if i.required {
+                    RequirementSet::Required
+                } else {
+                    RequirementSet::Optional
+                },
+                requirements: i.requirements.clone(),
+            })
+            .collect(),
         started_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         scenarios: infos,
         in_scope: in_scope.clone(),

@@ -94,7 +94,7 @@ impl<'a> Rows<'a> {
             exchange: exchange.map(|e| e.id),
             curl: exchange
                 .filter(|_| status != Status::Pass)
-                .map(Exchange::curl_line),
+                .map(|e| self.shared.curl_line(e)),
             count: 1,
         }
     }

@@ -38,6 +38,22 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The curl line that repeats an exchange: the embedded supplier's base URL, gone after the
+    /// run, as `$MALLCHECK_TARGET`, and a warning before a call that changes an order.
+    pub(crate) fn curl_line(&self, exchange: &crate::exchange::Exchange) -> String {
+        let base = self.options.embedded.then(|| self.client.base_url());
+        let line = exchange.curl_line(base);
+        if self
+            .profile
+            .interface(&exchange.interface)
+            .is_some_and(|i| i.changes_state())
+        {
+            format!("# {}\n{line}", crate::exchange::REPLAY_WARNING)
+        } else {
+            line
+        }
+    }
+
     /// Why the supplier can no longer be asked anything: it could not be reached, or it
     /// stopped answering.
     pub(crate) fn client_unreachable(&self) -> Option<String> {

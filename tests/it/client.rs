@@ -222,7 +222,7 @@ async fn supplier() -> (String, Arc<Supplier>) {
 
 fn assert_no_secret(exchange: &Exchange, secrets: &[&str]) {
     let json = serde_json::to_string(exchange).expect("exchange serializes");
-    let curl = exchange.curl_line();
+    let curl = exchange.curl_line(None);
     let debug = format!("{exchange:?}");
     for secret in secrets {
         assert!(!json.contains(secret), "{secret} in {json}");

@@ -344,7 +344,7 @@ async fn the_run_time_limit_stops_the_run_and_reports_it() {
 }
 
 /// Every answer valid but 3 MiB large: judged whole, while the report keeps 16 KiB of each body
-/// with its size and SHA-256, and every exchange goes to exchanges.jsonl beside it.
+/// with its size and SHA-256, and every exchange goes to events.jsonl beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_answers_are_judged_whole_and_cut_in_the_report() {
     let padding = "x".repeat(3 * 1024 * 1024);
@@ -399,8 +399,8 @@ async fn large_answers_are_judged_whole_and_cut_in_the_report() {
         "report.json is {report_size} bytes"
     );
     assert!(
-        size("exchanges.jsonl").is_some(),
-        "exchanges.jsonl written: {folder:?}"
+        size("events.jsonl").is_some(),
+        "events.jsonl written: {folder:?}"
     );
     assert!(report.contains("\"sha256\""));
 }

@@ -8,6 +8,7 @@ use mallcheck::events::{
 use mallcheck::exchange::{Exchange, RecordedRequest, RecordedResponse};
 use mallcheck::report::Reporter;
 use mallcheck::report::json::JsonReporter;
+use mallcheck::report::record::Outputs;
 use mallcheck::report::terminal::TerminalReporter;
 use serde_json::Value;
 
@@ -153,6 +154,10 @@ fn events() -> Vec<Event> {
             target: "http://supplier.test/api".into(),
             embedded: false,
             profile: "tjgp-mall 1.0".into(),
+            tool: String::new(),
+            profile_name: String::new(),
+            profile_sha256: String::new(),
+            interfaces: Vec::new(),
             started_at: "2026-01-01T00:00:00+08:00".into(),
             scenarios: vec![
                 info("token", "获取 token", "Get a token", Required, &["token"]),
@@ -238,7 +243,9 @@ fn the_terminal_view_of_a_run() {
     for event in &events() {
         reporter.event(event);
     }
-    reporter.finish().expect("nothing to write");
+    reporter
+        .finish(&mallcheck::report::record::Record::none())
+        .expect("nothing to write");
     let text = String::from_utf8(reporter.into_writer()).expect("UTF-8");
     // The version moves with every release; the view around it should not.
     let text = text.replacen(env!("CARGO_PKG_VERSION"), "[version]", 1);
@@ -251,11 +258,11 @@ fn the_json_report_of_a_run_follows_its_schema_and_keeps_the_coverage() {
     let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("report.json");
     let events = events();
-    let mut reporter = JsonReporter::new(path.clone());
+    let mut outputs = Outputs::new(&dir, vec![Box::new(JsonReporter::new(path.clone()))]);
     for event in &events {
-        reporter.event(event);
+        outputs.event(event);
     }
-    reporter.finish().expect("report.json written");
+    assert!(outputs.finish().is_empty(), "report.json written");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("report.json")).expect("JSON");
     let _ = std::fs::remove_dir_all(&dir);
@@ -402,7 +409,7 @@ fn verify_names_every_file_changed_missing_or_added_since_the_run() {
         &std::fs::read_to_string(dir.join("out/manifest.json")).expect("manifest.json"),
     )
     .expect("json");
-    for file in ["report.json", "exchanges.jsonl", "junit.xml", "summary.md"] {
+    for file in ["report.json", "events.jsonl", "junit.xml", "summary.md"] {
         assert!(
             manifest["files"][file]["sha256"].is_string(),
             "{file} not listed"
