@@ -186,6 +186,7 @@ fn render(page: &Page) -> Result<String, String> {
 #[derive(Serialize)]
 struct Page {
     lang: Lang,
+    replay_embedded: &'static str,
     run_id: String,
     target: String,
     embedded: bool,
@@ -510,6 +511,7 @@ impl HtmlReporter {
         let scope = started.map(|s| &s.scope);
         Page {
             lang: self.lang,
+            replay_embedded: super::REPLAY_EMBEDDED,
             run_id: started.map(|s| s.run_id.clone()).unwrap_or_default(),
             target: started.map(|s| s.target.clone()).unwrap_or_default(),
             embedded: started.is_some_and(|s| s.embedded),

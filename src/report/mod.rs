@@ -28,6 +28,10 @@ pub trait Reporter: Send {
     }
 }
 
+/// How to bring the embedded supplier back for the curl lines of a run against it (they say
+/// `$MALLCHECK_TARGET`).
+pub const REPLAY_EMBEDDED: &str = "mallcheck serve --admin --addr 127.0.0.1:18080 & export MALLCHECK_TARGET=http://127.0.0.1:18080";
+
 /// The files every run writes into its folder, besides `events.jsonl` and `manifest.json`:
 /// report.json, junit.xml, summary.md, report.html (opening in `lang`) and exchanges.har.
 pub fn file_reporters(dir: &Path, lang: crate::events::Lang) -> Vec<Box<dyn Reporter>> {

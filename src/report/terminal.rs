@@ -41,6 +41,8 @@ pub struct TerminalReporter<W: Write + Send = Stderr> {
     /// Most failures printed per scenario before "… and N more".
     max_failures: usize,
     report_path: Option<String>,
+    /// The target was the embedded supplier, gone after the run: its curl lines need it started.
+    embedded: bool,
 }
 
 /// Supplier text shown on a terminal: control characters (escape sequences that could rewrite
@@ -95,6 +97,7 @@ impl<W: Write + Send> TerminalReporter<W> {
                 .progress_chars("=> "),
         );
         TerminalReporter {
+            embedded: false,
             out,
             bar,
             color,
@@ -222,10 +225,11 @@ impl<W: Write + Send> TerminalReporter<W> {
                     printable(actual)
                 ));
             }
-            if let Some(curl) = &row.curl {
+            // A warning line (`# …`) may come before the command.
+            for line in row.curl.iter().flat_map(|c| c.lines()) {
                 lines.push(format!(
                     "        {}",
-                    self.paint(printable(&short_curl(curl)).dimmed())
+                    self.paint(printable(&short_curl(line)).dimmed())
                 ));
             }
         }
@@ -274,11 +278,13 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
             Event::RunStarted {
                 run_id,
                 target,
+                embedded,
                 profile,
                 scenarios,
                 scope,
                 ..
             } => {
+                self.embedded = *embedded;
                 self.line(format!(
                     "{} {}",
                     self.paint("mallcheck".bold()),
@@ -399,6 +405,12 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     self.line(format!(
                         "  仅在管理时钟或 36 小时后再次运行时判定 judged only with the admin clock or a run 36 h later: {}",
                         clock_only.join(", ")
+                    ));
+                }
+                if self.embedded && !self.failed.is_empty() {
+                    self.line(format!(
+                        "  curl 行中的 $MALLCHECK_TARGET 是已停止的内置供应商 $MALLCHECK_TARGET in the curl lines is the embedded supplier, gone now: {} (with the same --fault flags); $TOKEN and the like are secrets to fill in",
+                        super::REPLAY_EMBEDDED
                     ));
                 }
                 if let Some(path) = self.report_path.clone() {

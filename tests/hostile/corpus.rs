@@ -666,7 +666,8 @@ async fn a_redirect_loop_is_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echoed_secrets_reach_neither_events_nor_the_out_folder() {
     let _serial = serial().await;
-    let setup = Setup::areas("echo").scenarios(&["token", "areas"]);
+    // The whole suite, orders included: every interface's calls, echoed back, in every file.
+    let setup = Setup::areas("echo").scenarios(&[]);
     let (run, seen) = against(Behaviour::Echo, setup).await;
     // What the supplier saw of each secret field.
     let mut secrets: Vec<String> = Vec::new();
@@ -707,6 +708,19 @@ async fn echoed_secrets_reach_neither_events_nor_the_out_folder() {
     }
     forms.sort();
     forms.dedup();
+    for file in [
+        "events.jsonl",
+        "report.json",
+        "report.html",
+        "exchanges.har",
+        "junit.xml",
+        "summary.md",
+    ] {
+        assert!(
+            run.out_files.iter().any(|(path, _)| path.ends_with(file)),
+            "{file} not written: every file of the folder is searched"
+        );
+    }
     let events: String = run
         .events
         .iter()

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use mallcheck::events::{Event, ResultRow, SetVerdict, Status};
 use mallcheck::exchange::Exchange;
 use mallcheck::profile::Profile;
-use mallcheck::report::json::JsonReporter;
 use mallcheck::report::{Collector, Reporter};
 use mallcheck::session::{self, RunArgs, RunOutcome};
 
@@ -125,7 +124,7 @@ pub async fn run(target: &str, setup: Setup) -> Run {
     let baseline = alloc::current();
     let started = Instant::now();
     let events = Arc::new(Mutex::new(Vec::new()));
-    let ran = tokio::time::timeout(setup.bound, run_session(profile, &args, &out, &events)).await;
+    let ran = tokio::time::timeout(setup.bound, run_session(profile, &args, &events)).await;
     let elapsed = started.elapsed();
     let peak = alloc::peak().saturating_sub(baseline);
     let panics = crate::PANICS.load(Ordering::SeqCst) - panics_before;
@@ -178,17 +177,14 @@ pub async fn run(target: &str, setup: Setup) -> Run {
 async fn run_session(
     profile: Profile,
     args: &RunArgs,
-    out: &Path,
     events: &Arc<Mutex<Vec<Event>>>,
 ) -> RunOutcome {
     let prepared = session::prepare(profile, args).expect("the scenarios load");
     let sink = Arc::clone(events);
-    let report = out.join("report.json");
-    session::execute(prepared, args, move |_| {
-        let reporters: Vec<Box<dyn Reporter>> = vec![
-            Box::new(Collector(sink)),
-            Box::new(JsonReporter::new(report)),
-        ];
+    session::execute(prepared, args, move |dir| {
+        // Every file a run writes, as `mallcheck run` writes them.
+        let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Collector(sink))];
+        reporters.extend(mallcheck::report::file_reporters(dir, Default::default()));
         reporters
     })
     .await

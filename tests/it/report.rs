@@ -434,3 +434,265 @@ fn verify_names_every_file_changed_missing_or_added_since_the_run() {
     assert_eq!(verify().status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The fixed run with the profile's interfaces announced, as a real run announces them.
+fn events_with_interfaces() -> Vec<Event> {
+    let profile = crate::common::profile();
+    let mut events = events();
+    if let Some(Event::RunStarted {
+        tool,
+        profile_name,
+        profile_sha256,
+        interfaces,
+        ..
+    }) = events.first_mut()
+    {
+        *tool = "mallcheck [version]".into();
+        *profile_name = profile.settings.name.clone();
+        *profile_sha256 = "0123456789abcdef".repeat(4);
+        *interfaces = profile
+            .interfaces
+            .iter()
+            .filter(|i| ["token", "pools", "detail", "prices"].contains(&i.id.as_str()))
+            .map(|i| mallcheck::events::InterfaceInfo {
+                id: i.id.clone(),
+                section: i.section.clone(),
+                name: Text {
+                    zh: i.name_zh.clone(),
+                    en: i.name_en.clone(),
+                },
+                set: RequirementSet::Required,
+                requirements: i.requirements.clone(),
+            })
+            .collect();
+    }
+    events
+}
+
+/// Every file reporter over `events`, into a fresh folder; the folder's files by name.
+fn write_every_format(name: &str, events: &[Event]) -> std::collections::BTreeMap<String, String> {
+    let dir = std::env::temp_dir().join(format!("mallcheck-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut outputs = Outputs::new(
+        &dir,
+        mallcheck::report::file_reporters(&dir, mallcheck::events::Lang::Zh),
+    );
+    for event in events {
+        outputs.event(event);
+    }
+    let errors = outputs.finish();
+    assert!(errors.is_empty(), "{errors:?}");
+    let files = std::fs::read_dir(&dir)
+        .expect("the folder")
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).expect("UTF-8 text"),
+            )
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    files
+}
+
+/// Each format from the fixed run, as a snapshot: a change to any of them shows in review.
+#[test]
+fn every_format_of_a_fixed_run_matches_its_snapshot() {
+    let files = write_every_format("formats", &events_with_interfaces());
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "events.jsonl",
+            "exchanges.har",
+            "junit.xml",
+            "report.html",
+            "report.json",
+            "summary.md"
+        ]
+    );
+    for (name, text) in &files {
+        if name == "events.jsonl" {
+            continue;
+        }
+        let text = text.replace(env!("CARGO_PKG_VERSION"), "[version]");
+        insta::assert_snapshot!(format!("format_{}", name.replace('.', "_")), text);
+    }
+}
+
+/// The page loads nothing from outside, and what a supplier sends is text, never markup: in
+/// the rows (HTML-escaped) and in the evidence kept as JSON in the page (`<` escaped).
+#[test]
+fn the_html_page_loads_nothing_and_escapes_what_suppliers_send() {
+    let hostile = "</script><script>alert(1)</script><img src=http://evil.test/x>";
+    let mut events = events_with_interfaces();
+    for event in &mut events {
+        match event {
+            Event::Result(row) if row.status == Status::Fail => {
+                row.message = format!("{hostile} {}", row.message);
+                row.actual = Some(hostile.into());
+            }
+            Event::Exchange(exchange) => {
+                if let Some(response) = exchange.response.as_mut() {
+                    response.body = format!(r#"{{"desc":"{hostile}"}}"#).into_bytes();
+                    response.headers.push(("x-evil".into(), hostile.into()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let files = write_every_format("html-escape", &events);
+    let html = &files["report.html"];
+    assert!(
+        !html.contains("alert(1)</script>"),
+        "markup of the supplier reached the page"
+    );
+    assert!(
+        !html.contains("<img"),
+        "an image tag of the supplier reached the page"
+    );
+    assert!(html.contains("&lt;&#x2f;script&gt;") || html.contains("&lt;/script&gt;"));
+    // Our two scripts (the evidence as JSON, and the one that draws it) and nothing else.
+    assert_eq!(html.matches("<script").count(), 2, "scripts in the page");
+    for outside in [
+        "src=\"http",
+        "href=\"http",
+        "<link",
+        "@import",
+        "url(",
+        "<iframe",
+    ] {
+        assert!(!html.contains(outside), "the page loads {outside}");
+    }
+    // The evidence is there, for the page to draw: JSON that reads back to the supplier's text.
+    let start = html
+        .find(r#"<script type="application/json" id="evidence">"#)
+        .expect("evidence");
+    let json = &html[start..];
+    let json = &json[json.find('>').expect(">") + 1..json.find("</script>").expect("end")];
+    let evidence: serde_json::Value = serde_json::from_str(json).expect("the evidence is JSON");
+    let body = evidence["1"]["response_body"].as_str().expect("a body");
+    assert!(body.contains(hostile), "{body}");
+}
+
+/// A failing run's folder read back by other means: `mallcheck report` renders every format
+/// again from events.jsonl byte for byte; junit.xml parses back with a JUnit reader; the HAR
+/// has one entry per exchange with the fields HAR 1.2 requires.
+#[test]
+fn a_run_folder_renders_again_and_reads_back() {
+    let dir = std::env::temp_dir().join(format!("mallcheck-rerender-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mallcheck = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+            .args(args)
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _) = mallcheck(&["run", "--out", "out", "--fault", "price-above-market"]);
+    assert_eq!(code, Some(1));
+    for (format, file) in [
+        ("html", "report.html"),
+        ("junit", "junit.xml"),
+        ("md", "summary.md"),
+        ("har", "exchanges.har"),
+        ("json", "report.json"),
+    ] {
+        let again = format!("again-{file}");
+        let (code, stderr) = mallcheck(&["report", "out", "--format", format, "-o", &again]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let read = |path: std::path::PathBuf| std::fs::read(&path).expect("written");
+        assert!(
+            read(dir.join("out").join(file)) == read(dir.join(&again)),
+            "{file} rendered again differs from the run's"
+        );
+    }
+    // The English page is the same page opening in English.
+    let (code, stderr) = mallcheck(&["report", "out", "--lang", "en"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let english = std::fs::read_to_string(dir.join("out/report.en.html")).expect("report.en.html");
+    assert!(english.contains(r#"<html lang="en" data-lang="en">"#));
+
+    let junit = std::fs::read_to_string(dir.join("out/junit.xml")).expect("junit");
+    let parsed = quick_junit::Report::deserialize_from_str(&junit).expect("junit.xml parses back");
+    let failures: usize = parsed
+        .test_suites
+        .iter()
+        .flat_map(|s| &s.test_cases)
+        .filter(|c| matches!(c.status, quick_junit::TestCaseStatus::NonSuccess { .. }))
+        .count();
+    assert!(failures > 0, "the fault is a failure in junit.xml");
+
+    let events = std::fs::read_to_string(dir.join("out/events.jsonl")).expect("events");
+    let exchanges = events
+        .lines()
+        .filter(|l| l.starts_with(r#"{"Exchange":"#))
+        .count();
+    let har: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/exchanges.har")).expect("har"))
+            .expect("the HAR is JSON");
+    assert_eq!(har["log"]["version"], "1.2");
+    let entries = har["log"]["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), exchanges, "one entry per exchange");
+    for entry in entries {
+        for field in [
+            "startedDateTime",
+            "time",
+            "request",
+            "response",
+            "cache",
+            "timings",
+        ] {
+            assert!(!entry[field].is_null(), "{field} missing in {entry}");
+        }
+        for field in [
+            "method",
+            "url",
+            "httpVersion",
+            "cookies",
+            "headers",
+            "queryString",
+        ] {
+            assert!(
+                !entry["request"][field].is_null(),
+                "request.{field} missing"
+            );
+        }
+        for field in [
+            "status",
+            "statusText",
+            "httpVersion",
+            "cookies",
+            "headers",
+            "content",
+        ] {
+            assert!(
+                !entry["response"][field].is_null(),
+                "response.{field} missing"
+            );
+        }
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(entry["startedDateTime"].as_str().unwrap_or(""))
+                .is_ok()
+        );
+    }
+    // The secret the run used is in no file of the folder.
+    let md5 = format!("{:x}", md5::compute("tjmall-test"));
+    for entry in std::fs::read_dir(dir.join("out")).expect("out").flatten() {
+        let text =
+            String::from_utf8_lossy(&std::fs::read(entry.path()).expect("file")).to_lowercase();
+        assert!(
+            !text.contains("tjmall-test") && !text.contains(&md5),
+            "a secret in {}",
+            entry.path().display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
