@@ -297,3 +297,113 @@ pub fn replay(dir: &Path, reporters: &mut [Box<dyn Reporter>]) -> Result<Vec<Str
     }
     Ok(warnings)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::{RecordedRequest, RecordedResponse};
+
+    fn exchange(id: u64) -> Event {
+        Event::Exchange(Box::new(Exchange {
+            id,
+            interface: "prices".into(),
+            request: RecordedRequest {
+                method: "POST".into(),
+                url: "http://127.0.0.1:1/api/price".into(),
+                content_type: "application/x-www-form-urlencoded".into(),
+                params: vec![("sku".into(), id.to_string())],
+            },
+            response: Some(RecordedResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: format!("{{\"n\":{id}}}").into_bytes(),
+                truncated: false,
+                full_body: None,
+            }),
+            error: None,
+            started_at_ms: 0,
+            duration_ms: 1,
+        }))
+    }
+
+    /// Counts the exchanges it is shown, and reads some back when it writes.
+    #[derive(Default, Clone)]
+    struct Reader(std::sync::Arc<std::sync::Mutex<(usize, Vec<u64>)>>);
+
+    impl Reporter for Reader {
+        fn event(&mut self, event: &Event) {
+            if matches!(event, Event::Exchange(_))
+                && let Ok(mut seen) = self.0.lock()
+            {
+                seen.0 += 1;
+            }
+        }
+
+        fn finish(&mut self, record: &Record) -> Result<(), ReportError> {
+            let read: Vec<u64> = record.exchanges([3, 1, 99])?.iter().map(|e| e.id).collect();
+            if let Ok(mut seen) = self.0.lock() {
+                seen.1 = read;
+            }
+            Ok(())
+        }
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("mallcheck-record-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn exchanges_are_read_back_by_id_and_in_order() {
+        let dir = dir("ids");
+        let mut writer = RecordWriter::new(&dir);
+        // Out of id order, as concurrent scenarios finish their calls.
+        for id in [2, 3, 1] {
+            writer.append(&exchange(id));
+            writer.append(&Event::ScenarioStarted {
+                scenario: format!("s{id}"),
+            });
+        }
+        let record = writer.finish();
+        let ids = |list: Vec<Exchange>| list.iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(ids(record.exchanges([3, 1, 7]).expect("read")), [1, 3]);
+        let mut order = Vec::new();
+        record
+            .each_exchange(|e| order.push(e.id))
+            .expect("read in order");
+        assert_eq!(order, [2, 3, 1]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_replay_feeds_every_event_and_leaves_out_a_last_line_cut_short() {
+        let dir = dir("replay");
+        let mut writer = RecordWriter::new(&dir);
+        for id in 1..=3 {
+            writer.append(&exchange(id));
+        }
+        drop(writer.finish());
+        // A run killed while writing its last line.
+        let path = dir.join(EVENTS_FILE);
+        let mut text = std::fs::read(&path).expect("written");
+        text.extend_from_slice(br#"{"Exchange":{"id":4,"interf"#);
+        std::fs::write(&path, &text).expect("cut");
+        let reader = Reader::default();
+        let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(reader.clone())];
+        let warnings = replay(&dir, &mut reporters).expect("replayed");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains(":4:"), "{warnings:?}");
+        let seen = reader.0.lock().expect("seen").clone();
+        assert_eq!(seen, (3, vec![1, 3]), "three exchanges fed, two read back");
+
+        // A broken line in the middle is an error naming its line.
+        let mut broken = b"{\"nonsense\":1}\n".to_vec();
+        broken.extend_from_slice(&text);
+        std::fs::write(&path, &broken).expect("broken");
+        let error = replay(&dir, &mut reporters).expect_err("a broken line");
+        assert!(error.contains("events.jsonl:1:"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
