@@ -31,9 +31,13 @@ pub enum TransportError {
 impl TransportError {
     pub fn describe(&self) -> String {
         match self {
-            TransportError::Connect { message } => format!("无法连接 cannot connect: {message}"),
+            TransportError::Connect { message } => format!(
+                "无法连接 cannot connect: {message} (供应商是否在该主机和端口上运行？is the supplier running at this host and port? `mallcheck doctor` checks the target)"
+            ),
             TransportError::Timeout { after_ms } => format!("超时 timed out after {after_ms} ms"),
-            TransportError::Tls { message } => format!("TLS 失败 TLS failed: {message}"),
+            TransportError::Tls { message } => format!(
+                "TLS 失败 TLS failed: {message} (若该端口是普通 HTTP，请用 http:// 而不是 https:// if this port speaks plain HTTP, use http://, not https://)"
+            ),
             TransportError::Redirect { location } => {
                 format!("重定向到其他主机 redirect to another host not followed: {location}")
             }

@@ -22,3 +22,4 @@ pub(crate) mod runner;
 pub mod scenario;
 pub mod session;
 pub mod supplier;
+pub mod target;

@@ -2,7 +2,7 @@
 //! target (the embedded reference supplier when none is given), feed the reporters, run, and say
 //! how it ended. `mallcheck run` and the end-to-end tests both go through here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +22,13 @@ use crate::supplier::{self, SupplierConfig};
 pub struct RunArgs {
     pub target: Option<String>,
     pub config: Option<PathBuf>,
+    /// Scenarios of this folder (or file) beside the embedded ones.
     pub scenarios: Option<PathBuf>,
+    /// Scenarios of this folder (or file) instead of the embedded ones.
+    pub only_scenarios: Option<PathBuf>,
     pub out: Option<PathBuf>,
+    /// Per-call deadline in seconds (default: `timeout_seconds` of the config).
+    pub timeout: Option<u64>,
     pub state_dir: PathBuf,
     pub jobs: Option<usize>,
     pub allow_orders: bool,
@@ -44,7 +49,9 @@ impl Default for RunArgs {
             target: None,
             config: None,
             scenarios: None,
+            only_scenarios: None,
             out: None,
+            timeout: None,
             state_dir: PathBuf::from(".mallcheck"),
             jobs: None,
             allow_orders: false,
@@ -94,14 +101,23 @@ impl Prepared {
 }
 
 pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionError> {
-    let config =
+    let mut config =
         Config::load(args.config.as_deref()).map_err(|e| SessionError::Input(e.to_string()))?;
+    if let Some(seconds) = args.timeout {
+        config.timeout_seconds = seconds.max(1);
+    }
     // A profile naming a check mallcheck does not have is refused before anything is sent.
     crate::checks::validate_profile(&profile).map_err(SessionError::Input)?;
     let profile = Arc::new(profile);
-    let source = match &args.scenarios {
-        Some(dir) => ScenarioSource::Dir(dir.clone()),
-        None => ScenarioSource::Embedded,
+    let source = match (&args.scenarios, &args.only_scenarios) {
+        (Some(_), Some(_)) => {
+            return Err(SessionError::Input(
+                "--scenarios adds to the built-in scenarios, --only-scenarios replaces them: give one / 二者只能选一".into(),
+            ));
+        }
+        (Some(dir), None) => ScenarioSource::EmbeddedAnd(dir.clone()),
+        (None, Some(dir)) => ScenarioSource::Dir(dir.clone()),
+        (None, None) => ScenarioSource::Embedded,
     };
     let all = load_scenarios(&source, &profile).map_err(|e| SessionError::Input(e.to_string()))?;
     let scenarios = runner::select(&all, &args.selection);
@@ -110,7 +126,15 @@ pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionErro
             "没有符合条件的场景 no scenario matches the selection (--scenario / --tag / --interface)".into(),
         ));
     }
-    let target = args.target.clone().or_else(|| config.target.clone());
+    let target = args
+        .target
+        .clone()
+        .or_else(|| config.target.clone())
+        .map(|url| crate::target::check_base_url(&url, &profile))
+        .transpose()
+        .map_err(SessionError::Input)?;
+    // Found now, not after every scenario ran (orders included).
+    check_writable(args.out.as_deref().unwrap_or(Path::new("reports")))?;
     if target.is_some() && !args.faults.is_empty() {
         return Err(SessionError::Input(
             "--fault applies to the embedded reference supplier only; start `mallcheck serve --fault …` for an external one".into(),
@@ -122,6 +146,34 @@ pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionErro
         scenarios,
         target,
     })
+}
+
+/// Whether reports can be written under `dir`: a probe file is written and removed in it, or
+/// in the nearest folder above it that exists (nothing is created yet).
+fn check_writable(dir: &Path) -> Result<(), SessionError> {
+    let failed = |e: &dyn std::fmt::Display| {
+        SessionError::Input(format!(
+            "无法写入报告目录 cannot write reports to {}: {e} (choose another --out)",
+            dir.display()
+        ))
+    };
+    let existing = dir
+        .ancestors()
+        .find(|a| a.as_os_str().is_empty() || a.exists())
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        return Err(failed(&format!("{} is not a folder", existing.display())));
+    }
+    let probe = existing.join(format!(".mallcheck-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| failed(&e))?;
+    std::fs::remove_file(&probe).map_err(|e| failed(&e))
 }
 
 fn new_run_id() -> String {

@@ -101,9 +101,15 @@ struct RunFlags {
     /// Config file (default: ./mallcheck.toml when present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Load scenarios from this folder (or file) instead of the embedded ones.
-    #[arg(long, value_name = "DIR")]
+    /// 在内置场景之外加载此目录（或文件）中的场景 / Load the scenarios of this folder (or file) beside the built-in ones.
+    #[arg(long, value_name = "DIR", conflicts_with = "only_scenarios")]
     scenarios: Option<PathBuf>,
+    /// 只运行此目录（或文件）中的场景，不用内置场景 / Load the scenarios of this folder (or file) instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    only_scenarios: Option<PathBuf>,
+    /// 每次调用的超时（秒，默认 20，或配置 timeout_seconds）/ Deadline of each call in seconds (default 20, or timeout_seconds in the config).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: Option<u64>,
     /// Where the reports go (default: reports/<run id>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -226,7 +232,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     target: flags.target,
                     config: flags.config,
                     scenarios: flags.scenarios,
+                    only_scenarios: flags.only_scenarios,
                     out: flags.out,
+                    timeout: flags.timeout,
                     state_dir: flags.state_dir,
                     jobs: flags.jobs.map(usize::from),
                     allow_orders: flags.allow_orders,

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+/// What `environment` may say: `test` lets order scenarios run against the target.
+pub const ENVIRONMENTS: [&str; 2] = ["test", "production"];
+
 /// The file looked for in the working folder when `--config` is not given.
 pub const DEFAULT_FILE: &str = "mallcheck.toml";
 
@@ -232,7 +235,67 @@ impl Config {
                 message: format!("not a whole number of seconds: {timeout:?}"),
             })?;
         }
+        config.validate().map_err(|message| ConfigError::Parse {
+            path: match (path, Path::new(DEFAULT_FILE).is_file()) {
+                (Some(p), _) => p.display().to_string(),
+                (None, true) => DEFAULT_FILE.into(),
+                (None, false) => "environment".into(),
+            },
+            message,
+        })?;
         Ok(config)
+    }
+
+    /// Values outside their allowed sets, each named with what it may be (a typo such as
+    /// `environment = "tset"` would otherwise pass silently and change what a run does).
+    pub fn validate(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if let Some(environment) = &self.environment
+            && !ENVIRONMENTS.contains(&environment.as_str())
+        {
+            problems.push(format!(
+                "environment = {environment:?}: 只能是 must be one of {} (\"test\" lets order scenarios run)",
+                ENVIRONMENTS.join(", ")
+            ));
+        }
+        let at_least_one = [
+            ("timeout_seconds", self.timeout_seconds),
+            ("max_body_mib", self.max_body_mib),
+            ("evidence_kib", self.evidence_kib),
+            ("max_answer_items", self.max_answer_items),
+            ("max_answer_depth", self.max_answer_depth),
+            ("max_time_seconds", self.max_time_seconds),
+            ("jobs", self.jobs as u64),
+            ("image_concurrency", self.image_concurrency as u64),
+            ("orders.wait_seconds", self.orders.wait_seconds),
+            ("orders.max_orders", self.orders.max_orders),
+            ("orders.max_quantity", self.orders.max_quantity),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                problems.push(format!("{key} = 0: 至少为 1 must be at least 1"));
+            }
+        }
+        if self.jobs > 64 {
+            problems.push(format!("jobs = {}: 至多 64 must be at most 64", self.jobs));
+        }
+        if !(self.orders.poll_seconds.is_finite() && self.orders.poll_seconds > 0.0) {
+            problems.push(format!(
+                "orders.poll_seconds = {}: 必须大于 0 must be above 0",
+                self.orders.poll_seconds
+            ));
+        }
+        if !(self.orders.max_amount.is_finite() && self.orders.max_amount > 0.0) {
+            problems.push(format!(
+                "orders.max_amount = {}: 必须大于 0 must be above 0",
+                self.orders.max_amount
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
     }
 
     pub fn is_test_environment(&self) -> bool {

@@ -455,8 +455,16 @@ fn judge(
             .harmless
             .then_some(shared.profile.settings.expired_marker.as_str()),
     };
-    let expectation_runs =
+    let mut expectation_runs =
         checks::judge_step_expectations(&expectation, &judged, &failure_summary(&sent.exchange));
+    if let Some(hint) = &call.hint {
+        for finding in expectation_runs
+            .iter_mut()
+            .flat_map(|r| r.findings.iter_mut())
+        {
+            finding.message = format!("{} — 提示 {} hint: {}", finding.message, hint.zh, hint.en);
+        }
+    }
     // While polling, an accepted answer whose values are not there yet is judged for its form
     // only: the supplier may still get there.
     let held = !polling

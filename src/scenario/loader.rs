@@ -22,7 +22,10 @@ const GLOBAL_ROOTS: [&str; 4] = ["config", "run", "profile", "area"];
 #[derive(Debug, Clone)]
 pub enum ScenarioSource {
     Embedded,
+    /// A folder (or one file) of scenarios instead of the embedded ones.
     Dir(PathBuf),
+    /// The embedded scenarios and those of a folder (or file) beside them.
+    EmbeddedAnd(PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +77,13 @@ fn is_yaml(path: &Path) -> bool {
 
 fn read_files(source: &ScenarioSource) -> Result<Vec<SourceFile>, LoadError> {
     let mut files = Vec::new();
+    if let ScenarioSource::EmbeddedAnd(root) = source {
+        files = read_files(&ScenarioSource::Embedded)?;
+        files.extend(read_files(&ScenarioSource::Dir(root.clone()))?);
+        return Ok(files);
+    }
     match source {
+        ScenarioSource::EmbeddedAnd(_) => {}
         ScenarioSource::Embedded => {
             fn walk(dir: &Dir<'static>, out: &mut Vec<SourceFile>) {
                 for file in dir.files() {

@@ -112,6 +112,10 @@ pub struct CallStep {
     /// Ask again until the expectations hold: for what the supplier does on its own schedule.
     #[serde(default)]
     pub poll: Option<Poll>,
+    /// What to check when the step's expectations fail, for a cause on the user's side (the
+    /// credentials, the base URL): written after the finding.
+    #[serde(default)]
+    pub hint: Option<Text>,
 }
 
 /// How a `poll` step waits between tries: with the admin endpoints the supplier's clock moves

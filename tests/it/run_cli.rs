@@ -499,3 +499,96 @@ fn orders_an_interrupted_run_left_are_cancelled_by_the_next_run() {
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The user's own mistakes are found before anything is sent, each with the advice that fixes
+/// it: a target without a scheme, a base URL that doubles `/api`, a config value outside its
+/// allowed set, an `--out` that cannot be written.
+#[test]
+fn mistakes_of_the_user_are_found_before_anything_is_sent_with_their_fix() {
+    let dir = temp_dir("mistakes");
+    let credentials = [("MALLCHECK_USERNAME", "u"), ("MALLCHECK_PASSWORD", "p")];
+    let refused = |args: &[&str]| {
+        let out = mallcheck(args, &dir, &credentials);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!dir.join("out").exists(), "{args:?} wrote reports");
+        text(&out.stderr)
+    };
+    let stderr = refused(&["run", "--target", "127.0.0.1:18080", "--out", "out"]);
+    assert!(stderr.contains("http://127.0.0.1:18080"), "{stderr}");
+    let stderr = refused(&["run", "--target", "http://127.0.0.1:9/api/", "--out", "out"]);
+    assert!(
+        stderr.contains("/api/api/") && stderr.contains("use http://127.0.0.1:9 instead"),
+        "{stderr}"
+    );
+
+    std::fs::write(dir.join("mallcheck.toml"), "environment = \"tset\"\n").expect("write");
+    let stderr = refused(&["run", "--out", "out"]);
+    assert!(
+        stderr.contains("environment = \"tset\"") && stderr.contains("test, production"),
+        "{stderr}"
+    );
+    std::fs::remove_file(dir.join("mallcheck.toml")).expect("remove");
+
+    // A file where the folder should be: found before the supplier is started or called.
+    std::fs::write(dir.join("taken"), "a file").expect("write");
+    let stderr = refused(&["run", "--out", "taken/run"]);
+    assert!(
+        stderr.contains("cannot write reports to taken/run"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--scenarios DIR` adds to the built-in scenarios (one of them can be a prerequisite);
+/// `--only-scenarios DIR` replaces them.
+#[test]
+fn scenarios_are_added_to_the_built_in_ones_or_replace_them() {
+    let dir = temp_dir("extra-scenarios");
+    std::fs::create_dir_all(dir.join("extra")).expect("mkdir");
+    std::fs::write(
+        dir.join("extra/pools-again.yaml"),
+        "id: pools-again\ntitle: {zh: 再取品目池, en: pools again}\nafter: [token]\nrequirements: [POOL-LIST]\nsteps:\n  - call: pools\n    requirements: [POOL-LIST]\n    expect: {success: true}\n",
+    )
+    .expect("write");
+    let scenarios = |args: &[&str]| {
+        let out = mallcheck(args, &dir, &[]);
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("out/report.json")).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        let _ = std::fs::remove_dir_all(dir.join("out"));
+        let ids: Vec<String> = report["scenarios"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|s| s["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (out.status.code(), ids, text(&out.stderr))
+    };
+    let (code, ids, stderr) = scenarios(&[
+        "run",
+        "--scenarios",
+        "extra",
+        "--scenario",
+        "pools-again",
+        "--out",
+        "out",
+    ]);
+    assert_eq!(code, Some(4), "a selection is incomplete: {stderr}");
+    assert!(
+        ids.contains(&"pools-again".to_string()) && ids.contains(&"token".to_string()),
+        "{ids:?}"
+    );
+    // Alone, its prerequisite is missing: the loader says so.
+    let (code, _, stderr) = scenarios(&["run", "--only-scenarios", "extra", "--out", "out"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("token"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
