@@ -10,6 +10,7 @@ pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod doctor;
 pub mod events;
 pub(crate) mod excerpt;
 pub mod exchange;

@@ -233,7 +233,7 @@ pub async fn execute(
         target_label: if embedded.is_some() {
             format!("{base_url} (内置参考供应商 embedded reference supplier)")
         } else {
-            without_password(&base_url)
+            crate::target::without_password(&base_url)
         },
         embedded: embedded.is_some(),
         admin,
@@ -386,7 +386,7 @@ pub async fn cleanup(
         &client,
         &profile,
         &args.state_dir,
-        &without_password(&base_url),
+        &crate::target::without_password(&base_url),
     )
     .await)
 }
@@ -400,16 +400,6 @@ pub fn plan(prepared: &Prepared, args: &RunArgs) -> (Vec<runner::PlannedChange>,
 }
 
 /// The target as shown in reports: a password in the URL's user part is masked.
-fn without_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string().trim_end_matches('/').to_string()
-        }
-        _ => url.to_string(),
-    }
-}
-
 async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {

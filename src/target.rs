@@ -55,6 +55,17 @@ pub fn check_base_url(text: &str, profile: &Profile) -> Result<String, String> {
     Ok(trimmed.trim_end_matches('/').to_string())
 }
 
+/// The URL as reports and messages show it: a password in it masked.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some(crate::exchange::MASKED));
+            parsed.to_string().trim_end_matches('/').to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

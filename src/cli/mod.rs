@@ -2,6 +2,7 @@
 //! to the documented exit codes (see `crate::exit`).
 
 mod catalogue;
+mod doctor;
 mod run;
 mod serve;
 mod table;
@@ -85,6 +86,35 @@ enum Command {
         /// 输出文件 / Where to write (default: the format's file in DIR; report.en.html for --lang en).
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// 写出带注释的 mallcheck.toml / Write a commented mallcheck.toml (asks for the target and environment on a terminal, nothing otherwise).
+    Init {
+        /// 供应商地址 / Base URL of the supplier.
+        #[arg(long, value_name = "URL")]
+        target: Option<String>,
+        /// 环境 / test (order scenarios may run) or production.
+        #[arg(long, value_name = "test|production")]
+        environment: Option<String>,
+        /// 覆盖已有文件 / Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+        /// 输出文件 / Where to write.
+        #[arg(
+            long,
+            short = 'o',
+            value_name = "FILE",
+            default_value = "mallcheck.toml"
+        )]
+        output: PathBuf,
+    },
+    /// 检查配置、网络、TLS、凭据、token 与时钟，并说明如何修正 / Check the config, network, TLS, credentials, token and clock, and say what to fix.
+    Doctor {
+        /// 供应商地址 / Base URL of the supplier (default: target in the config).
+        #[arg(long, value_name = "URL")]
+        target: Option<String>,
+        /// 配置文件 / Config file (default: ./mallcheck.toml when present).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// 列出参考供应商的故障 / List the faults of the reference supplier.
     Faults {
@@ -197,6 +227,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Serve(flags) => Ok(serve::serve_command(load()?, flags)),
         Command::Faults { json } => Ok(serve::faults_command(json)),
         Command::Verify { dir } => Ok(run::verify_command(&dir)),
+        Command::Init {
+            target,
+            environment,
+            force,
+            output,
+        } => Ok(doctor::init_command(&output, target, environment, force)),
+        Command::Doctor { target, config } => Ok(doctor::doctor_command(
+            load()?,
+            crate::doctor::DoctorArgs { target, config },
+        )),
         Command::Report {
             dir,
             format,

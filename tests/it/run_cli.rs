@@ -592,3 +592,72 @@ fn scenarios_are_added_to_the_built_in_ones_or_replace_them() {
     assert!(stderr.contains("token"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `init` writes a config that loads (asking nothing off a terminal), `doctor` says what to fix
+/// for each set-up mistake against a supplier it can reach, and 0 when a run can start.
+#[test]
+fn init_then_doctor_lead_to_a_first_run() {
+    let dir = temp_dir("doctor");
+    let serve = crate::common::Serve::start(&["--test-env"]);
+    let out = mallcheck(&["init", "--target", &serve.url], &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(dir.join("mallcheck.toml")).expect("written");
+    assert!(written.contains(&format!("target = \"{}\"", serve.url)));
+    assert!(
+        written.contains("environment = \"production\""),
+        "safe by default"
+    );
+    assert_eq!(
+        mallcheck(&["init"], &dir, &[]).status.code(),
+        Some(2),
+        "an existing file is kept"
+    );
+    let doctor = |env: &[(&str, &str)], args: &[&str]| {
+        let mut all = vec!["doctor"];
+        all.extend_from_slice(args);
+        let out = mallcheck(&all, &dir, env);
+        (out.status.code(), text(&out.stdout))
+    };
+    let (code, said) = doctor(&[], &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        said.contains("set MALLCHECK_USERNAME and MALLCHECK_PASSWORD"),
+        "{said}"
+    );
+    let wrong = [
+        ("MALLCHECK_USERNAME", "tjmall"),
+        ("MALLCHECK_PASSWORD", "wrong"),
+    ];
+    let (code, said) = doctor(&wrong, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        said.contains("refused") && said.contains("MALLCHECK_PASSWORD"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("wrong\""),
+        "the password is not shown: {said}"
+    );
+    let right = [
+        ("MALLCHECK_USERNAME", "tjmall"),
+        ("MALLCHECK_PASSWORD", "tjmall-test"),
+    ];
+    let (code, said) = doctor(&right, &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("token: 已获取 issued") && said.contains("时钟 clock"),
+        "{said}"
+    );
+    let https = serve.url.replacen("http://", "https://", 1);
+    let (code, said) = doctor(&right, &["--target", &https]);
+    assert_eq!(code, Some(1));
+    assert!(said.contains(&format!("try {}", serve.url)), "{said}");
+    let (code, said) = doctor(&right, &["--target", &format!("{}/api/", serve.url)]);
+    assert_eq!(code, Some(1));
+    assert!(said.contains("/api/api/"), "{said}");
+    std::fs::write(dir.join("mallcheck.toml"), "environment = \"tset\"\n").expect("write");
+    let (code, said) = doctor(&right, &[]);
+    assert_eq!(code, Some(1));
+    assert!(said.contains("environment = \"tset\""), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,366 @@
+//! `mallcheck doctor`: what stands between the user and a first run, checked in the order a
+//! call meets it (config, the base URL's shape, DNS, the connection, TLS, credentials, the token
+//! call, the clock), each problem with what to do about it. Nothing here judges the supplier:
+//! these are the user's set-up and the way to it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::client::{Client, ClientConfig};
+use crate::config::Config;
+use crate::exchange::TransportError;
+use crate::profile::Profile;
+
+/// How far the supplier's clock may be from ours before the signed timestamp is at risk.
+const CLOCK_WARN_SECONDS: i64 = 60;
+const NETWORK_DEADLINE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Works, but something deserves a look.
+    Warn,
+    /// A run would fail or prove nothing until it is fixed.
+    Problem,
+}
+
+/// One thing checked.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// What was checked, "中文 English".
+    pub what: &'static str,
+    pub health: Health,
+    pub detail: String,
+    /// What to do about it, when something is wrong.
+    pub fix: Option<String>,
+}
+
+impl Probe {
+    fn ok(what: &'static str, detail: impl Into<String>) -> Probe {
+        Probe {
+            what,
+            health: Health::Ok,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn problem(what: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Probe {
+        Probe {
+            what,
+            health: Health::Problem,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    fn warn(what: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Probe {
+        Probe {
+            health: Health::Warn,
+            ..Probe::problem(what, detail, fix)
+        }
+    }
+}
+
+pub struct DoctorArgs {
+    pub target: Option<String>,
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// Every probe, in order; the later ones are left out once one fails that they depend on.
+pub async fn examine(profile: Profile, args: &DoctorArgs) -> Vec<Probe> {
+    let mut probes = Vec::new();
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(config) => {
+            let source = args
+                .config
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .or_else(|| {
+                    std::path::Path::new(crate::config::DEFAULT_FILE)
+                        .is_file()
+                        .then(|| crate::config::DEFAULT_FILE.to_string())
+                })
+                .unwrap_or_else(|| "默认值 defaults (no mallcheck.toml here)".into());
+            probes.push(Probe::ok("配置 config", source));
+            config
+        }
+        Err(e) => {
+            probes.push(Probe::problem(
+                "配置 config",
+                e.to_string(),
+                "修正配置文件中指出的键 fix the key named above; `mallcheck init` writes a commented mallcheck.toml",
+            ));
+            return probes;
+        }
+    };
+    if let Err(e) = crate::checks::validate_profile(&profile) {
+        probes.push(Probe::problem(
+            "协议配置 profile",
+            e,
+            "修正 --profile 目录 fix the profile folder given with --profile",
+        ));
+        return probes;
+    }
+    let Some(raw) = args.target.clone().or_else(|| config.target.clone()) else {
+        probes.push(Probe::warn(
+            "目标 target",
+            "未设置供应商地址 no target set",
+            "用 --target URL 或 mallcheck.toml 中的 target = 指定 pass --target URL or set target = in mallcheck.toml (without one, `mallcheck run` tests the embedded reference supplier)",
+        ));
+        return probes;
+    };
+    let base = match crate::target::check_base_url(&raw, &profile) {
+        Ok(base) => {
+            probes.push(Probe::ok(
+                "地址 base URL",
+                crate::target::without_password(&base),
+            ));
+            base
+        }
+        Err(message) => {
+            probes.push(Probe::problem(
+                "地址 base URL",
+                message,
+                "按上述提示修正 --target fix --target as said",
+            ));
+            return probes;
+        }
+    };
+    let Ok(url) = url::Url::parse(&base) else {
+        return probes;
+    };
+    let host = url.host_str().unwrap_or_default().to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+
+    // DNS, then a plain TCP connection: the two failures people confuse with a broken supplier.
+    let lookup = tokio::time::timeout(
+        NETWORK_DEADLINE,
+        tokio::net::lookup_host((host.trim_matches(['[', ']']), port)),
+    )
+    .await;
+    let addresses: Vec<std::net::SocketAddr> = match lookup {
+        Ok(Ok(found)) => found.collect(),
+        Ok(Err(e)) => {
+            probes.push(Probe::problem(
+                "域名解析 DNS",
+                format!("{host}: {e}"),
+                "检查主机名拼写、DNS 或代理 check the host name's spelling, the DNS and any proxy",
+            ));
+            return probes;
+        }
+        Err(_) => {
+            probes.push(Probe::problem(
+                "域名解析 DNS",
+                format!("{host}: no answer within {} s", NETWORK_DEADLINE.as_secs()),
+                "检查 DNS 设置 check the DNS settings",
+            ));
+            return probes;
+        }
+    };
+    let Some(address) = addresses.first().copied() else {
+        probes.push(Probe::problem(
+            "域名解析 DNS",
+            format!("{host}: no address"),
+            "检查 DNS 记录 check the host's DNS records",
+        ));
+        return probes;
+    };
+    probes.push(Probe::ok(
+        "域名解析 DNS",
+        format!("{host} → {}", address.ip()),
+    ));
+    let started = Instant::now();
+    match tokio::time::timeout(NETWORK_DEADLINE, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(_)) => probes.push(Probe::ok(
+            "连接 connection",
+            format!("{address} in {} ms", started.elapsed().as_millis()),
+        )),
+        Ok(Err(e)) => {
+            probes.push(Probe::problem(
+                "连接 connection",
+                format!("{address}: {e}"),
+                format!(
+                    "确认供应商在端口 {port} 上运行，且防火墙放行 make sure the supplier listens on port {port} and no firewall is in the way"
+                ),
+            ));
+            return probes;
+        }
+        Err(_) => {
+            probes.push(Probe::problem(
+                "连接 connection",
+                format!("{address}: no answer within {} s", NETWORK_DEADLINE.as_secs()),
+                "检查网络、防火墙或 VPN check the network, firewall or VPN between here and the supplier",
+            ));
+            return probes;
+        }
+    }
+
+    let Some(credentials) = config.credentials(None) else {
+        probes.push(Probe::problem(
+            "凭据 credentials",
+            "未设置 not set",
+            format!(
+                "设置环境变量 {} 和 {}（或 mallcheck.toml 的 [credentials]）set {} and {} (or [credentials] in mallcheck.toml)",
+                config.credentials.username_env,
+                config.credentials.password_env,
+                config.credentials.username_env,
+                config.credentials.password_env
+            ),
+        ));
+        return probes;
+    };
+    probes.push(Probe::ok(
+        "凭据 credentials",
+        format!(
+            "username {:?}, password from {}",
+            credentials.username,
+            if std::env::var(&config.credentials.password_env).is_ok_and(|v| !v.is_empty()) {
+                config.credentials.password_env.clone()
+            } else {
+                "mallcheck.toml".into()
+            }
+        ),
+    ));
+    let client = match Client::new(
+        Arc::new(profile),
+        ClientConfig {
+            base_url: base.clone(),
+            username: credentials.username,
+            password: credentials.password,
+            timeout: Duration::from_secs(config.timeout_seconds.clamp(1, 30)),
+            max_body_bytes: 1024 * 1024,
+        },
+    ) {
+        Ok(client) => client,
+        Err(e) => {
+            probes.push(Probe::problem(
+                "客户端 client",
+                e.to_string(),
+                "检查 --target check --target",
+            ));
+            return probes;
+        }
+    };
+    let sent_ms = now_ms();
+    let (exchange, issued) = client.fetch_token().await;
+    let token_path = client
+        .profile()
+        .interface("token")
+        .map(|i| i.path.clone())
+        .unwrap_or_default();
+    let vars = format!(
+        "{} / {}",
+        config.credentials.username_env, config.credentials.password_env
+    );
+    probes.push(match (&exchange.error, &exchange.response, &issued) {
+        (_, _, Some(token)) => Probe::ok(
+            "token",
+            format!(
+                "已获取 issued{}",
+                token
+                    .expires_at
+                    .as_ref()
+                    .map(|e| format!(", expires_at {e}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        (Some(error), _, _) => Probe::problem("token", error.describe(), transport_fix(error, &url)),
+        (None, Some(response), None) => {
+            let answer = exchange.answer();
+            let desc = answer
+                .as_ref()
+                .and_then(|a| a.get("desc"))
+                .and_then(|d| d.as_str())
+                .unwrap_or_default()
+                .to_string();
+            if answer.is_none() {
+                let kind = if exchange.body_text().trim_start().starts_with('<') {
+                    "an HTML page"
+                } else {
+                    "no JSON"
+                };
+                Probe::problem(
+                    "token",
+                    format!("HTTP {} with {kind} at {}", response.status, exchange.request.url),
+                    format!(
+                        "token 接口应在 {base}{token_path}：检查基础地址或网关 the token interface should answer at {base}{token_path}: check the base URL, or a gateway or login page in front of the supplier"
+                    ),
+                )
+            } else {
+                Probe::problem(
+                    "token",
+                    format!("供应商拒绝 refused: desc {desc:?} (HTTP {})", response.status),
+                    format!(
+                        "检查凭据 {vars}（用户名、明文密码；只发送其 md5）check the credentials in {vars} (username, plain password: only its md5 is sent); if desc speaks of time, see the clock below"
+                    ),
+                )
+            }
+        }
+        (None, None, None) => Probe::problem("token", "无回答 no answer", "重试 try again"),
+    });
+
+    // The sign carries a timestamp the supplier checks against its clock.
+    let date = exchange
+        .response
+        .as_ref()
+        .and_then(|r| r.header("date"))
+        .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok());
+    match date {
+        Some(date) => {
+            let midpoint = sent_ms + exchange.duration_ms / 2;
+            let offset_s = (date.timestamp_millis() - midpoint as i64) / 1000;
+            if offset_s.abs() > CLOCK_WARN_SECONDS {
+                probes.push(Probe::warn(
+                    "时钟 clock",
+                    format!("供应商时钟相差 the supplier's clock is {offset_s:+} s from this machine's"),
+                    "签名中的时间戳可能被拒绝（TOK-TIMESTAMP-WINDOW）：用 NTP 同步时钟 the signed timestamp may be refused (TOK-TIMESTAMP-WINDOW): sync the clocks with NTP",
+                ));
+            } else {
+                probes.push(Probe::ok(
+                    "时钟 clock",
+                    format!("{offset_s:+} s from this machine's (Date header)"),
+                ));
+            }
+        }
+        None if exchange.response.is_some() => probes.push(Probe::warn(
+            "时钟 clock",
+            "回答没有 Date 头，无法比较 the answer has no Date header: the offset is not known",
+            "确认本机时钟准确 make sure this machine's clock is right (NTP)",
+        )),
+        None => {}
+    }
+    probes
+}
+
+/// What to try for a transport error of the token call.
+fn transport_fix(error: &TransportError, url: &url::Url) -> String {
+    match error {
+        TransportError::Tls { .. } if url.scheme() == "https" => {
+            let mut plain = url.clone();
+            let _ = plain.set_scheme("http");
+            format!(
+                "该端口可能是普通 HTTP this port may speak plain HTTP: try {}",
+                plain.as_str().trim_end_matches('/')
+            )
+        }
+        TransportError::Tls { .. } => "检查证书 check the supplier's certificate".into(),
+        TransportError::Timeout { .. } => {
+            "供应商未在时限内回答：检查网关，或用 --timeout 放宽 the supplier did not answer in time: check a gateway in front of it, or allow more with --timeout".into()
+        }
+        TransportError::Closed { .. } => {
+            "连接被关闭：若该端口是 HTTPS，请用 https:// the connection was closed: if this port speaks TLS, use https://".into()
+        }
+        TransportError::Redirect { .. } | TransportError::RedirectLoop { .. } => {
+            "基础地址被重定向：使用重定向后的地址 the base URL is redirected: use the address it redirects to".into()
+        }
+        _ => "检查 --target 与网络 check --target and the network".into(),
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
