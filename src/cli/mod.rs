@@ -3,6 +3,7 @@
 
 mod catalogue;
 mod doctor;
+mod lang;
 mod run;
 mod serve;
 mod table;
@@ -22,9 +23,15 @@ use crate::profile::Profile;
     about = "天津市政府采购中心网上商城 供应商接口一致性测试 / Conformance harness for the Tianjin mall supplier interfaces"
 )]
 struct Cli {
-    /// Load the protocol profile from this folder instead of the embedded one (same shape as schemas/).
+    /// 从此目录加载协议配置而非内置配置 / Load the protocol profile from this folder instead of the embedded one (same shape as schemas/).
     #[arg(long, global = true, value_name = "DIR", env = "MALLCHECK_PROFILE")]
     profile: Option<PathBuf>,
+    /// 语言：帮助、终端与报告页面 / Language of help, the terminal and the HTML page: zh or en (default: MALLCHECK_LANG, or LANG on a terminal; both when neither).
+    #[arg(long, global = true, value_name = "zh|en", value_parser = crate::events::Lang::parse)]
+    lang: Option<crate::events::Lang>,
+    /// 不使用颜色，也可设 NO_COLOR / No colours (NO_COLOR does the same).
+    #[arg(long, global = true)]
+    no_color: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,20 +40,21 @@ struct Cli {
 enum Command {
     /// 列出接口目录 / List the interface catalogue.
     List {
-        /// JSON array instead of a table.
+        /// 输出 JSON 数组而非表格 / A JSON array instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// 列出标准的需求条目 / List the requirements of the standard.
     Requirements {
+        /// 输出 JSON 数组而非表格 / A JSON array (id, level, set, text) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// 输出一个接口的 JSON Schema / Print one interface's JSON Schema (its result by default).
     Schema {
-        /// Interface id, as in `mallcheck list`.
+        /// 接口编号，见 mallcheck list / Interface id, as in `mallcheck list`.
         id: String,
-        /// The request schema instead of the result schema.
+        /// 输出请求的 Schema / The request schema instead of the result schema.
         #[arg(long)]
         request: bool,
     },
@@ -80,9 +88,6 @@ enum Command {
         /// 格式 / The format to render.
         #[arg(long, value_enum, default_value = "html")]
         format: run::ReportFormat,
-        /// 报告语言 / The language the HTML page opens in: zh or en.
-        #[arg(long, value_name = "zh|en", value_parser = crate::events::Lang::parse, default_value = "zh")]
-        lang: crate::events::Lang,
         /// 输出文件 / Where to write (default: the format's file in DIR; report.en.html for --lang en).
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
@@ -116,8 +121,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// 输出 shell 补全脚本 / Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// 目标 shell / The shell.
+        shell: clap_complete::Shell,
+    },
     /// 列出参考供应商的故障 / List the faults of the reference supplier.
     Faults {
+        /// 输出 JSON 数组而非表格 / A JSON array (id, requirements it breaks) instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -125,10 +136,10 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct RunFlags {
-    /// Base URL of the supplier under test; without it the embedded reference supplier is started and tested.
+    /// 被测供应商的基础地址；不给则启动并测试内置参考供应商 / Base URL of the supplier under test; without it the embedded reference supplier is started and tested.
     #[arg(long, value_name = "URL")]
     target: Option<String>,
-    /// Config file (default: ./mallcheck.toml when present).
+    /// 配置文件 / Config file (default: ./mallcheck.toml when present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// 在内置场景之外加载此目录（或文件）中的场景 / Load the scenarios of this folder (or file) beside the built-in ones.
@@ -140,31 +151,31 @@ struct RunFlags {
     /// 每次调用的超时（秒，默认 20，或配置 timeout_seconds）/ Deadline of each call in seconds (default 20, or timeout_seconds in the config).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: Option<u64>,
-    /// Where the reports go (default: reports/<run id>/).
+    /// 报告目录 / Where the reports go (default: reports/<run id>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Where mallcheck keeps state between runs (saved token, order ledger).
+    /// 状态目录 / Where mallcheck keeps state between runs (saved token, order ledger).
     #[arg(long, value_name = "DIR", default_value = ".mallcheck")]
     state_dir: PathBuf,
-    /// Scenarios run at the same time.
+    /// 同时运行的场景数 / Scenarios run at the same time.
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: Option<u16>,
-    /// Let scenarios that create orders run against this target (they always run on the embedded supplier).
+    /// 允许对该目标运行下单场景 / Let scenarios that create orders run against this target (they always run on the embedded supplier).
     #[arg(long)]
     allow_orders: bool,
-    /// Switch on a fault of the embedded reference supplier (repeatable; see `mallcheck faults`).
+    /// 打开内置参考供应商的一个故障 / Switch on a fault of the embedded reference supplier (repeatable; see `mallcheck faults`).
     #[arg(long = "fault", value_name = "ID")]
     faults: Vec<String>,
-    /// Only scenarios that call this interface (repeatable), plus what they require.
+    /// 只运行调用此接口的场景 / Only scenarios that call this interface (repeatable), plus what they require.
     #[arg(long = "interface", value_name = "ID")]
     interfaces: Vec<String>,
-    /// Only this scenario (repeatable), plus what it requires.
+    /// 只运行此场景 / Only this scenario (repeatable), plus what it requires.
     #[arg(long = "scenario", value_name = "ID")]
     scenario_ids: Vec<String>,
-    /// Only scenarios with this tag (repeatable), plus what they require.
+    /// 只运行带此标签的场景 / Only scenarios with this tag (repeatable), plus what they require.
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
-    /// Only the required set.
+    /// 只测必需接口 / Only the required set.
     #[arg(long)]
     required_only: bool,
     /// 每个品目池抽查的 SKU 数 / SKUs per pool whose detail, images and prices are read: a number or `all`.
@@ -176,10 +187,7 @@ struct RunFlags {
     /// 整次运行的时间上限（秒，默认 1800，或配置 max_time_seconds）/ Time limit of the whole run in seconds (default 1800, or max_time_seconds in the config): then it stops, cancels its orders and reports as interrupted.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     max_time: Option<u64>,
-    /// 报告语言 / The language report.html opens in (both are in the page): zh or en.
-    #[arg(long, value_name = "zh|en", value_parser = crate::events::Lang::parse, default_value = "zh")]
-    lang: crate::events::Lang,
-    /// Also list skipped and blocked checks in the live view.
+    /// 终端中也列出跳过与受阻的检查 / Also list skipped and blocked checks in the live view.
     #[arg(long, short = 'v')]
     verbose: bool,
     /// 只列出会改变供应商状态的调用（下单、确认、取消、售后、账期支付），不发送任何请求 / Print every call that would change the supplier's state (submit, confirm, cancel, after-sale, credit payment) and send nothing.
@@ -195,7 +203,13 @@ pub(crate) fn stdout(text: &str) {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let chosen = lang::chosen(&args);
+    let parsed = lang::localize(Cli::command(), chosen)
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help and version to stdout with success, mistakes to stderr.
@@ -218,6 +232,10 @@ pub fn main() -> ExitCode {
 
 /// Errors at this level are input errors (a broken profile, an unknown id): exit code 2.
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    if cli.no_color {
+        colored::control::set_override(false);
+    }
+    let lang = cli.lang;
     let load = || Profile::load_optional(cli.profile.as_deref()).map_err(|e| e.to_string());
     match cli.command {
         Command::List { json } => catalogue::list(&load()?, json),
@@ -240,9 +258,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Report {
             dir,
             format,
-            lang,
             output,
-        } => Ok(run::report_command(&dir, format, lang, output)),
+        } => Ok(run::report_command(
+            &dir,
+            format,
+            lang.unwrap_or_default(),
+            output,
+        )),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut buffer = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mallcheck", &mut buffer);
+            stdout(&String::from_utf8_lossy(&buffer));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Cleanup {
             target,
             config,
@@ -291,7 +320,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 },
                 flags.verbose,
                 flags.plan,
-                flags.lang,
+                lang,
             ))
         }
     }

@@ -15,7 +15,7 @@ pub fn run_command(
     args: RunArgs,
     verbose: bool,
     plan: bool,
-    lang: Lang,
+    lang: Option<Lang>,
 ) -> ExitCode {
     let prepared = match session::prepare(profile, &args) {
         Ok(p) => p,
@@ -30,16 +30,15 @@ pub fn run_command(
         Err(e) => return fail(&e),
     };
     let outcome = runtime.block_on(session::execute(prepared, &args, |dir| {
-        let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(TerminalReporter::stderr(
+        let page = dir.join(crate::report::html::HTML_FILE);
+        let terminal = TerminalReporter::stderr(
             verbose,
             colored::control::SHOULD_COLORIZE.should_colorize(),
-            Some(
-                dir.join(crate::report::html::HTML_FILE)
-                    .display()
-                    .to_string(),
-            ),
-        ))];
-        reporters.extend(crate::report::file_reporters(dir, lang));
+            Some(page.display().to_string()),
+        )
+        .in_language(lang);
+        let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(terminal)];
+        reporters.extend(crate::report::file_reporters(dir, lang.unwrap_or_default()));
         reporters
     }));
     match outcome {

@@ -16,25 +16,25 @@ use crate::supplier::{self, AreaIds, SupplierConfig, SupplierError};
 /// The flags of `mallcheck serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeFlags {
-    /// Address to listen on (port 0: any free port); the base URL is the first line on stdout.
+    /// 监听地址（端口 0：任一空闲端口）/ Address to listen on (port 0: any free port); the base URL is the first line on stdout.
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: SocketAddr,
-    /// Number of SKUs in the generated catalogue (a million start in a fraction of a second).
+    /// 生成目录的 SKU 数 / Number of SKUs in the generated catalogue (a million start in a fraction of a second).
     #[arg(long, default_value_t = 1000)]
     skus: u64,
-    /// Seed of the generated catalogue: the same seed gives the same catalogue.
+    /// 目录种子 / Seed of the generated catalogue: the same seed gives the same catalogue.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// A fault to inject (repeatable); see `mallcheck faults`.
+    /// 注入一个故障 / A fault to inject (repeatable); see `mallcheck faults`.
     #[arg(long = "fault", value_name = "ID")]
     faults: Vec<String>,
-    /// Serve /__admin/clock and /__admin/stock.
+    /// 提供管理接口 / Serve /__admin/clock and /__admin/stock.
     #[arg(long)]
     admin: bool,
-    /// The username the supplier accepts.
+    /// 接受的用户名 / The username the supplier accepts.
     #[arg(long, env = "MALLCHECK_USERNAME", default_value = "tjmall")]
     username: String,
-    /// The password the supplier accepts (its md5 travels; prefer the environment variable).
+    /// 接受的密码 / The password the supplier accepts (its md5 travels; prefer the environment variable).
     #[arg(
         long,
         env = "MALLCHECK_PASSWORD",

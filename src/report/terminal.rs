@@ -12,8 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{ReportError, Reporter};
 use crate::events::{
-    Event, OrderCleanup, OrderNote, RequirementSet, ResultRow, ScenarioInfo, SetVerdict, Status,
-    TransitionSeen,
+    Event, Lang, OrderCleanup, OrderNote, RequirementSet, ResultRow, ScenarioInfo, SetVerdict,
+    Status, TransitionSeen,
 };
 
 /// Writes to stderr by default; any writer (a `Vec<u8>` in tests) gets the same lines without
@@ -43,6 +43,8 @@ pub struct TerminalReporter<W: Write + Send = Stderr> {
     report_path: Option<String>,
     /// The target was the embedded supplier, gone after the run: its curl lines need it started.
     embedded: bool,
+    /// The language of the reporter's own words (both when none; findings stay bilingual).
+    lang: Option<Lang>,
 }
 
 /// Supplier text shown on a terminal: control characters (escape sequences that could rewrite
@@ -83,6 +85,21 @@ impl<W: Write + Send> TerminalReporter<W> {
         )
     }
 
+    /// The reporter's own words in `lang` (both when `None`).
+    pub fn in_language(mut self, lang: Option<Lang>) -> Self {
+        self.lang = lang;
+        self
+    }
+
+    /// One of the two texts, or both.
+    fn tr(&self, zh: &str, en: &str) -> String {
+        match self.lang {
+            Some(Lang::Zh) => zh.to_string(),
+            Some(Lang::En) => en.to_string(),
+            None => format!("{zh} {en}"),
+        }
+    }
+
     fn build(
         out: W,
         target: ProgressDrawTarget,
@@ -98,6 +115,7 @@ impl<W: Write + Send> TerminalReporter<W> {
         );
         TerminalReporter {
             embedded: false,
+            lang: None,
             out,
             bar,
             color,
@@ -145,8 +163,8 @@ impl<W: Write + Send> TerminalReporter<W> {
             if self.heading != Some(set) {
                 self.heading = Some(set);
                 let title = match set {
-                    RequirementSet::Required => "必需接口 Required interfaces",
-                    RequirementSet::Optional => "非必需接口 Optional interfaces",
+                    RequirementSet::Required => self.tr("必需接口", "Required interfaces"),
+                    RequirementSet::Optional => self.tr("非必需接口", "Optional interfaces"),
                 };
                 let title = self.paint(title.bold().underline());
                 self.line(format!("\n{title}"));
@@ -169,13 +187,28 @@ impl<W: Write + Send> TerminalReporter<W> {
     ) -> Vec<String> {
         let mut lines = Vec::new();
         let checks: u64 = rows.iter().map(|r| r.count).sum();
+        let title = match self.lang {
+            Some(Lang::Zh) => info.title.zh.clone(),
+            Some(Lang::En) => info.title.en.clone(),
+            None => format!("{} / {}", info.title.zh, info.title.en),
+        };
         lines.push(format!(
-            "  {} {:<28} {} / {} {}",
+            "  {} {:<28} {title} {}",
             self.paint(symbol(status)),
             info.id,
-            info.title.zh,
-            info.title.en,
-            self.paint(format!("({checks} checks, {:.1}s)", duration_ms as f64 / 1000.0).dimmed())
+            self.paint(
+                format!(
+                    "({checks} {}, {:.1}s)",
+                    // Both languages: the English word alone, the line is long enough.
+                    if self.lang == Some(Lang::Zh) {
+                        "项检查"
+                    } else {
+                        "checks"
+                    },
+                    duration_ms as f64 / 1000.0
+                )
+                .dimmed()
+            )
         ));
         if let Some(note) = note {
             lines.push(format!("      {}", self.paint(printable(note).dimmed())));
@@ -210,7 +243,8 @@ impl<W: Write + Send> TerminalReporter<W> {
                 .join(" ");
             let more = match group.len() {
                 1 => String::new(),
-                n => self.paint(format!(" (+{} 条同类 more like it)", n - 1).dimmed()),
+                n => self
+                    .paint(format!(" (+{} {})", n - 1, self.tr("条同类", "more like it")).dimmed()),
             };
             lines.push(format!(
                 "    {mark} [{}] {} {}{more}",
@@ -220,8 +254,10 @@ impl<W: Write + Send> TerminalReporter<W> {
             ));
             if let (Some(expected), Some(actual)) = (&row.expected, &row.actual) {
                 lines.push(format!(
-                    "        期望 expected: {}\n        实际 actual:   {}",
+                    "        {}: {}\n        {}:   {}",
+                    self.tr("期望", "expected"),
                     printable(expected),
+                    self.tr("实际", "actual"),
                     printable(actual)
                 ));
             }
@@ -262,13 +298,13 @@ fn symbol(status: Status) -> ColoredString {
     }
 }
 
-fn verdict_text(v: SetVerdict) -> ColoredString {
+fn verdict_text(v: SetVerdict, tr: impl Fn(&str, &str) -> String) -> ColoredString {
     match v {
-        SetVerdict::Pass => "通过 PASS".green().bold(),
-        SetVerdict::Fail => "未通过 FAIL".red().bold(),
-        SetVerdict::Incomplete => "未完整测试 INCOMPLETE".yellow().bold(),
-        SetVerdict::NotTested => "未测试 NOT TESTED".dimmed(),
-        SetVerdict::Error => "运行错误 ERROR".magenta().bold(),
+        SetVerdict::Pass => tr("通过", "PASS").green().bold(),
+        SetVerdict::Fail => tr("未通过", "FAIL").red().bold(),
+        SetVerdict::Incomplete => tr("未完整测试", "INCOMPLETE").yellow().bold(),
+        SetVerdict::NotTested => tr("未测试", "NOT TESTED").dimmed(),
+        SetVerdict::Error => tr("运行错误", "ERROR").magenta().bold(),
     }
 }
 
@@ -290,18 +326,34 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     self.paint("mallcheck".bold()),
                     env!("CARGO_PKG_VERSION")
                 ));
-                self.line(format!("目标 target:  {}", printable(target)));
-                self.line(format!("配置 profile: {profile}    运行 run: {run_id}"));
+                self.line(format!(
+                    "{}:  {}",
+                    self.tr("目标", "target"),
+                    printable(target)
+                ));
+                self.line(format!(
+                    "{}: {profile}    {}: {run_id}",
+                    self.tr("配置", "profile"),
+                    self.tr("运行", "run")
+                ));
                 if !scope.sample.is_empty() {
                     self.line(format!(
-                        "抽样 sample: {} SKU/pool, seed {}  (--seed {} 重现 repeats it)",
-                        scope.sample, scope.seed, scope.seed
+                        "{}: {} SKU/pool, seed {}  (--seed {} {})",
+                        self.tr("抽样", "sample"),
+                        scope.sample,
+                        scope.seed,
+                        scope.seed,
+                        self.tr("重现", "repeats it")
                     ));
                 }
                 let narrowed = scope.narrowed_by();
                 if !narrowed.is_empty() {
                     // Said up front: such a run cannot pass for the whole standard.
-                    self.line(format!("范围 scope: {}", narrowed.join("; ")));
+                    self.line(format!(
+                        "{}: {}",
+                        self.tr("范围", "scope"),
+                        narrowed.join("; ")
+                    ));
                 }
                 self.bar.set_length(scenarios.len() as u64);
                 for s in scenarios {
@@ -361,7 +413,8 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     }
                 }
                 if !self.failed.is_empty() {
-                    let title = self.paint("未通过的需求 failed requirements:".red().bold());
+                    let title = self.tr("未通过的需求", "failed requirements");
+                    let title = self.paint(format!("{title}:").red().bold());
                     self.line(format!("\n{title}"));
                     let failed: Vec<String> = self
                         .failed
@@ -381,40 +434,59 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 if let Some(reason) = aborted {
                     self.line(format!(
                         "\n{} {}",
-                        self.paint("运行中止 run aborted:".red().bold()),
+                        self.paint(
+                            format!("{}:", self.tr("运行中止", "run aborted"))
+                                .red()
+                                .bold()
+                        ),
                         printable(reason)
                     ));
                 }
+                let tr = |zh: &str, en: &str| self.tr(zh, en);
                 self.line(format!(
-                    "\n必需接口 required: {}    非必需接口 optional: {}    ({:.1}s)",
-                    self.paint(verdict_text(verdict.required)),
-                    self.paint(verdict_text(verdict.optional)),
+                    "\n{}: {}    {}: {}    ({:.1}s)",
+                    self.tr("必需接口", "required"),
+                    self.paint(verdict_text(verdict.required, tr)),
+                    self.tr("非必需接口", "optional"),
+                    self.paint(verdict_text(verdict.optional, tr)),
                     *duration_ms as f64 / 1000.0
                 ));
                 let untested: Vec<&str> = untested_must.iter().map(String::as_str).collect();
                 if !untested.is_empty() {
                     self.line(format!(
-                        "{} {} 条 MUST 需求未完整测试 MUST requirements not fully tested (skipped or blocked): {}",
+                        "{} {} {}: {}",
                         self.paint("!".yellow()),
                         untested.len(),
+                        self.tr(
+                            "条 MUST 需求未完整测试（跳过或受阻）",
+                            "MUST requirements not fully tested (skipped or blocked)"
+                        ),
                         untested.join(", ")
                     ));
                 }
                 // An aborted run judged nothing: what it could not have judged anyway is noise.
                 if !clock_only.is_empty() && aborted.is_none() {
                     self.line(format!(
-                        "  仅在管理时钟或 36 小时后再次运行时判定 judged only with the admin clock or a run 36 h later: {}",
+                        "  {}: {}",
+                        self.tr(
+                            "仅在管理时钟或 36 小时后再次运行时判定",
+                            "judged only with the admin clock or a run 36 h later"
+                        ),
                         clock_only.join(", ")
                     ));
                 }
                 if self.embedded && !self.failed.is_empty() {
                     self.line(format!(
-                        "  curl 行中的 $MALLCHECK_TARGET 是已停止的内置供应商 $MALLCHECK_TARGET in the curl lines is the embedded supplier, gone now: {} (with the same --fault flags); $TOKEN and the like are secrets to fill in",
+                        "  {}: {}",
+                        self.tr(
+                            "curl 行中的 $MALLCHECK_TARGET 是已停止的内置供应商，重现时先启动（用同样的 --fault），$TOKEN 等秘密需自行填入",
+                            "$MALLCHECK_TARGET in the curl lines is the embedded supplier, gone now; start it (with the same --fault flags), and fill in $TOKEN and the like"
+                        ),
                         super::REPLAY_EMBEDDED
                     ));
                 }
                 if let Some(path) = self.report_path.clone() {
-                    self.line(format!("报告 report: {path}"));
+                    self.line(format!("{}: {path}", self.tr("报告", "report")));
                 }
             }
         }

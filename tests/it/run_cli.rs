@@ -661,3 +661,60 @@ fn init_then_doctor_lead_to_a_first_run() {
     assert!(said.contains("environment = \"tset\""), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--lang` picks one language for help and the terminal's own words (findings stay in both);
+/// without it, off a terminal, both are shown. Completions come for every shell clap knows.
+#[test]
+fn lang_picks_one_language_and_completions_are_printed() {
+    let dir = temp_dir("lang");
+    let has_chinese = |t: &str| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let help = text(&mallcheck(&["--lang", "en", "--help"], &dir, &[]).stdout);
+    assert!(
+        help.contains("Run the conformance scenarios") && !has_chinese(&help),
+        "{help}"
+    );
+    let help = text(&mallcheck(&["--lang", "zh", "run", "--help"], &dir, &[]).stdout);
+    assert!(
+        help.contains("报告目录") && !help.contains("Where the reports go"),
+        "{help}"
+    );
+    let both = text(&mallcheck(&["run", "--help"], &dir, &[]).stdout);
+    assert!(both.contains("报告目录 / Where the reports go"), "{both}");
+
+    let out = mallcheck(
+        &["--lang", "en", "run", "--scenario", "token", "--out", "out"],
+        &dir,
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    let verdict = stderr
+        .lines()
+        .find(|l| l.starts_with("required:"))
+        .unwrap_or_default();
+    assert_eq!(
+        verdict.split("    ").take(2).collect::<Vec<_>>(),
+        ["required: INCOMPLETE", "optional: NOT TESTED"],
+        "{stderr}"
+    );
+    let out = mallcheck(
+        &["run", "--scenario", "token", "--out", "out", "--lang", "zh"],
+        &dir,
+        &[],
+    );
+    assert!(
+        text(&out.stderr).contains("必需接口: 未完整测试"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = mallcheck(&["completions", shell], &dir, &[]);
+        assert_eq!(out.status.code(), Some(0));
+        let script = text(&out.stdout);
+        assert!(
+            script.contains("mallcheck") && script.contains("doctor"),
+            "{shell}: {script}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,96 @@
+//! The language of the command line: help texts, and the terminal's own words. Help is written
+//! "中文 / English" in the code; `--lang zh|en` (or `MALLCHECK_LANG`, or on a terminal the
+//! locale in `LANG`) keeps one side. Without any of them, and whenever the output is not a
+//! terminal (CI logs, pipes), both are shown, as everywhere in reports.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+
+use clap::{Arg, Command};
+
+use crate::events::Lang;
+
+/// The language asked for: `--lang` on the command line (read before clap, since help is
+/// printed while parsing), then `MALLCHECK_LANG`, then on a terminal the locale.
+pub fn chosen(args: &[OsString]) -> Option<Lang> {
+    let mut words = args.iter().map(|a| a.to_string_lossy());
+    while let Some(word) = words.next() {
+        if let Some(value) = word.strip_prefix("--lang=") {
+            return Lang::parse(value).ok();
+        }
+        if word == "--lang" {
+            return words.next().and_then(|v| Lang::parse(&v).ok());
+        }
+    }
+    if let Ok(value) = std::env::var("MALLCHECK_LANG")
+        && let Ok(lang) = Lang::parse(&value)
+    {
+        return Some(lang);
+    }
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|v| !v.is_empty())
+        .and_then(|v| Lang::parse(&v).ok())
+}
+
+/// One side of a "中文 / English" text; both without a language, or when it has no " / ".
+pub fn pick(text: &str, lang: Option<Lang>) -> String {
+    match (lang, text.split_once(" / ")) {
+        (Some(Lang::Zh), Some((zh, _))) => zh.trim().to_string(),
+        (Some(Lang::En), Some((_, en))) => en.trim().to_string(),
+        _ => text.to_string(),
+    }
+}
+
+/// The command with every about and help text in one language.
+pub fn localize(command: Command, lang: Option<Lang>) -> Command {
+    if lang.is_none() {
+        return command;
+    }
+    let about = command.get_about().map(|a| pick(&a.to_string(), lang));
+    let command = match about {
+        Some(about) => command.about(about).long_about(None),
+        None => command,
+    };
+    command
+        .mut_args(|arg: Arg| {
+            let help = arg.get_help().map(|h| pick(&h.to_string(), lang));
+            match help {
+                Some(help) => arg.help(help).long_help(None),
+                None => arg,
+            }
+        })
+        .mut_subcommands(|sub| localize(sub, lang))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_side_of_a_bilingual_text() {
+        let text = "运行参考供应商 / Run the reference supplier.";
+        assert_eq!(pick(text, Some(Lang::Zh)), "运行参考供应商");
+        assert_eq!(pick(text, Some(Lang::En)), "Run the reference supplier.");
+        assert_eq!(pick(text, None), text);
+        assert_eq!(pick("English only", Some(Lang::Zh)), "English only");
+    }
+
+    #[test]
+    fn the_flag_wins_over_the_environment() {
+        let args: Vec<OsString> = ["mallcheck", "run", "--lang", "en"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(chosen(&args), Some(Lang::En));
+        let args: Vec<OsString> = ["mallcheck", "--lang=zh"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(chosen(&args), Some(Lang::Zh));
+    }
+}
