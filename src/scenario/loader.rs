@@ -201,7 +201,12 @@ pub fn load_scenarios(
             }
             continue;
         }
-        match serde_json::from_value::<Scenario>(located.value.clone()) {
+        // `x-` keys hold fragments for anchors (`<<: *delivery`), already copied where used.
+        let mut value = located.value.clone();
+        if let Some(map) = value.as_object_mut() {
+            map.retain(|key, _| !key.starts_with("x-"));
+        }
+        match serde_json::from_value::<Scenario>(value) {
             Ok(mut scenario) => {
                 scenario.file = file.name.clone();
                 scenario.step_lines = (0..scenario.steps.len())

@@ -72,8 +72,14 @@ enum Frame {
         map: Map<String, Value>,
         pending_key: Option<(String, Position)>,
         anchor: usize,
+        /// What `<<: *anchor` (or `<<: [*a, *b]`) brings in: keys the mapping does not set
+        /// itself, added when it ends (YAML merge keys).
+        merged: Map<String, Value>,
     },
 }
+
+/// The YAML merge key: `<<: *defaults` copies the keys of the anchored mapping.
+const MERGE_KEY: &str = "<<";
 
 #[derive(Default)]
 struct Builder {
@@ -127,8 +133,30 @@ impl Builder {
             None => self.root = Some(value),
             Some(Frame::Sequence { items, .. }) => items.push(value),
             Some(Frame::Mapping {
-                map, pending_key, ..
+                map,
+                pending_key,
+                merged,
+                ..
             }) => match pending_key.take() {
+                Some((key, _)) if key == MERGE_KEY => {
+                    // The first mapping named wins over later ones, as YAML says.
+                    let sources = match value {
+                        Value::Array(items) => items,
+                        other => vec![other],
+                    };
+                    for source in sources {
+                        let Value::Object(entries) = source else {
+                            self.fail(
+                                span,
+                                "a merge key (<<) takes a mapping or a list of mappings",
+                            );
+                            return;
+                        };
+                        for (k, v) in entries {
+                            merged.entry(k).or_insert(v);
+                        }
+                    }
+                }
                 Some((key, _)) => {
                     map.insert(key, value);
                 }
@@ -234,6 +262,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 map: Map::new(),
                 pending_key: None,
                 anchor,
+                merged: Map::new(),
             }),
             Event::SequenceEnd => {
                 if let Some(Frame::Sequence { items, anchor }) = self.stack.pop() {
@@ -241,7 +270,19 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Mapping { map, anchor, .. }) = self.stack.pop() {
+                if let Some(Frame::Mapping {
+                    mut map,
+                    anchor,
+                    merged,
+                    ..
+                }) = self.stack.pop()
+                {
+                    // Keys the mapping sets itself win over merged ones.
+                    for (key, value) in merged {
+                        if !map.contains_key(&key) {
+                            map.insert(key, value);
+                        }
+                    }
                     self.add(Value::Object(map), anchor, span);
                 }
             }
@@ -280,6 +321,26 @@ mod tests {
                 column: 25
             }
         );
+    }
+
+    #[test]
+    fn merge_keys_copy_an_anchored_mapping_under_the_keys_set_beside_them() {
+        let text = "defaults: &order {sku: \"1\", num: 1, name: a}\nmore: &extra {email: e, num: 9}\none:\n  <<: *order\n  num: 2\ntwo:\n  num: 3\n  <<: [*order, *extra]\n";
+        let doc = parse(text).expect("parses");
+        assert_eq!(
+            doc.value["one"]["num"], 2,
+            "the key set beside the merge wins"
+        );
+        assert_eq!(doc.value["one"]["sku"], "1");
+        assert_eq!(doc.value["two"]["num"], 3, "also when it comes first");
+        assert_eq!(
+            doc.value["two"]["email"], "e",
+            "a list merges every mapping"
+        );
+        assert_eq!(doc.value["two"]["name"], "a");
+        assert!(doc.value["one"].get("<<").is_none());
+        let error = parse("a: &x [1]\nb:\n  <<: *x\n").expect_err("not a mapping");
+        assert!(error.message.contains("merge key"), "{error}");
     }
 
     #[test]
