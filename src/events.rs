@@ -252,6 +252,14 @@ pub struct RequirementCoverage {
     pub status: CoverageStatus,
 }
 
+/// A departure from the standard a supplier declares (`[[declaration.deviations]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    pub requirement: String,
+    pub note: String,
+}
+
 /// What a run was asked to cover and what it was allowed to do, as the report records it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunScope {
@@ -269,6 +277,16 @@ pub struct RunScope {
     /// The seed that chose them: `--seed` with it picks the same SKUs again.
     #[serde(default)]
     pub seed: u64,
+    /// The supplier's name, as it declares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+    /// Optional interfaces the supplier's declaration leaves out: not called, shown as not
+    /// implemented, out of the optional set's verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_implemented: Vec<String>,
+    /// Departures from the standard the supplier declares (judged all the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deviations: Vec<Deviation>,
 }
 
 impl RunScope {
@@ -294,6 +312,12 @@ impl RunScope {
         }
         if !self.admin {
             why.push("无管理接口 no admin endpoints".into());
+        }
+        if !self.not_implemented.is_empty() {
+            why.push(format!(
+                "供应商声明未实现 declared not implemented: {}",
+                self.not_implemented.join(", ")
+            ));
         }
         why
     }

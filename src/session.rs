@@ -90,6 +90,8 @@ pub struct Prepared {
     pub config: Config,
     pub scenarios: Vec<Scenario>,
     pub target: Option<String>,
+    /// Optional interfaces the supplier's declaration leaves out.
+    pub not_implemented: Vec<String>,
 }
 
 impl Prepared {
@@ -108,6 +110,8 @@ pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionErro
     }
     // A profile naming a check mallcheck does not have is refused before anything is sent.
     crate::checks::validate_profile(&profile).map_err(SessionError::Input)?;
+    let not_implemented =
+        runner::not_implemented(&profile, &config.declaration).map_err(SessionError::Input)?;
     let profile = Arc::new(profile);
     let source = match (&args.scenarios, &args.only_scenarios) {
         (Some(_), Some(_)) => {
@@ -145,6 +149,7 @@ pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionErro
         config,
         scenarios,
         target,
+        not_implemented,
     })
 }
 
@@ -195,6 +200,7 @@ pub async fn execute(
         config,
         scenarios,
         target,
+        not_implemented,
     } = prepared;
     let mut embedded = None;
     let (base_url, credentials) = match &target {
@@ -244,6 +250,7 @@ pub async fn execute(
         sample: args.sample.unwrap_or(SampleSize::DEFAULT),
         seed: args.seed.unwrap_or_else(crate::runner::fresh_seed),
         preflight: vec![admin_probe],
+        not_implemented,
     };
 
     // For the manifest: what judged this run (the config without its credentials).

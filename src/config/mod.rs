@@ -39,6 +39,29 @@ pub struct Config {
     pub credentials: CredentialSources,
     pub test_data: TestData,
     pub orders: OrdersConfig,
+    /// What the supplier says it implements and how it departs from the default profile.
+    pub declaration: Declaration,
+}
+
+/// The supplier's declaration (the role of a conformance suite's discovery file): the optional
+/// interfaces it implements, the variant profile it follows, the deviations it claims. The run
+/// tests what is declared; an optional interface left out is shown as not implemented, never
+/// as failed, and is out of the optional set's verdict.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Declaration {
+    /// The supplier's name, shown in reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+    /// Ids of the optional interfaces it implements (`mallcheck list`); absent: all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optional: Option<Vec<String>>,
+    /// The `[profile] name` it follows (`profiles/jd-style` is `jd-style`); the run refuses
+    /// another profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Departures from the standard it claims; listed in the reports, judged all the same.
+    pub deviations: Vec<crate::events::Deviation>,
 }
 
 impl Default for Config {
@@ -58,6 +81,7 @@ impl Default for Config {
             credentials: CredentialSources::default(),
             test_data: TestData::default(),
             orders: OrdersConfig::default(),
+            declaration: Declaration::default(),
         }
     }
 }

@@ -198,6 +198,8 @@ struct Page {
     sample: String,
     seed: u64,
     narrowed_by: Vec<String>,
+    supplier: Option<String>,
+    deviations: Vec<crate::events::Deviation>,
     aborted: Option<String>,
     verdict_required: &'static str,
     verdict_optional: &'static str,
@@ -388,16 +390,22 @@ impl HtmlReporter {
                 .unwrap_or("");
             by_interface.entry(key).or_default().push(row);
         }
+        let not_implemented = started.map_or(&[][..], |s| &s.scope.not_implemented[..]);
         let mut views: Vec<InterfaceView> = interfaces
             .iter()
             .map(|info| {
-                interface_view(
+                let mut view = interface_view(
                     info,
                     by_interface
                         .get(info.id.as_str())
                         .map_or(&[][..], |r| &r[..]),
                     &coverage_of,
-                )
+                );
+                // Declared not implemented by the supplier: not called, not failed.
+                if not_implemented.contains(&info.id) {
+                    view.status = "not_implemented";
+                }
+                view
             })
             .collect();
         if let Some(rows) = by_interface.get("") {
@@ -530,6 +538,8 @@ impl HtmlReporter {
             sample: scope.map(|s| s.sample.clone()).unwrap_or_default(),
             seed: scope.map_or(0, |s| s.seed),
             narrowed_by: scope.map(RunScope::narrowed_by).unwrap_or_default(),
+            supplier: scope.and_then(|s| s.supplier.clone()),
+            deviations: scope.map(|s| s.deviations.clone()).unwrap_or_default(),
             aborted: finished.and_then(|f| f.aborted.clone()),
             verdict_required: finished.map_or("error", |f| f.verdict.required.as_str()),
             verdict_optional: finished.map_or("error", |f| f.verdict.optional.as_str()),

@@ -346,6 +346,24 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                         self.tr("重现", "repeats it")
                     ));
                 }
+                if let Some(supplier) = &scope.supplier {
+                    self.line(format!(
+                        "{}: {}",
+                        self.tr("供应商", "supplier"),
+                        printable(supplier)
+                    ));
+                }
+                for deviation in &scope.deviations {
+                    self.line(format!(
+                        "{}: {} {}",
+                        self.tr(
+                            "声明的偏离（仍按标准判定）",
+                            "declared deviation (judged all the same)"
+                        ),
+                        deviation.requirement,
+                        printable(&deviation.note)
+                    ));
+                }
                 let narrowed = scope.narrowed_by();
                 if !narrowed.is_empty() {
                     // Said up front: such a run cannot pass for the whole standard.

@@ -13,6 +13,7 @@ mod step;
 mod stock_lock;
 mod transitions;
 mod verdict;
+pub use verdict::not_implemented;
 mod watch;
 
 use std::collections::{HashMap, HashSet};
@@ -80,7 +81,8 @@ pub async fn run(
     mut interrupt: tokio::sync::watch::Receiver<Option<String>>,
 ) -> (Verdict, Option<String>) {
     let started = Instant::now();
-    let in_scope = verdict::requirements_in_scope(&profile, &options.selection);
+    let in_scope =
+        verdict::requirements_in_scope(&profile, &options.selection, &options.not_implemented);
     let infos = scenarios
         .iter()
         .map(|s| ScenarioInfo {
@@ -130,6 +132,9 @@ pub async fn run(
             admin: options.admin,
             sample: options.sample.to_string(),
             seed: options.seed,
+            supplier: config.declaration.supplier.clone(),
+            not_implemented: options.not_implemented.clone(),
+            deviations: config.declaration.deviations.clone(),
         },
     });
     for exchange in &options.preflight {

@@ -90,6 +90,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// Exchanges made before the run (the admin probe): they go through the event stream too.
     pub preflight: Vec<crate::exchange::Exchange>,
+    /// Optional interfaces the supplier's declaration leaves out: never called.
+    pub not_implemented: Vec<String>,
 }
 
 /// Picks the scenarios the selection asks for, plus everything they require.

@@ -15,6 +15,14 @@ use crate::events::{Event, Status};
 use crate::scenario::template::Scope;
 use crate::scenario::{Scenario, Step};
 
+/// Whether a step's templates name one of `captures` (`${name…}`).
+fn uses_any(step: &Step, captures: &[String]) -> bool {
+    let text = serde_json::to_string(step).unwrap_or_default();
+    captures
+        .iter()
+        .any(|name| text.contains(&format!("${{{name}")))
+}
+
 /// Records a scenario that does not run (skipped or blocked) with the reason.
 pub(crate) fn not_run(
     shared: &Shared,
@@ -90,8 +98,17 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
     // After an admin step that keeps the token, the scenario judges that token itself: no
     // fetching a new one on `token_expired`.
     let mut pinned_token = false;
+    // Captures of steps not run because their interface is declared not implemented: a later
+    // step that needs one is not run either (rather than blocking the scenario).
+    let mut unavailable: Vec<String> = Vec::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         rows.at_step(index);
+        if let Step::Call(call) = step
+            && shared.options.not_implemented.contains(&call.call)
+        {
+            unavailable.extend(call.capture.keys().cloned());
+            continue;
+        }
         if let Step::Admin(admin) = step {
             pinned_token |= admin.admin.keep_token;
         }
@@ -112,6 +129,7 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
         };
         match outcome {
             Ok(captured) => local.extend(captured),
+            Err(Abort(_)) if uses_any(step, &unavailable) => {}
             Err(Abort(reason)) => {
                 rows.note(Status::Blocked, reason.clone());
                 stopped = Some(reason);

@@ -96,6 +96,15 @@ pub(crate) async fn run_call(
         let mut wait = call.poll.as_ref().map(|poll| Waiting::new(shared, poll));
         loop {
             let rendered = render(shared, call, round)?;
+            // Declared not implemented: not called, and nothing said of it here (the report
+            // lists the interface as not implemented).
+            if shared
+                .options
+                .not_implemented
+                .contains(&rendered.interface.id)
+            {
+                break;
+            }
             let sent = send(shared, call, &rendered, round, retry_expired).await?;
             // One large answer parsed at a time: its value tree is 10 times its text, and two
             // scenarios asking for the same million-SKU pool at once would hold two.

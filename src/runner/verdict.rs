@@ -117,14 +117,80 @@ pub(crate) fn untested_must(coverage: &[RequirementCoverage], in_scope: &[String
 
 /// The requirements a verdict answers for: every requirement of the standard, so that a selection
 /// (`--scenario`, `--tag`, `--interface`) can never pass for the whole; `--required-only` leaves
-/// the optional set out (its verdict is then not tested).
-pub(crate) fn requirements_in_scope(profile: &Profile, selection: &Selection) -> Vec<String> {
+/// the optional set out (its verdict is then not tested). An optional requirement that only
+/// interfaces the supplier declares it does not implement serve is out too.
+pub(crate) fn requirements_in_scope(
+    profile: &Profile,
+    selection: &Selection,
+    not_implemented: &[String],
+) -> Vec<String> {
+    let undeclared_only = |id: &str| {
+        let serving: Vec<&str> = profile
+            .interfaces
+            .iter()
+            .filter(|i| i.requirements.iter().any(|r| r == id))
+            .map(|i| i.id.as_str())
+            .collect();
+        !serving.is_empty()
+            && serving
+                .iter()
+                .all(|i| not_implemented.iter().any(|n| n == i))
+    };
     profile
         .requirements
         .iter()
         .filter(|r| !selection.required_only || r.set == RequirementSet::Required)
+        .filter(|r| r.set == RequirementSet::Required || !undeclared_only(&r.id))
         .map(|r| r.id.clone())
         .collect()
+}
+
+/// The optional interfaces a supplier's declaration leaves out (none without a list), after
+/// checking that it names optional interfaces of the profile and the profile it follows.
+pub fn not_implemented(
+    profile: &Profile,
+    declaration: &crate::config::Declaration,
+) -> Result<Vec<String>, String> {
+    if let Some(declared) = &declaration.profile
+        && declared != &profile.settings.name
+    {
+        return Err(format!(
+            "声明的协议配置 the declaration says profile {declared:?}, but the run uses {:?}: pass --profile with the folder of {declared:?} (e.g. profiles/{declared})",
+            profile.settings.name
+        ));
+    }
+    for deviation in &declaration.deviations {
+        if profile.requirement(&deviation.requirement).is_none() {
+            return Err(format!(
+                "declaration.deviations: unknown requirement {:?}; `mallcheck requirements` lists them",
+                deviation.requirement
+            ));
+        }
+    }
+    let Some(declared) = &declaration.optional else {
+        return Ok(Vec::new());
+    };
+    for id in declared {
+        match profile.interface(id) {
+            Some(i) if !i.required => {}
+            Some(_) => {
+                return Err(format!(
+                    "declaration.optional: {id:?} is a required interface (必需接口): every supplier implements it"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "declaration.optional: unknown interface {id:?}; `mallcheck list` shows the ids"
+                ));
+            }
+        }
+    }
+    Ok(profile
+        .interfaces
+        .iter()
+        .filter(|i| !i.required && !declared.contains(&i.id))
+        .map(|i| i.id.clone())
+        .collect())
 }
 
 #[cfg(test)]

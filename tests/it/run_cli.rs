@@ -718,3 +718,79 @@ fn lang_picks_one_language_and_completions_are_printed() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A supplier's declaration: the optional interfaces it leaves out are not called, show as not
+/// implemented (not failed) and are out of the optional set's verdict; what it declares is
+/// judged as before; a declaration that names what is not there is an input error.
+#[test]
+fn a_declaration_tests_what_the_supplier_says_it_implements() {
+    let dir = temp_dir("declaration");
+    let declare = |body: &str| {
+        std::fs::write(
+            dir.join("mallcheck.toml"),
+            format!("[declaration]\n{body}\n"),
+        )
+        .expect("write")
+    };
+    let run = |args: &[&str]| {
+        let _ = std::fs::remove_dir_all(dir.join("out"));
+        let mut all = vec!["run", "--out", "out", "--seed", "5"];
+        all.extend_from_slice(args);
+        let out = mallcheck(&all, &dir, &[]);
+        (out.status.code(), text(&out.stderr))
+    };
+    // Ratings and after-sale declared: the after-sale fault is judged and fails the optional set.
+    declare(
+        "supplier = \"示例电商\"\noptional = [\"ratings\", \"after_sale\"]\ndeviations = [{requirement = \"IMG-REACHABLE\", note = \"CDN\"}]",
+    );
+    let (code, stderr) = run(&["--fault", "after-sale-refused"]);
+    assert_eq!(code, Some(0), "the required set passes: {stderr}");
+    let first = report(&dir);
+    assert_eq!(first["verdict"]["optional"], "fail", "{stderr}");
+    assert_eq!(first["scope"]["supplier"], "示例电商");
+    assert_eq!(
+        first["scope"]["deviations"][0]["requirement"],
+        "IMG-REACHABLE"
+    );
+    let not_implemented = first["scope"]["not_implemented"].to_string();
+    assert!(not_implemented.contains("reconcile") && !not_implemented.contains("ratings"));
+    let events = std::fs::read_to_string(dir.join("out/events.jsonl")).expect("events");
+    assert!(
+        !events.contains("/api/order/reconcile") && !events.contains("\"interface\":\"reconcile\""),
+        "an undeclared interface was called"
+    );
+    let html = std::fs::read_to_string(dir.join("out/report.html")).expect("html");
+    assert!(
+        html.contains("not implemented (declared)"),
+        "the page says so"
+    );
+
+    // Left out of the declaration, the same fault is neither called nor failed; the declared
+    // rest passes.
+    declare("optional = [\"ratings\"]");
+    let (code, stderr) = run(&["--fault", "after-sale-refused"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report = report(&dir);
+    assert_eq!(report["verdict"]["optional"], "pass", "{stderr}");
+    assert!(
+        !report["untested_must"]
+            .to_string()
+            .contains("OPT-AFTERSALE")
+    );
+
+    for (body, said) in [
+        ("optional = [\"no_such\"]", "unknown interface \"no_such\""),
+        ("optional = [\"prices\"]", "is a required interface"),
+        ("profile = \"jd-style\"", "--profile"),
+        (
+            "deviations = [{requirement = \"NOPE\", note = \"x\"}]",
+            "unknown requirement \"NOPE\"",
+        ),
+    ] {
+        declare(body);
+        let (code, stderr) = run(&[]);
+        assert_eq!(code, Some(2), "{body}: {stderr}");
+        assert!(stderr.contains(said), "{body}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
