@@ -24,3 +24,4 @@ pub mod scenario;
 pub mod session;
 pub mod supplier;
 pub mod target;
+pub mod sweep;

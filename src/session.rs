@@ -203,9 +203,9 @@ pub async fn execute(
     };
     let Connected {
         client,
-        base_url,
         embedded,
         target_label,
+        ..
     } = connect(&profile, &config, target.as_deref(), supplier_config).await?;
     let (admin, admin_probe) = admin_available(&client, &profile).await;
     let run_id = new_run_id();
@@ -434,7 +434,7 @@ pub fn plan(prepared: &Prepared, args: &RunArgs) -> (Vec<runner::PlannedChange>,
 }
 
 /// The target as shown in reports: a password in the URL's user part is masked.
-async fn wait_for_stop_signal() {
+pub(crate) async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
