@@ -461,7 +461,10 @@ const ADMIN_PROBE_DEADLINE: std::time::Duration = std::time::Duration::from_secs
 
 /// The reference supplier (`mallcheck serve --admin`) answers its admin clock; a real supplier
 /// answers 404 or something else, and the scenarios that need it are skipped.
-pub(crate) async fn admin_available(client: &Client, profile: &Profile) -> (bool, crate::exchange::Exchange) {
+pub(crate) async fn admin_available(
+    client: &Client,
+    profile: &Profile,
+) -> (bool, crate::exchange::Exchange) {
     // Short: a supplier that does not answer unknown paths must not cost a whole deadline here.
     let probe = client
         .post_path_within(

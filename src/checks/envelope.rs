@@ -113,7 +113,11 @@ pub(crate) fn violation_finding(
 }
 
 /// The schema run: the findings kept, and one "… and N more" for the rest of `total`.
-pub(crate) fn schema_run(interface: &Interface, mut findings: Vec<Finding>, total: usize) -> CheckRun {
+pub(crate) fn schema_run(
+    interface: &Interface,
+    mut findings: Vec<Finding>,
+    total: usize,
+) -> CheckRun {
     let requirement = interface.schema_requirement.as_str();
     let more = total.saturating_sub(findings.len());
     if more > 0 {

@@ -40,7 +40,6 @@ pub(crate) use answer::parse_answer;
 pub use answer::{Answer, AnswerLimits, Unread};
 pub use catalogue::sku_in_two_pools;
 pub use consistency::{catalogue_consistency, onshelf_sellable, sku_has_data};
-pub use sku_list::{JudgedSkuList, SkuCodes, judge_sku_list};
 pub use expect::{StepExpectation, judge_expectations, judge_step_expectations};
 pub use images::{image_urls, judge_image_probe};
 pub use knowledge::{Knowledge, PooledSkus, TestArea};
@@ -50,6 +49,7 @@ pub use order_life::{
     LifeCodes, Sighting, furthest, order_life, order_lines, shipment_matches, track_refused,
 };
 pub use orders::{order_transition, oversell, sold_out_refused, stock_follows_lock};
+pub use sku_list::{JudgedSkuList, SkuCodes, judge_sku_list};
 pub use token::{SavedTokenAge, saved_token_age, saved_token_pending, saved_token_verdict};
 pub(crate) use walk::shorten;
 

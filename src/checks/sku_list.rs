@@ -7,8 +7,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::answer::{Answer, Unread, not_json_error, readable_text};
@@ -43,7 +43,9 @@ impl SkuCodes {
             None => 0,
         };
         let end = self.ends.get(i).copied().unwrap_or(start);
-        self.text.get(start as usize..end as usize).unwrap_or_default()
+        self.text
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
     }
 
     fn other(&self, i: usize) -> Option<&Value> {
@@ -349,7 +351,10 @@ struct ResultSeed;
 impl<'de> DeserializeSeed<'de> for ResultSeed {
     type Value = ResultRead;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<ResultRead, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<ResultRead, D::Error> {
         deserializer.deserialize_any(ResultVisitor)
     }
 }

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use crate::exit;
 use crate::profile::Profile;
 use crate::session::SessionError;
-use crate::sweep::{self, Images, Partition, SweepArgs};
 use crate::sweep::summary::SweepSummary;
+use crate::sweep::{self, Images, Partition, SweepArgs};
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -102,7 +102,10 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
         eprintln!("mallcheck: --rps must be a positive number");
         return ExitCode::from(exit::USAGE);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mallcheck: cannot start the async runtime: {e}");

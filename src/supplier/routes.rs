@@ -88,7 +88,10 @@ async fn call(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    if iface == Iface::Detail && app.faults.has(Fault::DetailResetSome) && resets(app, interface, headers, body) {
+    if iface == Iface::Detail
+        && app.faults.has(Fault::DetailResetSome)
+        && resets(app, interface, headers, body)
+    {
         return broken_off();
     }
     let outcome = answer(app, iface, interface, headers, body).await;
@@ -450,29 +453,9 @@ async fn admin_orders(State(app): State<Arc<App>>) -> Response {
     admin_answer(Ok(Value::Array(orders)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeMap;
-
-    #[test]
-    fn raw_results_rename_keys_only_and_keep_a_key_given_twice() {
-        let table = BTreeMap::from([("num".to_string(), "stock_num".to_string())]);
-        let fields = FieldMap::new(&table).unwrap_or_default();
-        let raw = br#"[{"sku":"1","num" : 3,"desc":"num","a\"num":1,"num":4}]"#;
-        let renamed = String::from_utf8(rename_raw_keys(raw, &fields)).unwrap_or_default();
-        assert_eq!(
-            renamed,
-            r#"[{"sku":"1","stock_num" : 3,"desc":"num","a\"num":1,"stock_num":4}]"#
-        );
-        assert_eq!(rename_raw_keys(br#"{"cut"#, &fields), br#"{"cut"#.to_vec());
-    }
-}
-
 /// An answer whose body breaks off after its first bytes: the connection closes mid-body.
 fn broken_off() -> Response {
-    let mut response =
-        axum::body::Body::from_stream(BrokenOff(false)).into_response();
+    let mut response = axum::body::Body::from_stream(BrokenOff(false)).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE));
@@ -496,5 +479,24 @@ impl futures_core::Stream for BrokenOff {
         } else {
             Ok(Bytes::from_static(br#"{"success":true,"result":{"sku":"#))
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn raw_results_rename_keys_only_and_keep_a_key_given_twice() {
+        let table = BTreeMap::from([("num".to_string(), "stock_num".to_string())]);
+        let fields = FieldMap::new(&table).unwrap_or_default();
+        let raw = br#"[{"sku":"1","num" : 3,"desc":"num","a\"num":1,"num":4}]"#;
+        let renamed = String::from_utf8(rename_raw_keys(raw, &fields)).unwrap_or_default();
+        assert_eq!(
+            renamed,
+            r#"[{"sku":"1","stock_num" : 3,"desc":"num","a\"num":1,"stock_num":4}]"#
+        );
+        assert_eq!(rename_raw_keys(br#"{"cut"#, &fields), br#"{"cut"#.to_vec());
     }
 }

@@ -69,7 +69,7 @@ impl Images {
     fn fetches(self, sku: &str) -> bool {
         match self {
             Images::None => false,
-            Images::Sample => fnv1a(sku.as_bytes()) % IMAGE_SAMPLE_EVERY == 0,
+            Images::Sample => fnv1a(sku.as_bytes()).is_multiple_of(IMAGE_SAMPLE_EVERY),
             Images::All => true,
         }
     }
@@ -268,8 +268,10 @@ impl Ctx {
     }
 
     async fn call(&self, interface: &str, params: &Map<String, Value>) -> Exchange {
-        self.send(interface, || self.client.call(interface, params, TokenUse::Auto))
-            .await
+        self.send(interface, || {
+            self.client.call(interface, params, TokenUse::Auto)
+        })
+        .await
     }
 
     fn judge(
@@ -413,7 +415,10 @@ pub async fn sweep(profile: Profile, args: &SweepArgs) -> Result<SweepOutcome, S
         supplier.shutdown().await;
     }
     let stopped = result?;
-    let partitions = args.partition.map(|p| vec![p.to_string()]).unwrap_or_default();
+    let partitions = args
+        .partition
+        .map(|p| vec![p.to_string()])
+        .unwrap_or_default();
     let summary = summary::finalize(&dir, partitions)
         .map_err(|e| SessionError::Runtime(format!("cannot write the summary: {e}")))?;
     Ok(SweepOutcome {
@@ -599,8 +604,8 @@ async fn walk(
         let Some(joined) = tasks.join_next().await else {
             break;
         };
-        let (seq, (bytes, counted)) = joined
-            .map_err(|e| SessionError::Runtime(format!("a batch failed: {e}")))?;
+        let (seq, (bytes, counted)) =
+            joined.map_err(|e| SessionError::Runtime(format!("a batch failed: {e}")))?;
         swept_now += counted.0;
         bars.batch(counted);
         ready.insert(seq, bytes);
@@ -661,11 +666,31 @@ async fn find_area(ctx: &Ctx, head: &mut Vec<Line>) -> Option<String> {
     }
     let mut knowledge = Knowledge::new(None);
     area_call(ctx, head, &mut knowledge, iface::PROVINCES, Map::new()).await;
-    let province = knowledge.test_area(&data.province_name, &data.county_name).province?;
-    area_call(ctx, head, &mut knowledge, iface::CITIES, one_param("id", &province)).await;
-    let city = knowledge.test_area(&data.province_name, &data.county_name).city?;
-    area_call(ctx, head, &mut knowledge, iface::COUNTIES, one_param("id", &city)).await;
-    knowledge.test_area(&data.province_name, &data.county_name).county
+    let province = knowledge
+        .test_area(&data.province_name, &data.county_name)
+        .province?;
+    area_call(
+        ctx,
+        head,
+        &mut knowledge,
+        iface::CITIES,
+        one_param("id", &province),
+    )
+    .await;
+    let city = knowledge
+        .test_area(&data.province_name, &data.county_name)
+        .city?;
+    area_call(
+        ctx,
+        head,
+        &mut knowledge,
+        iface::COUNTIES,
+        one_param("id", &city),
+    )
+    .await;
+    knowledge
+        .test_area(&data.province_name, &data.county_name)
+        .county
 }
 
 async fn area_call(
@@ -779,7 +804,10 @@ async fn judge_batch(
         match sku_index {
             Some(i) => {
                 if let Some(why) = unread {
-                    notes[i].push(format!("{interface}: {}", crate::excerpt::shorten(&why, 200)));
+                    notes[i].push(format!(
+                        "{interface}: {}",
+                        crate::excerpt::shorten(&why, 200)
+                    ));
                     continue;
                 }
                 for finding in judged.runs.iter().flat_map(|r| &r.findings) {
@@ -844,7 +872,9 @@ async fn judge_batch(
         let ctx = Arc::clone(ctx);
         probes.spawn(async move {
             let probe = ctx
-                .send("image", || ctx.client.get_prefix(&url, "image", IMAGE_PROBE_BYTES))
+                .send("image", || {
+                    ctx.client.get_prefix(&url, "image", IMAGE_PROBE_BYTES)
+                })
                 .await;
             ctx.images_probed.fetch_add(1, Ordering::Relaxed);
             (i, pointer, url, probe)
@@ -854,7 +884,10 @@ async fn judge_batch(
         if transient(&probe) {
             notes[i].push(format!(
                 "image: {}",
-                probe.error.as_ref().map_or(String::new(), TransportError::describe)
+                probe
+                    .error
+                    .as_ref()
+                    .map_or(String::new(), TransportError::describe)
             ));
             continue;
         }
@@ -869,7 +902,10 @@ async fn judge_batch(
         let mut reasons = std::mem::take(&mut reasons[i]);
         let notes = std::mem::take(&mut notes[i]);
         if let Some((first, second)) = twice.get(sku) {
-            reasons.push(reason(iface::SKUS, &checks::sku_in_two_pools(sku, first, second)));
+            reasons.push(reason(
+                iface::SKUS,
+                &checks::sku_in_two_pools(sku, first, second),
+            ));
         }
         // What crosses interfaces needs every answer: with one unread it is not judged.
         if notes.is_empty() {
@@ -914,9 +950,8 @@ async fn judge_batch(
 /// Merges the folders of shares into `out`: their records one after the other (the answers
 /// every share read counted once), their measurements added, then the same summary as a sweep.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepSummary, SessionError> {
-    let io = |path: &Path, e: std::io::Error| {
-        SessionError::Runtime(format!("{}: {e}", path.display()))
-    };
+    let io =
+        |path: &Path, e: std::io::Error| SessionError::Runtime(format!("{}: {e}", path.display()));
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
     let target = out.join(summary::JSONL);
     if dirs.iter().any(|d| d.join(summary::JSONL) == target) {
@@ -1011,9 +1046,7 @@ impl Progress {
             let pools = multi.add(indicatif::ProgressBar::new(0));
             pools.set_style(style("品目池 pools {bar:30} {pos}/{len}"));
             let skus = multi.add(indicatif::ProgressBar::new(0));
-            skus.set_style(style(
-                "SKU {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}",
-            ));
+            skus.set_style(style("SKU {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}"));
             (pools, skus)
         });
         let now = Instant::now();
@@ -1054,7 +1087,10 @@ impl Progress {
         state.3 += counted.3;
         if let Some((_, skus)) = &self.bars {
             skus.set_position(state.1);
-            skus.set_message(format!("不可售 unsellable {} 未判定 not judged {}", state.2, state.3));
+            skus.set_message(format!(
+                "不可售 unsellable {} 未判定 not judged {}",
+                state.2, state.3
+            ));
         }
         if self.plain && state.5.elapsed() >= Duration::from_secs(5) {
             state.5 = Instant::now();

@@ -267,10 +267,7 @@ impl SweepSummary {
 
 /// Reads `sweep.jsonl` line by line; a line that does not parse (the last one, cut by a kill)
 /// is skipped. Calls `each(line, offset, length)`.
-pub fn for_each_line(
-    path: &Path,
-    mut each: impl FnMut(Line, u64, usize),
-) -> std::io::Result<()> {
+pub fn for_each_line(path: &Path, mut each: impl FnMut(Line, u64, usize)) -> std::io::Result<()> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -316,7 +313,11 @@ fn counts(map: BTreeMap<(String, String), u64>) -> Vec<DefectCount> {
             count,
         })
         .collect();
-    list.sort_by(|a, b| b.count.cmp(&a.count).then(a.requirement.cmp(&b.requirement)));
+    list.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.requirement.cmp(&b.requirement))
+    });
     list
 }
 
@@ -324,7 +325,9 @@ fn counts(map: BTreeMap<(String, String), u64>) -> Vec<DefectCount> {
 fn note_kind(note: &str) -> String {
     let mut parts = note.splitn(3, ": ");
     match (parts.next(), parts.next()) {
-        (Some(interface), Some(what)) => format!("{interface}: {}", crate::excerpt::shorten(what, 60)),
+        (Some(interface), Some(what)) => {
+            format!("{interface}: {}", crate::excerpt::shorten(what, 60))
+        }
         _ => crate::excerpt::shorten(note, 60),
     }
 }
@@ -495,13 +498,22 @@ mod tests {
 
     #[test]
     fn histogram_buckets_round_down_within_six_percent() {
-        for us in [0u64, 1, 31, 32, 33, 100, 1_000, 12_345, 1_000_000, 98_765_432] {
+        for us in [
+            0u64, 1, 31, 32, 33, 100, 1_000, 12_345, 1_000_000, 98_765_432,
+        ] {
             let low = Histogram::lower_bound(Histogram::bucket(us));
-            assert!(low <= us && (us - low) as f64 <= us as f64 * 0.07, "{us} → {low}");
+            assert!(
+                low <= us && (us - low) as f64 <= us as f64 * 0.07,
+                "{us} → {low}"
+            );
         }
         let mut h = Histogram::default();
         (1..=100).for_each(|ms| h.record(ms * 1000));
-        assert!((h.quantile_ms(0.5) - 50.0).abs() < 4.0, "{}", h.quantile_ms(0.5));
+        assert!(
+            (h.quantile_ms(0.5) - 50.0).abs() < 4.0,
+            "{}",
+            h.quantile_ms(0.5)
+        );
         assert!(h.quantile_ms(1.0) >= 94.0);
     }
 

@@ -186,7 +186,11 @@ async fn each_partial_fault_lists_exactly_the_skus_it_breaks() {
         );
         // The CSV lists them sorted, one line each.
         let text = csv(&out);
-        let rows: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap_or("")).collect();
+        let rows: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap_or(""))
+            .collect();
         let sorted: Vec<&str> = expected.iter().map(String::as_str).collect();
         assert_eq!(rows, sorted, "{fault}: unsellable.csv");
         supplier.running.shutdown().await;
@@ -205,10 +209,7 @@ async fn a_detail_that_cannot_be_read_is_not_judged_never_sellable() {
     let outcome = sweep_with(profile(), &args).await;
     assert_eq!(skus_with(&out, SkuStatus::NotJudged), expected);
     assert!(skus_with(&out, SkuStatus::Unsellable).is_empty());
-    assert_eq!(
-        outcome.summary.skus.sellable,
-        SKUS - expected.len() as u64
-    );
+    assert_eq!(outcome.summary.skus.sellable, SKUS - expected.len() as u64);
     // Retried, counted, and still reported: a reset is a failure of the interface.
     let detail = outcome
         .summary
@@ -249,7 +250,11 @@ async fn a_stopped_sweep_resumed_ends_like_an_uninterrupted_one() {
             .find(|i| i.interface == "detail")
             .map(|i| i.calls)
     };
-    assert_eq!(detail_calls(&resumed.summary), Some(SKUS), "no SKU asked twice");
+    assert_eq!(
+        detail_calls(&resumed.summary),
+        Some(SKUS),
+        "no SKU asked twice"
+    );
     supplier.running.shutdown().await;
 }
 
@@ -317,7 +322,11 @@ async fn a_test_environment_is_swept_black_box() {
         .find(|i| i.interface == "stocks")
         .map(|i| i.calls);
     assert_eq!(stocks, Some(SKUS.div_ceil(100)));
-    assert!(outcome.summary.answer_defects.is_empty(), "{:?}", outcome.summary.answer_defects);
+    assert!(
+        outcome.summary.answer_defects.is_empty(),
+        "{:?}",
+        outcome.summary.answer_defects
+    );
     // No secret in what the sweep wrote.
     let written = std::fs::read_to_string(out.join(summary::JSONL)).unwrap_or_default()
         + &std::fs::read_to_string(out.join(summary::STATE)).unwrap_or_default();
@@ -371,8 +380,12 @@ async fn a_killed_sweep_resumes_to_the_same_result() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    let before = skus_with(&dir, SkuStatus::Sellable).len() + skus_with(&dir, SkuStatus::Unsellable).len();
-    assert!(before > 0 && before < SKUS as usize, "killed mid-way: {before}");
+    let before =
+        skus_with(&dir, SkuStatus::Sellable).len() + skus_with(&dir, SkuStatus::Unsellable).len();
+    assert!(
+        before > 0 && before < SKUS as usize,
+        "killed mid-way: {before}"
+    );
     let status = command(true).status().expect("the resumed sweep runs");
     assert_eq!(status.code(), Some(1), "unsellable SKUs: exit 1");
     let resumed = SweepSummary::read(&dir).expect("sweep.json");
