@@ -23,4 +23,5 @@ pub(crate) mod runner;
 pub mod scenario;
 pub mod session;
 pub mod supplier;
+pub mod sweep;
 pub mod target;

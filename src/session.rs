@@ -202,32 +202,17 @@ pub async fn execute(
         target,
         not_implemented,
     } = prepared;
-    let mut embedded = None;
-    let (base_url, credentials) = match &target {
-        Some(url) => (
-            url.trim_end_matches('/').to_string(),
-            credentials_for(&config, url)?,
-        ),
-        None => {
-            let supplier_config = SupplierConfig {
-                admin: true,
-                faults: args.faults.clone(),
-                ..SupplierConfig::default()
-            };
-            let credentials = Credentials {
-                username: supplier_config.username.clone(),
-                password: supplier_config.password.clone(),
-            };
-            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let running = supplier::start(Arc::clone(&profile), supplier_config, addr)
-                .await
-                .map_err(|e| SessionError::Input(e.to_string()))?;
-            let url = running.base_url();
-            embedded = Some(running);
-            (url, credentials)
-        }
+    let supplier_config = SupplierConfig {
+        admin: true,
+        faults: args.faults.clone(),
+        ..SupplierConfig::default()
     };
-    let client = client_for(&profile, &config, &base_url, credentials)?;
+    let Connected {
+        client,
+        embedded,
+        target_label,
+        ..
+    } = connect(&profile, &config, target.as_deref(), supplier_config).await?;
     let (admin, admin_probe) = admin_available(&client, &profile).await;
     let run_id = new_run_id();
     let report_dir = args
@@ -236,11 +221,7 @@ pub async fn execute(
         .unwrap_or_else(|| PathBuf::from("reports").join(&run_id));
     let options = RunOptions {
         run_id: run_id.clone(),
-        target_label: if embedded.is_some() {
-            format!("{base_url} (内置参考供应商 embedded reference supplier)")
-        } else {
-            crate::target::without_password(&base_url)
-        },
+        target_label,
         embedded: embedded.is_some(),
         admin,
         allow_orders,
@@ -318,6 +299,59 @@ pub async fn execute(
         verdict,
         aborted,
         report_dir,
+    })
+}
+
+/// A client for the target: the supplier at `target` with the configured credentials, or,
+/// without one, the embedded reference supplier started on 127.0.0.1 with `supplier_config`
+/// (its own credentials). `run` and `sweep` both start here.
+pub struct Connected {
+    pub client: Client,
+    /// Without a trailing slash.
+    pub base_url: String,
+    /// The embedded supplier, to shut down at the end.
+    pub embedded: Option<supplier::RunningSupplier>,
+    /// The target as reports show it (no password).
+    pub target_label: String,
+}
+
+pub async fn connect(
+    profile: &Arc<Profile>,
+    config: &Config,
+    target: Option<&str>,
+    supplier_config: SupplierConfig,
+) -> Result<Connected, SessionError> {
+    let mut embedded = None;
+    let (base_url, credentials) = match target {
+        Some(url) => (
+            url.trim_end_matches('/').to_string(),
+            credentials_for(config, url)?,
+        ),
+        None => {
+            let credentials = Credentials {
+                username: supplier_config.username.clone(),
+                password: supplier_config.password.clone(),
+            };
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let running = supplier::start(Arc::clone(profile), supplier_config, addr)
+                .await
+                .map_err(|e| SessionError::Input(e.to_string()))?;
+            let url = running.base_url();
+            embedded = Some(running);
+            (url, credentials)
+        }
+    };
+    let client = client_for(profile, config, &base_url, credentials)?;
+    let target_label = if embedded.is_some() {
+        format!("{base_url} (内置参考供应商 embedded reference supplier)")
+    } else {
+        crate::target::without_password(&base_url)
+    };
+    Ok(Connected {
+        client,
+        base_url,
+        embedded,
+        target_label,
     })
 }
 
@@ -407,7 +441,7 @@ pub fn plan(prepared: &Prepared, args: &RunArgs) -> (Vec<runner::PlannedChange>,
 }
 
 /// The target as shown in reports: a password in the URL's user part is masked.
-async fn wait_for_stop_signal() {
+pub(crate) async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -434,7 +468,10 @@ const ADMIN_PROBE_DEADLINE: std::time::Duration = std::time::Duration::from_secs
 
 /// The reference supplier (`mallcheck serve --admin`) answers its admin clock; a real supplier
 /// answers 404 or something else, and the scenarios that need it are skipped.
-async fn admin_available(client: &Client, profile: &Profile) -> (bool, crate::exchange::Exchange) {
+pub(crate) async fn admin_available(
+    client: &Client,
+    profile: &Profile,
+) -> (bool, crate::exchange::Exchange) {
     // Short: a supplier that does not answer unknown paths must not cost a whole deadline here.
     let probe = client
         .post_path_within(

@@ -91,7 +91,10 @@ impl Default for AnswerLimits {
 /// Characters of body shown in a GEN-JSON finding.
 const EXCERPT_CHARS: usize = 120;
 
-pub fn parse_answer(exchange: &Exchange, limits: AnswerLimits) -> Parsed {
+/// The body of an exchange as text, if it is one the harness reads: it came whole, within the
+/// caps and parsing limits, not compressed, without a BOM, in UTF-8. Every parse of an answer
+/// (the value of [`parse_answer`], the compact SKU list of `sku_list`) starts here.
+pub(crate) fn readable_text(exchange: &Exchange, limits: AnswerLimits) -> Result<&str, Unread> {
     let not_json = |message: String| Finding::new(ids::JSON, "GEN-JSON", message);
     let Some(response) = exchange.response.as_ref() else {
         let why = exchange
@@ -175,22 +178,28 @@ pub fn parse_answer(exchange: &Exchange, limits: AnswerLimits) -> Parsed {
             )));
         }
     };
+    Ok(text)
+}
+
+/// The GEN-JSON finding of a body serde_json refused.
+pub(crate) fn not_json_error(text: &str, e: &serde_json::Error) -> Unread {
+    let message = if text.trim_start().starts_with('<') {
+        format!("响应体像是 HTML 页面而不是 JSON body looks like an HTML page, not JSON ({e})")
+    } else {
+        format!("响应体不是 JSON body is not JSON: {e}")
+    };
+    Unread::NotJson(Box::new(
+        Finding::new(ids::JSON, "GEN-JSON", message)
+            .expected("JSON 文本 a JSON text")
+            .actual(excerpt(text.as_bytes())),
+    ))
+}
+
+pub fn parse_answer(exchange: &Exchange, limits: AnswerLimits) -> Parsed {
+    let text = readable_text(exchange, limits)?;
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
-        Err(e) => {
-            let message = if text.trim_start().starts_with('<') {
-                format!(
-                    "响应体像是 HTML 页面而不是 JSON body looks like an HTML page, not JSON ({e})"
-                )
-            } else {
-                format!("响应体不是 JSON body is not JSON: {e}")
-            };
-            return Err(Unread::NotJson(Box::new(
-                not_json(message)
-                    .expected("JSON 文本 a JSON text")
-                    .actual(excerpt(body)),
-            )));
-        }
+        Err(e) => return Err(not_json_error(text, &e)),
     };
     let (duplicate_keys, result_members) = if value.is_object() {
         match serde_json::from_str::<TopScan>(text) {

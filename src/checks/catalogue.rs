@@ -1,6 +1,7 @@
 //! The catalogue answers: batch completeness, detail completeness and identity, pools, SKU
 //! lists and areas.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -441,20 +442,7 @@ pub(crate) fn feed_window(
 /// SKUs of a pool are unique codes.
 pub(crate) fn sku_list(result: &Value) -> CheckRun {
     let findings = match result.as_array() {
-        Some(skus) => duplicates(
-            skus,
-            |sku| Some(sku),
-            "",
-            |sku, first, index| {
-                Finding::new(
-                    ids::SKU_LIST,
-                    SKU_LIST_REQ,
-                    format!(
-                        "SKU {sku} 重复（第 {first} 项与第 {index} 项） sku {sku} listed twice (items {first} and {index})"
-                    ),
-                )
-            },
-        ),
+        Some(skus) => duplicates(skus, |sku| Some(sku), "", sku_listed_twice),
         None => Vec::new(),
     };
     CheckRun::new(ids::SKU_LIST, &[SKU_LIST_REQ], findings)
@@ -469,24 +457,32 @@ fn duplicates(
     suffix: &str,
     make: impl Fn(&str, usize, usize) -> Finding,
 ) -> Vec<Finding> {
+    let text_of = |index: usize| -> Option<Cow<'_, str>> {
+        match items.get(index).and_then(&key)? {
+            Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+            Value::Number(n) => Some(Cow::Owned(n.to_string())),
+            _ => None,
+        }
+    };
+    duplicates_by(items.len(), text_of, suffix, make)
+}
+
+/// [`duplicates`] over any list whose item `i` has the key text `text_of(i)`: the Value items
+/// of an answer, or the compact SKU list of [`super::SkuCodes`].
+fn duplicates_by<'a>(
+    len: usize,
+    text_of: impl Fn(usize) -> Option<Cow<'a, str>>,
+    suffix: &str,
+    make: impl Fn(&str, usize, usize) -> Finding,
+) -> Vec<Finding> {
     use std::hash::{Hash, Hasher};
-    let text_of = |index: usize| items.get(index).and_then(&key).and_then(walk::key_text);
     let hash_text = |text: &str| {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         text.hash(&mut hasher);
         hasher.finish()
     };
-    let mut hashed: Vec<(u64, usize)> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(index, item)| {
-            let hash = match key(item)? {
-                Value::String(s) => hash_text(s),
-                Value::Number(n) => hash_text(&n.to_string()),
-                _ => return None,
-            };
-            Some((hash, index))
-        })
+    let mut hashed: Vec<(u64, usize)> = (0..len)
+        .filter_map(|index| Some((hash_text(&text_of(index)?), index)))
         .collect();
     hashed.sort_unstable();
     // (index of a repeat, index of the first), for equal hashes whose texts are equal too.
@@ -516,6 +512,43 @@ fn duplicates(
         );
     }
     findings.into()
+}
+
+/// SKU-LIST over a SKU list read compactly ([`super::SkuCodes`]): the same rule and findings as
+/// [`sku_list`] on the same answer.
+pub(crate) fn sku_list_compact(codes: &super::SkuCodes) -> CheckRun {
+    let findings = duplicates_by(
+        codes.len(),
+        |index| codes.key_text(index),
+        "",
+        sku_listed_twice,
+    );
+    CheckRun::new(ids::SKU_LIST, &[SKU_LIST_REQ], findings)
+}
+
+fn sku_listed_twice(sku: &str, first: usize, index: usize) -> Finding {
+    Finding::new(
+        ids::SKU_LIST,
+        SKU_LIST_REQ,
+        format!(
+            "SKU {sku} 重复（第 {first} 项与第 {index} 项） sku {sku} listed twice (items {first} and {index})"
+        ),
+    )
+}
+
+/// SKU-LIST across pools: a SKU is a unique code, so one SKU listed by two pools is a finding
+/// on the second pool's list (the sweep reports it on the SKU).
+pub fn sku_in_two_pools(sku: &str, first_pool: &str, pool: &str) -> Finding {
+    let sku = walk::shorten(sku, 60);
+    Finding::new(
+        ids::SKU_LIST,
+        SKU_LIST_REQ,
+        format!(
+            "SKU {sku} 同时列在品目池 {first_pool} 与 {pool} 中 sku {sku} is listed by pool {first_pool} and again by pool {pool}"
+        ),
+    )
+    .expected("每个 SKU 只在一个品目池 each SKU in one pool")
+    .actual(format!("{first_pool}, {pool}"))
 }
 
 const LEVELS_REQ: &str = "AREA-LEVELS";

@@ -16,6 +16,63 @@ const CHANGED_SKUS_REQ: &str = "CHANGED-SKUS";
 
 const NOTHING: &str = "没有可判断的数据 nothing to judge";
 
+/// X-SKU-HAS-DATA for one pooled SKU: what the run learned has its detail, price, shelf state
+/// and images; a finding naming what is missing otherwise. `run` calls it on its sample and
+/// `sweep` on every SKU.
+pub fn sku_has_data(k: &Knowledge, sku: &str) -> Option<Finding> {
+    let mut missing = Vec::new();
+    if !k.detail_answered.contains(sku) {
+        missing.push("详情 detail");
+    }
+    if !k.prices.contains_key(sku) {
+        missing.push("价格 price");
+    }
+    if !k.shelf.contains_key(sku) {
+        missing.push("上下架 shelf state");
+    }
+    if k.images.get(sku).copied().unwrap_or(0) == 0 {
+        missing.push("图片 images");
+    }
+    (!missing.is_empty()).then(|| {
+        Finding::new(
+            ids::SKU_HAS_DATA,
+            HAS_DATA_REQ,
+            format!(
+                "商品池中的 SKU {sku} 缺少数据 pooled SKU {sku} lacks: {}",
+                missing.join(", ")
+            ),
+        )
+    })
+}
+
+/// X-ONSHELF-SELLABLE for one SKU: `None` when it is not on shelf or is sellable (a complete
+/// detail and a valid price pair).
+pub fn onshelf_sellable(k: &Knowledge, sku: &str) -> Option<Finding> {
+    if !k.on_shelf(sku) {
+        return None;
+    }
+    let detail_complete = k.detail_ok.get(sku) == Some(&true);
+    let price_ok = k
+        .prices
+        .get(sku)
+        .is_some_and(|(p, m)| *p > Decimal::ZERO && p <= m);
+    (!detail_complete || !price_ok).then(|| {
+        Finding::new(
+            ids::ONSHELF_SELLABLE,
+            SELLABLE_REQ,
+            format!(
+                "上架商品 {sku} 不可售 on-shelf SKU {sku} is not sellable: {}{}",
+                if detail_complete {
+                    ""
+                } else {
+                    "detail incomplete or refused; "
+                },
+                if price_ok { "" } else { "no valid price pair" }
+            ),
+        )
+    })
+}
+
 /// The consistency checks over the SKUs the catalogue scenario sampled and the pools it listed.
 pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) -> Vec<CheckRun> {
     let sampled: Vec<&str> = sampled
@@ -27,51 +84,8 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
     let mut has_data = Vec::new();
     let mut sellable = Vec::new();
     for sku in &sampled {
-        let mut missing = Vec::new();
-        if !k.detail_answered.contains(*sku) {
-            missing.push("详情 detail");
-        }
-        if !k.prices.contains_key(*sku) {
-            missing.push("价格 price");
-        }
-        if !k.shelf.contains_key(*sku) {
-            missing.push("上下架 shelf state");
-        }
-        if k.images.get(*sku).copied().unwrap_or(0) == 0 {
-            missing.push("图片 images");
-        }
-        if !missing.is_empty() {
-            has_data.push(Finding::new(
-                ids::SKU_HAS_DATA,
-                HAS_DATA_REQ,
-                format!(
-                    "商品池中的 SKU {sku} 缺少数据 pooled SKU {sku} lacks: {}",
-                    missing.join(", ")
-                ),
-            ));
-        }
-        if k.on_shelf(sku) {
-            let detail_complete = k.detail_ok.get(*sku) == Some(&true);
-            let price_ok = k
-                .prices
-                .get(*sku)
-                .is_some_and(|(p, m)| *p > Decimal::ZERO && p <= m);
-            if !detail_complete || !price_ok {
-                sellable.push(Finding::new(
-                    ids::ONSHELF_SELLABLE,
-                    SELLABLE_REQ,
-                    format!(
-                        "上架商品 {sku} 不可售 on-shelf SKU {sku} is not sellable: {}{}",
-                        if detail_complete {
-                            ""
-                        } else {
-                            "detail incomplete or refused; "
-                        },
-                        if price_ok { "" } else { "no valid price pair" }
-                    ),
-                ));
-            }
-        }
+        has_data.extend(sku_has_data(k, sku));
+        sellable.extend(onshelf_sellable(k, sku));
     }
     runs.push(if sampled.is_empty() {
         CheckRun::not_judged(ids::SKU_HAS_DATA, &[HAS_DATA_REQ], NOTHING)

@@ -76,31 +76,50 @@ pub(crate) fn desc_on_failure(answer: &Answer) -> CheckRun {
 /// One finding per violation of the interface's result schema, the first
 /// [`SCHEMA_FINDINGS_CAP`] of them and a count of the rest.
 pub(crate) fn schema(profile: &Profile, interface: &Interface, result: &Value) -> CheckRun {
-    let requirement = interface.schema_requirement.as_str();
     let (violations, total) =
         profile.validate_result_kept(&interface.id, result, SCHEMA_FINDINGS_CAP);
-    let more = total.saturating_sub(SCHEMA_FINDINGS_CAP);
-    let mut findings: Vec<Finding> = violations
+    let findings = violations
         .into_iter()
         .take(SCHEMA_FINDINGS_CAP)
         .map(|v| {
             let actual = result.pointer(&v.instance_pointer).map(walk::text);
-            let mut f = Finding::new(
-                ids::SCHEMA,
-                requirement,
-                format!(
-                    "result 不符合 {} 的结构 result does not match the schema of {}: {} (schema {})",
-                    interface.id,
-                    interface.id,
-                    walk::shorten(&v.message, 300),
-                    v.schema_path
-                ),
-            )
-            .at(format!("/result{}", v.instance_pointer));
-            f.actual = actual;
-            f
+            violation_finding(interface, &v, actual, &v.instance_pointer)
         })
         .collect();
+    schema_run(interface, findings, total)
+}
+
+/// The finding of one schema violation, at `/result<pointer>`.
+pub(crate) fn violation_finding(
+    interface: &Interface,
+    v: &crate::profile::Violation,
+    actual: Option<String>,
+    pointer: &str,
+) -> Finding {
+    let mut f = Finding::new(
+        ids::SCHEMA,
+        interface.schema_requirement.as_str(),
+        format!(
+            "result 不符合 {} 的结构 result does not match the schema of {}: {} (schema {})",
+            interface.id,
+            interface.id,
+            walk::shorten(&v.message, 300),
+            v.schema_path
+        ),
+    )
+    .at(format!("/result{pointer}"));
+    f.actual = actual;
+    f
+}
+
+/// The schema run: the findings kept, and one "… and N more" for the rest of `total`.
+pub(crate) fn schema_run(
+    interface: &Interface,
+    mut findings: Vec<Finding>,
+    total: usize,
+) -> CheckRun {
+    let requirement = interface.schema_requirement.as_str();
+    let more = total.saturating_sub(findings.len());
     if more > 0 {
         findings.push(Finding::new(
             ids::SCHEMA,

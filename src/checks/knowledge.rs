@@ -185,6 +185,18 @@ impl PooledSkus {
         self.ends.is_empty()
     }
 
+    /// Every SKU with the pool that listed it first, in sorted order of the codes.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        (0..self.len()).map(|i| {
+            let pool = self
+                .pool_of
+                .get(i)
+                .and_then(|p| self.pools.get(*p as usize))
+                .map_or("", String::as_str);
+            (self.code(i), pool)
+        })
+    }
+
     /// At most `n` SKUs for which `wanted` holds, in a fixed (sorted) order.
     pub fn take(&self, n: usize, mut wanted: impl FnMut(&str) -> bool) -> Vec<String> {
         (0..self.len())

@@ -22,6 +22,7 @@ mod optional;
 mod order_life;
 mod orders;
 mod prices;
+mod sku_list;
 mod token;
 mod transport;
 mod walk;
@@ -37,16 +38,18 @@ use crate::profile::{Interface, Profile};
 
 pub(crate) use answer::parse_answer;
 pub use answer::{Answer, AnswerLimits, Unread};
-pub use consistency::catalogue_consistency;
+pub use catalogue::sku_in_two_pools;
+pub use consistency::{catalogue_consistency, onshelf_sellable, sku_has_data};
 pub use expect::{StepExpectation, judge_expectations, judge_step_expectations};
 pub use images::{image_urls, judge_image_probe};
-pub use knowledge::{Knowledge, TestArea};
+pub use knowledge::{Knowledge, PooledSkus, TestArea};
 pub use money::decimal_of;
 pub use optional::{agreement_prices, offer_prices, offers_below_agreement};
 pub use order_life::{
     LifeCodes, Sighting, furthest, order_life, order_lines, shipment_matches, track_refused,
 };
 pub use orders::{order_transition, oversell, sold_out_refused, stock_follows_lock};
+pub use sku_list::{JudgedSkuList, SkuCodes, judge_sku_list};
 pub use token::{SavedTokenAge, saved_token_age, saved_token_pending, saved_token_verdict};
 pub(crate) use walk::shorten;
 

@@ -6,6 +6,7 @@ mod doctor;
 mod lang;
 mod run;
 mod serve;
+mod sweep;
 mod table;
 
 use std::path::PathBuf;
@@ -126,6 +127,8 @@ enum Command {
         /// 目标 shell / The shell.
         shell: clap_complete::Shell,
     },
+    /// 扫描整个商品目录，列出不可售的 SKU / Judge every SKU of the catalogue and list those that may not be sold.
+    Sweep(sweep::SweepCommand),
     /// 列出参考供应商的故障 / List the faults of the reference supplier.
     Faults {
         /// 输出 JSON 数组而非表格 / A JSON array (id, requirements it breaks) instead of a table.
@@ -244,6 +247,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Openapi => catalogue::openapi(&load()?),
         Command::Serve(flags) => Ok(serve::serve_command(load()?, flags)),
         Command::Faults { json } => Ok(serve::faults_command(json)),
+        Command::Sweep(command) => Ok(sweep::sweep_command(load()?, command)),
         Command::Verify { dir } => Ok(run::verify_command(&dir)),
         Command::Init {
             target,

@@ -98,6 +98,8 @@ struct Shared {
     silenced: Mutex<Option<String>>,
     /// Interfaces a call to timed out, with why: they are not asked again in this run.
     timed_out: Mutex<std::collections::HashMap<String, String>>,
+    /// Set by [`Client::ask_again_after_timeouts`]: a timeout does not close its interface.
+    ask_again: std::sync::atomic::AtomicBool,
 }
 
 /// Calls in a row that time out, with no whole answer between them, after which the supplier
@@ -207,6 +209,7 @@ impl Client {
                 timeouts_in_a_row: AtomicU64::new(0),
                 silenced: Mutex::new(None),
                 timed_out: Mutex::new(std::collections::HashMap::new()),
+                ask_again: std::sync::atomic::AtomicBool::new(false),
             }),
             token: Arc::new(TokenSlot::default()),
         })
@@ -538,14 +541,23 @@ impl Client {
         lock(&self.shared.timed_out).get(interface).cloned()
     }
 
+    /// A sweep asks one interface a hundred thousand times: one call that timed out must not
+    /// leave the rest unasked. After this, a timeout no longer closes its interface for the
+    /// run (the caller retries and counts; the silence after [`SILENT_AFTER`] is still told).
+    pub fn ask_again_after_timeouts(&self) {
+        self.shared.ask_again.store(true, Ordering::Relaxed);
+    }
+
     /// Counts a call to the supplier (resources elsewhere do not count): a timeout adds one, a
     /// whole answer starts again from none.
     fn note_answered(&self, interface: &str, raw: &RawOutcome, duration_ms: u64) {
         match (&raw.error, &raw.response) {
             (Some(error @ TransportError::Timeout { .. }), _) => {
-                lock(&self.shared.timed_out)
-                    .entry(interface.to_string())
-                    .or_insert_with(|| error.describe());
+                if !self.shared.ask_again.load(Ordering::Relaxed) {
+                    lock(&self.shared.timed_out)
+                        .entry(interface.to_string())
+                        .or_insert_with(|| error.describe());
+                }
                 let in_a_row = self
                     .shared
                     .timeouts_in_a_row

@@ -39,6 +39,13 @@ pub mod iface {
     pub const SELECT: &str = "select";
     pub const TRACK: &str = "track";
     pub const STOCKS: &str = "stocks";
+    pub const SKUS: &str = "skus";
+    pub const DETAIL: &str = "detail";
+    pub const SHELF_STATES: &str = "shelf_states";
+    pub const IMAGES: &str = "images";
+    pub const PROVINCES: &str = "provinces";
+    pub const CITIES: &str = "cities";
+    pub const COUNTIES: &str = "counties";
 }
 
 /// Where the interface catalogue lives inside a profile folder.

@@ -140,6 +140,10 @@ faults! {
         "阶梯优惠按数量降序排列" "tiers are in descending min_num order";
     EinvoiceRelativeUrl = "einvoice-relative-url" ["OPT-EINVOICE"]
         "电子发票下载地址是相对路径" "the e-invoice URL is a relative path";
+    SomeDeadImages = "some-dead-images" ["IMG-REACHABLE"]
+        "部分 SKU（含每个品目池的第一个 SKU）的图片返回 404" "the images of some SKUs, including the first SKU of every pool, answer 404";
+    DetailResetSome = "detail-reset-some" ["GEN-HTTP-STATUS"]
+        "部分 SKU 的详情应答中途断开连接" "the detail answer of some SKUs breaks off mid-body (the connection closes)";
     SlowStocks = "slow-stocks" ["STK-REALTIME"]
         "库存接口每次应答延迟 2 秒" "stocks answer after a 2-second delay";
 }

@@ -155,6 +155,17 @@ pub fn faults() -> &'static [FaultInfo] {
     faults::all()
 }
 
+/// The SKU codes a "some SKUs" fault (detail-missing-brand, detail-wrong-sku,
+/// price-above-market, some-dead-images, detail-reset-some, …) applies to in the catalogue of
+/// `config`: for tests that check a sweep lists exactly those.
+pub fn fault_targets(config: &SupplierConfig) -> Vec<String> {
+    let catalog = catalog::Catalog::new(config.seed, config.skus.min(MAX_SKUS), 0);
+    (0..catalog.sku_count())
+        .filter(|&index| catalog.is_fault_target(index))
+        .map(|index| catalog.code(index))
+        .collect()
+}
+
 /// A started supplier; dropping it stops the server too, `shutdown` waits for it.
 #[derive(Debug)]
 pub struct RunningSupplier {

@@ -88,8 +88,24 @@ async fn call(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
+    if iface == Iface::Detail
+        && app.faults.has(Fault::DetailResetSome)
+        && resets(app, interface, headers, body)
+    {
+        return broken_off();
+    }
     let outcome = answer(app, iface, interface, headers, body).await;
     render(app, outcome)
+}
+
+/// Whether the detail asked for is one detail-reset-some breaks off.
+fn resets(app: &App, interface: &Interface, headers: &HeaderMap, body: &[u8]) -> bool {
+    Params::parse(headers, body)
+        .ok()
+        .map(|p| p.into_logical(&app.profile.fields, &interface.json_params))
+        .and_then(|p| p.text("sku"))
+        .and_then(|code| app.catalog.index_of(&code))
+        .is_some_and(|index| app.catalog.is_fault_target(index))
 }
 
 async fn answer(
@@ -299,6 +315,9 @@ async fn image(State(app): State<Arc<App>>, Path((sku, file)): Path<(String, Str
     let Some(index) = app.catalog.index_of(&sku) else {
         return plain_not_found();
     };
+    if app.faults.has(Fault::SomeDeadImages) && app.catalog.is_fault_target(index) {
+        return plain_not_found();
+    }
     let number = file
         .strip_suffix(".png")
         .and_then(|n| n.parse::<u64>().ok());
@@ -432,6 +451,35 @@ async fn admin_orders(State(app): State<Arc<App>>) -> Response {
         .collect();
     drop(book);
     admin_answer(Ok(Value::Array(orders)))
+}
+
+/// An answer whose body breaks off after its first bytes: the connection closes mid-body.
+fn broken_off() -> Response {
+    let mut response = axum::body::Body::from_stream(BrokenOff(false)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE));
+    response
+}
+
+/// The start of an answer, then an error.
+struct BrokenOff(bool);
+
+impl futures_core::Stream for BrokenOff {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let sent = self.0;
+        self.0 = true;
+        std::task::Poll::Ready(Some(if sent {
+            Err(std::io::Error::other("detail-reset-some"))
+        } else {
+            Ok(Bytes::from_static(br#"{"success":true,"result":{"sku":"#))
+        }))
+    }
 }
 
 #[cfg(test)]

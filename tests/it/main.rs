@@ -13,4 +13,5 @@ mod requirement_ids;
 mod run_cli;
 mod scenarios;
 mod supplier;
+mod sweep;
 mod variants;

@@ -1223,7 +1223,13 @@ async fn holds(mall: &Mall, fault: &str) -> bool {
                 .await;
             answer.result()[0]["desc"] == json!("无货")
         }
-        "dead-image-link" | "relative-image-path" => images_reachable(mall).await,
+        "dead-image-link" | "relative-image-path" | "some-dead-images" => {
+            images_reachable(mall).await
+        }
+        "detail-reset-some" => {
+            let sku = mall.first_sku().await;
+            detail_arrives_whole(mall, &sku).await
+        }
         "price-above-market" => {
             let (_, batch) = mall.batch().await;
             let answer = mall.call("prices", &[("sku", &batch)]).await;
@@ -1500,6 +1506,28 @@ async fn batch_complete(mall: &Mall, id: &str) -> bool {
 }
 
 /// Every image of the first SKUs is an absolute URL answering a PNG.
+/// The detail of `sku` arrives whole, as JSON naming that SKU (a connection closed mid-answer
+/// is no answer).
+async fn detail_arrives_whole(mall: &Mall, sku: &str) -> bool {
+    let mut params = vec![mall.token_param()];
+    params.extend(mall.wire_params("detail", &[("sku", sku)]));
+    let form: Vec<(String, String)> = params
+        .into_iter()
+        .map(|(name, value)| match value {
+            Value::String(text) => (name, text),
+            other => (name, other.to_string()),
+        })
+        .collect();
+    let url = format!("{}{}", mall.base, mall.path("detail"));
+    let Ok(response) = mall.client.post(url).form(&form).send().await else {
+        return false;
+    };
+    let Ok(body) = response.bytes().await else {
+        return false;
+    };
+    serde_json::from_slice::<Value>(&body).is_ok_and(|answer| answer["result"]["sku"] == json!(sku))
+}
+
 async fn images_reachable(mall: &Mall) -> bool {
     let (_, batch) = mall.batch().await;
     let answer = mall.call("images", &[("sku", &batch)]).await;
@@ -1609,6 +1637,8 @@ const CATALOGUE_FAULTS: &[&str] = &[
     "images-drop-sku",
     "dead-image-link",
     "relative-image-path",
+    "some-dead-images",
+    "detail-reset-some",
     "prices-drop-sku",
     "price-above-market",
     "three-decimal-prices",

@@ -1,0 +1,202 @@
+//! `mallcheck sweep`: every SKU of the catalogue judged, the unsellable ones listed (exit 0 none
+//! unsellable and every SKU judged, 1 some unsellable, 4 some not judged or the sweep stopped
+//! early, 2 input error, 3 runtime error); `mallcheck sweep merge`: shares into one result.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::exit;
+use crate::profile::Profile;
+use crate::session::SessionError;
+use crate::sweep::summary::SweepSummary;
+use crate::sweep::{self, Images, Partition, SweepArgs};
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SweepCommand {
+    #[command(subcommand)]
+    action: Option<SweepAction>,
+    #[command(flatten)]
+    flags: SweepFlags,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum SweepAction {
+    /// 合并各分片的结果 / Merge the folders of `--partition` shares into the result of one full sweep.
+    Merge {
+        /// 各分片的目录 / The shares' folders (their --out).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// 合并结果目录 / Where the merged result goes.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct SweepFlags {
+    /// 供应商地址 / Base URL of the supplier; without it the embedded reference supplier is started and swept.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// 配置文件 / Config file (default: ./mallcheck.toml when present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// 结果目录 / Where sweep.jsonl, unsellable.csv and sweep.json go.
+    #[arg(long, value_name = "DIR", default_value = "sweep")]
+    out: PathBuf,
+    /// 同时进行的请求数 / Requests in flight at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
+    jobs: u16,
+    /// 每秒请求上限（生产环境请设置）/ At most this many requests a second (set it for a production supplier).
+    #[arg(long, value_name = "R")]
+    rps: Option<f64>,
+    /// 检查哪些图片能否访问 / Which images are fetched: none, sample (one SKU in 100), all.
+    #[arg(long, value_name = "none|sample|all", default_value = "sample", value_parser = Images::parse)]
+    images: Images,
+    /// 继续中断的扫描 / Continue the sweep in --out: finished SKUs are not asked again.
+    #[arg(long)]
+    resume: bool,
+    /// 只扫描第 K 份（共 N 份）/ Sweep share K of N (by a hash of the SKU code); merge the shares with `sweep merge`.
+    #[arg(long, value_name = "K/N", value_parser = Partition::parse)]
+    partition: Option<Partition>,
+    /// 内置参考供应商的故障 / A fault of the embedded reference supplier (repeatable; see `mallcheck faults`).
+    #[arg(long = "fault", value_name = "ID")]
+    faults: Vec<String>,
+    /// 内置参考供应商的商品数 / SKUs of the embedded reference supplier.
+    #[arg(long, value_name = "N")]
+    skus: Option<u64>,
+    /// 本次最多扫描的 SKU 数（之后可 --resume）/ Stop after this many SKUs in this session (continue with --resume).
+    #[arg(long, value_name = "N")]
+    max_skus: Option<u64>,
+    /// 不显示进度 / No progress on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
+    if let Some(SweepAction::Merge { dirs, out }) = command.action {
+        return match sweep::merge(&dirs, &out) {
+            Ok(summary) => {
+                print_summary(&summary, &out);
+                exit_code(&summary, None)
+            }
+            Err(e) => fail(&e),
+        };
+    }
+    let flags = command.flags;
+    let args = SweepArgs {
+        target: flags.target,
+        config: flags.config,
+        out: flags.out,
+        jobs: usize::from(flags.jobs),
+        rps: flags.rps,
+        images: flags.images,
+        resume: flags.resume,
+        partition: flags.partition,
+        faults: flags.faults,
+        skus: flags.skus,
+        max_skus: flags.max_skus,
+        progress: !flags.quiet,
+    };
+    if args.rps.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        eprintln!("mallcheck: --rps must be a positive number");
+        return ExitCode::from(exit::USAGE);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mallcheck: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::RUNTIME);
+        }
+    };
+    match runtime.block_on(sweep::sweep(profile, &args)) {
+        Ok(outcome) => {
+            print_summary(&outcome.summary, &outcome.dir);
+            if let Some(why) = &outcome.stopped {
+                eprintln!("已停止 stopped: {why}; `--resume` 继续 continues it");
+            }
+            exit_code(&outcome.summary, outcome.stopped.as_deref())
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn exit_code(summary: &SweepSummary, stopped: Option<&str>) -> ExitCode {
+    ExitCode::from(if summary.skus.unsellable > 0 {
+        exit::CONFORMANCE_FAILURE
+    } else if summary.skus.not_judged > 0 || !summary.complete || stopped.is_some() {
+        exit::INCOMPLETE
+    } else {
+        exit::OK
+    })
+}
+
+fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
+    let s = &summary.skus;
+    let mut text = format!(
+        "扫描 sweep of {}: {} SKU{} — 可售 sellable {}, 不可售 unsellable {}, 未判定 not judged {}{}\n",
+        summary.target,
+        s.swept,
+        if summary.complete {
+            String::new()
+        } else {
+            format!(" of {} (未完成 incomplete)", s.in_scope)
+        },
+        s.sellable,
+        s.unsellable,
+        s.not_judged,
+        if summary.partitions.is_empty() {
+            String::new()
+        } else {
+            format!(" [share {}]", summary.partitions.join(", "))
+        }
+    );
+    for defect in summary.defects.iter().take(12) {
+        text.push_str(&format!(
+            "  ✗ {:<22} {:<18} {} SKU\n",
+            defect.requirement, defect.check, defect.count
+        ));
+    }
+    for defect in summary.answer_defects.iter().take(6) {
+        text.push_str(&format!(
+            "  ✗ {:<22} {:<18} {} 个应答 answers\n",
+            defect.requirement, defect.check, defect.count
+        ));
+    }
+    for note in summary.not_judged.iter().take(6) {
+        text.push_str(&format!("  ? {} ({} SKU)\n", note.requirement, note.count));
+    }
+    text.push_str(&format!(
+        "  {} 次请求 requests, {} 次重试 retries, {} 次传输错误 transport errors, {:.1} s, {:.0} SKU/s\n",
+        summary.requests,
+        summary.retries,
+        summary.transport_errors,
+        summary.elapsed_seconds,
+        summary.skus_per_second
+    ));
+    for i in &summary.interfaces {
+        text.push_str(&format!(
+            "  {:<14} {:>8} calls  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms\n",
+            i.interface, i.calls, i.p50_ms, i.p90_ms, i.p99_ms, i.max_ms
+        ));
+    }
+    text.push_str(&format!(
+        "  → {}/{} · {} · {}\n",
+        dir.display(),
+        sweep::summary::CSV,
+        sweep::summary::JSONL,
+        sweep::summary::SUMMARY
+    ));
+    eprint!("{text}");
+}
+
+fn fail(error: &SessionError) -> ExitCode {
+    eprintln!("mallcheck: {error}");
+    match error {
+        SessionError::Input(_) => ExitCode::from(exit::USAGE),
+        SessionError::Runtime(_) => ExitCode::from(exit::RUNTIME),
+    }
+}

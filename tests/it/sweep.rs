@@ -1,0 +1,395 @@
+//! `mallcheck sweep` end to end: against the reference supplier on 127.0.0.1:0, in process (and
+//! once as the built binary, killed with SIGKILL and resumed). The partial faults of the supplier
+//! break a known share of SKUs (`supplier::fault_targets`): the sweep must list exactly those,
+//! for the right reason; what could not be read is "not judged", never sellable; a resumed sweep
+//! and merged shares end with the result of one uninterrupted sweep.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mallcheck::profile::Profile;
+use mallcheck::supplier::{self, SupplierConfig};
+use mallcheck::sweep::summary::{self, Line, SkuStatus, SweepSummary};
+use mallcheck::sweep::{self, Images, Partition, SweepArgs};
+
+use crate::common::profile;
+
+/// SKUs of every test catalogue: three batches and a bit per pool-walk, quick on 2 cores.
+const SKUS: u64 = 260;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mallcheck-sweep-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+struct Supplier {
+    running: supplier::RunningSupplier,
+    config: SupplierConfig,
+    /// A config file with its credentials.
+    credentials: PathBuf,
+}
+
+async fn start(config: SupplierConfig, name: &str) -> Supplier {
+    let running = supplier::start(
+        Arc::new(profile()),
+        config.clone(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("the reference supplier starts");
+    let dir = temp_dir(&format!("{name}-config"));
+    std::fs::create_dir_all(&dir).expect("config folder");
+    let credentials = dir.join("mallcheck.toml");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[credentials]\nusername = \"{}\"\npassword = \"{}\"\n",
+            config.username, config.password
+        ),
+    )
+    .expect("config file");
+    Supplier {
+        running,
+        config,
+        credentials,
+    }
+}
+
+fn supplier_config(faults: &[&str]) -> SupplierConfig {
+    SupplierConfig {
+        skus: SKUS,
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        ..SupplierConfig::default()
+    }
+}
+
+fn args(supplier: &Supplier, out: &Path) -> SweepArgs {
+    SweepArgs {
+        target: Some(supplier.running.base_url()),
+        config: Some(supplier.credentials.clone()),
+        out: out.to_path_buf(),
+        jobs: 8,
+        images: Images::All,
+        ..SweepArgs::default()
+    }
+}
+
+async fn sweep_with(profile: Profile, args: &SweepArgs) -> sweep::SweepOutcome {
+    match sweep::sweep(profile, args).await {
+        Ok(outcome) => outcome,
+        Err(e) => panic!("the sweep failed: {e}"),
+    }
+}
+
+/// The SKU lines of a folder, by status.
+fn skus_with(dir: &Path, status: SkuStatus) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    summary::for_each_line(&dir.join(summary::JSONL), |line, _, _| {
+        if let Line::Sku(sku) = line
+            && sku.status == status
+        {
+            found.insert(sku.sku);
+        }
+    })
+    .expect("sweep.jsonl reads");
+    found
+}
+
+/// Requirements of the reasons of each unsellable SKU.
+fn reasons(dir: &Path) -> Vec<(String, BTreeSet<String>)> {
+    let mut found = Vec::new();
+    summary::for_each_line(&dir.join(summary::JSONL), |line, _, _| {
+        if let Line::Sku(sku) = line
+            && sku.status == SkuStatus::Unsellable
+        {
+            let requirements = sku.reasons.iter().map(|r| r.requirement.clone()).collect();
+            found.push((sku.sku, requirements));
+        }
+    })
+    .expect("sweep.jsonl reads");
+    found
+}
+
+fn csv(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join(summary::CSV)).expect("unsellable.csv")
+}
+
+/// What must be equal between two sweeps of one catalogue (not the times).
+fn counts(summary: &SweepSummary) -> impl PartialEq + std::fmt::Debug {
+    (
+        summary.skus.in_scope,
+        summary.skus.swept,
+        summary.skus.sellable,
+        summary.skus.unsellable,
+        summary.skus.not_judged,
+        summary.defects.clone(),
+        summary.answer_defects.clone(),
+        summary.complete,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_catalogue_is_sellable_through_and_the_summary_adds_up() {
+    let supplier = start(supplier_config(&[]), "clean").await;
+    let out = temp_dir("clean");
+    let outcome = sweep_with(profile(), &args(&supplier, &out)).await;
+    let s = &outcome.summary;
+    assert_eq!(s.skus.in_scope, SKUS);
+    assert_eq!((s.skus.swept, s.skus.sellable), (SKUS, SKUS), "{s:?}");
+    assert_eq!((s.skus.unsellable, s.skus.not_judged), (0, 0));
+    assert!(s.defects.is_empty() && s.answer_defects.is_empty(), "{s:?}");
+    assert!(s.complete);
+    // One detail per SKU, every image fetched, latencies per interface.
+    let detail = s.interfaces.iter().find(|i| i.interface == "detail");
+    assert_eq!(detail.map(|d| d.calls), Some(SKUS));
+    assert!(detail.is_some_and(|d| d.p50_ms > 0.0 && d.p99_ms >= d.p50_ms));
+    assert!(s.images_probed >= 3 * SKUS, "{}", s.images_probed);
+    let text = csv(&out);
+    assert!(text.starts_with('\u{feff}'), "the CSV starts with a BOM");
+    assert_eq!(text.lines().count(), 1, "a header only: {text}");
+    assert_eq!(SweepSummary::read(&out).as_ref(), Some(s));
+    supplier.running.shutdown().await;
+}
+
+/// Each partial fault: exactly the SKUs it breaks are listed, with its requirement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_partial_fault_lists_exactly_the_skus_it_breaks() {
+    for (fault, requirement) in [
+        ("detail-missing-brand", "DET-COMPLETE"),
+        ("price-above-market", "PRC-NOT-ABOVE-MARKET"),
+        ("some-dead-images", "IMG-REACHABLE"),
+        ("detail-wrong-sku", "DET-SAME-SKU"),
+    ] {
+        let supplier = start(supplier_config(&[fault]), fault).await;
+        let expected: BTreeSet<String> = supplier::fault_targets(&supplier.config)
+            .into_iter()
+            .collect();
+        assert!(!expected.is_empty() && expected.len() < SKUS as usize);
+        let out = temp_dir(fault);
+        let outcome = sweep_with(profile(), &args(&supplier, &out)).await;
+        let listed = skus_with(&out, SkuStatus::Unsellable);
+        assert_eq!(listed, expected, "{fault}: the SKUs listed");
+        for (sku, found) in reasons(&out) {
+            assert!(found.contains(requirement), "{fault}: {sku} has {found:?}");
+        }
+        assert_eq!(outcome.summary.skus.unsellable, expected.len() as u64);
+        assert!(
+            outcome
+                .summary
+                .defects
+                .iter()
+                .any(|d| d.requirement == requirement && d.count == expected.len() as u64),
+            "{fault}: {:?}",
+            outcome.summary.defects
+        );
+        // The CSV lists them sorted, one line each.
+        let text = csv(&out);
+        let rows: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap_or(""))
+            .collect();
+        let sorted: Vec<&str> = expected.iter().map(String::as_str).collect();
+        assert_eq!(rows, sorted, "{fault}: unsellable.csv");
+        supplier.running.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detail_that_cannot_be_read_is_not_judged_never_sellable() {
+    let supplier = start(supplier_config(&["detail-reset-some"]), "reset").await;
+    let expected: BTreeSet<String> = supplier::fault_targets(&supplier.config)
+        .into_iter()
+        .collect();
+    let out = temp_dir("reset");
+    let mut args = args(&supplier, &out);
+    args.images = Images::None;
+    let outcome = sweep_with(profile(), &args).await;
+    assert_eq!(skus_with(&out, SkuStatus::NotJudged), expected);
+    assert!(skus_with(&out, SkuStatus::Unsellable).is_empty());
+    assert_eq!(outcome.summary.skus.sellable, SKUS - expected.len() as u64);
+    // Retried, counted, and still reported: a reset is a failure of the interface.
+    let detail = outcome
+        .summary
+        .interfaces
+        .iter()
+        .find(|i| i.interface == "detail")
+        .cloned()
+        .expect("detail tallied");
+    assert_eq!(detail.failed, expected.len() as u64);
+    assert_eq!(detail.retries, 3 * expected.len() as u64);
+    assert_eq!(detail.transport_errors, 4 * expected.len() as u64);
+    supplier.running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_sweep_resumed_ends_like_an_uninterrupted_one() {
+    let supplier = start(supplier_config(&["price-above-market"]), "resume").await;
+    let full_dir = temp_dir("resume-full");
+    let full = sweep_with(profile(), &args(&supplier, &full_dir)).await;
+    let dir = temp_dir("resume-parts");
+    let mut part = args(&supplier, &dir);
+    part.max_skus = Some(130);
+    let first = sweep_with(profile(), &part).await;
+    assert!(first.stopped.is_some());
+    assert!(!first.summary.complete);
+    assert_eq!(first.summary.skus.swept, 130);
+    // A new sweep into the same folder is refused: only --resume continues it.
+    part.max_skus = None;
+    assert!(sweep::sweep(profile(), &part).await.is_err());
+    part.resume = true;
+    let resumed = sweep_with(profile(), &part).await;
+    assert_eq!(counts(&resumed.summary), counts(&full.summary));
+    assert_eq!(resumed.summary.sessions, 2);
+    assert_eq!(csv(&dir), csv(&full_dir));
+    let detail_calls = |s: &SweepSummary| {
+        s.interfaces
+            .iter()
+            .find(|i| i.interface == "detail")
+            .map(|i| i.calls)
+    };
+    assert_eq!(
+        detail_calls(&resumed.summary),
+        Some(SKUS),
+        "no SKU asked twice"
+    );
+    supplier.running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_shares_merged_equal_one_full_sweep() {
+    let supplier = start(
+        supplier_config(&["detail-missing-brand", "duplicate-skus"]),
+        "shares",
+    )
+    .await;
+    let full_dir = temp_dir("shares-full");
+    let full = sweep_with(profile(), &args(&supplier, &full_dir)).await;
+    let mut dirs = Vec::new();
+    let mut in_scope = 0;
+    for k in 1..=2 {
+        let dir = temp_dir(&format!("share-{k}"));
+        let mut share = args(&supplier, &dir);
+        share.partition = Some(Partition { index: k, count: 2 });
+        let outcome = sweep_with(profile(), &share).await;
+        assert!(outcome.summary.skus.swept > 0 && outcome.summary.skus.swept < SKUS);
+        in_scope += outcome.summary.skus.in_scope;
+        dirs.push(dir);
+    }
+    assert_eq!(in_scope, SKUS, "the shares cover the catalogue once");
+    let merged_dir = temp_dir("shares-merged");
+    let merged = sweep::merge(&dirs, &merged_dir).expect("merge");
+    assert_eq!(counts(&merged), counts(&full.summary));
+    assert_eq!(merged.partitions, vec!["1/2", "2/2"]);
+    assert_eq!(csv(&merged_dir), csv(&full_dir));
+    // The SKU lists every share read count once: duplicate-skus is one finding per pool.
+    assert!(
+        merged
+            .answer_defects
+            .iter()
+            .any(|d| d.requirement == "SKU-LIST"),
+        "{:?}",
+        merged.answer_defects
+    );
+    // One share alone is not the whole.
+    let half = sweep::merge(&dirs[..1], &temp_dir("shares-half")).expect("merge one");
+    assert!(!half.complete);
+    supplier.running.shutdown().await;
+}
+
+/// A supplier like a real test environment (no admin, its own area ids), by URL only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_environment_is_swept_black_box() {
+    let config = SupplierConfig {
+        skus: SKUS,
+        faults: vec!["price-above-market".into()],
+        ..SupplierConfig::test_env()
+    };
+    let supplier = start(config, "test-env").await;
+    let expected: BTreeSet<String> = supplier::fault_targets(&supplier.config)
+        .into_iter()
+        .collect();
+    let out = temp_dir("test-env");
+    let outcome = sweep_with(profile(), &args(&supplier, &out)).await;
+    assert_eq!(skus_with(&out, SkuStatus::Unsellable), expected);
+    // Stock was asked in the supplier's own county id, found by name.
+    let stocks = outcome
+        .summary
+        .interfaces
+        .iter()
+        .find(|i| i.interface == "stocks")
+        .map(|i| i.calls);
+    assert_eq!(stocks, Some(SKUS.div_ceil(100)));
+    assert!(
+        outcome.summary.answer_defects.is_empty(),
+        "{:?}",
+        outcome.summary.answer_defects
+    );
+    // No secret in what the sweep wrote.
+    let written = std::fs::read_to_string(out.join(summary::JSONL)).unwrap_or_default()
+        + &std::fs::read_to_string(out.join(summary::STATE)).unwrap_or_default();
+    let md5 = format!("{:x}", md5::compute(&supplier.config.password));
+    assert!(!written.contains(&supplier.config.password) && !written.contains(&md5));
+    supplier.running.shutdown().await;
+}
+
+/// The built binary, killed with SIGKILL mid-sweep, then resumed: the same result as a sweep
+/// that was never interrupted.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sweep_resumes_to_the_same_result() {
+    let supplier = start(supplier_config(&["detail-wrong-sku"]), "kill").await;
+    let full_dir = temp_dir("kill-full");
+    let full = sweep_with(profile(), &args(&supplier, &full_dir)).await;
+    let dir = temp_dir("kill-parts");
+    let command = |resume: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"));
+        command
+            .arg("sweep")
+            .arg("--target")
+            .arg(supplier.running.base_url())
+            .arg("--config")
+            .arg(&supplier.credentials)
+            .arg("--out")
+            .arg(&dir)
+            .args(["--images", "all", "--jobs", "4", "--quiet"])
+            .stderr(std::process::Stdio::null());
+        if resume {
+            command.arg("--resume");
+        } else {
+            // Slow enough to be killed mid-way.
+            command.args(["--rps", "400"]);
+        }
+        command
+    };
+    let mut child = command(false).spawn().expect("the sweep starts");
+    // Killed once some SKUs are on disk (the first batch), whatever the machine's speed.
+    let jsonl = dir.join(summary::JSONL);
+    let mut waited = 0;
+    loop {
+        let lines = std::fs::read_to_string(&jsonl)
+            .map(|t| t.matches("\"kind\":\"sku\"").count())
+            .unwrap_or(0);
+        if lines > 0 || waited > 3000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let before =
+        skus_with(&dir, SkuStatus::Sellable).len() + skus_with(&dir, SkuStatus::Unsellable).len();
+    assert!(
+        before > 0 && before < SKUS as usize,
+        "killed mid-way: {before}"
+    );
+    let status = command(true).status().expect("the resumed sweep runs");
+    assert_eq!(status.code(), Some(1), "unsellable SKUs: exit 1");
+    let resumed = SweepSummary::read(&dir).expect("sweep.json");
+    assert_eq!(counts(&resumed), counts(&full.summary));
+    assert_eq!(csv(&dir), csv(&full_dir));
+    supplier.running.shutdown().await;
+}
