@@ -291,10 +291,8 @@ impl Config {
             ("max_time_seconds", self.max_time_seconds),
             ("jobs", self.jobs as u64),
             ("image_concurrency", self.image_concurrency as u64),
-            ("orders.wait_seconds", self.orders.wait_seconds),
-            ("orders.max_orders", self.orders.max_orders),
-            ("orders.max_quantity", self.orders.max_quantity),
         ];
+        // 0 is a guard of its own for the [orders] limits (no order at all, none accepted).
         for (key, value) in at_least_one {
             if value == 0 {
                 problems.push(format!("{key} = 0: 至少为 1 must be at least 1"));
@@ -309,9 +307,9 @@ impl Config {
                 self.orders.poll_seconds
             ));
         }
-        if !(self.orders.max_amount.is_finite() && self.orders.max_amount > 0.0) {
+        if !(self.orders.max_amount.is_finite() && self.orders.max_amount >= 0.0) {
             problems.push(format!(
-                "orders.max_amount = {}: 必须大于 0 must be above 0",
+                "orders.max_amount = {}: 不能为负 must not be negative",
                 self.orders.max_amount
             ));
         }
