@@ -184,9 +184,11 @@ fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
         ));
     }
     text.push_str(&format!(
-        "  → {}/{} · {} · {}\n",
+        "  → {}/{} · {} · {} · {} · {}\n",
         dir.display(),
+        sweep::pages::HTML,
         sweep::summary::CSV,
+        sweep::pages::MARKDOWN,
         sweep::summary::JSONL,
         sweep::summary::SUMMARY
     ));

@@ -11,6 +11,7 @@
 //! then the SKUs in sorted order, in batches, at most `--jobs` calls in flight and `--rps` calls
 //! a second. Results are written in batch order whatever order they finish in.
 
+pub mod pages;
 pub mod summary;
 
 use std::collections::{BTreeMap, HashMap};

@@ -394,7 +394,7 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<SweepSum
         let text = |r: &(u32, u32, u64, u32)| codes.get(r.0 as usize..r.1 as usize).unwrap_or("");
         text(a).cmp(text(b))
     });
-    write_csv(dir, &path, &rows)?;
+    let examples = write_csv(dir, &path, &rows)?;
     let mut interfaces = Vec::new();
     let (mut requests, mut retries, mut transport_errors) = (0, 0, 0);
     for (interface, tally) in &state.interfaces {
@@ -438,11 +438,19 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<SweepSum
     };
     let text = serde_json::to_vec_pretty(&summary).map_err(std::io::Error::other)?;
     std::fs::write(dir.join(SUMMARY), text)?;
+    super::pages::write(dir, &summary, &examples)?;
     Ok(summary)
 }
 
 /// `unsellable.csv`: sku, pool, name, reasons; a BOM so that Excel reads the Chinese as UTF-8.
-fn write_csv(dir: &Path, jsonl: &Path, rows: &[(u32, u32, u64, u32)]) -> std::io::Result<()> {
+/// Writes unsellable.csv; returns the first [`super::pages::EXAMPLES`] of its SKUs, for the
+/// pages.
+fn write_csv(
+    dir: &Path,
+    jsonl: &Path,
+    rows: &[(u32, u32, u64, u32)],
+) -> std::io::Result<Vec<SkuLine>> {
+    let mut examples = Vec::new();
     let mut out = BufWriter::new(std::fs::File::create(dir.join(CSV))?);
     out.write_all(b"\xEF\xBB\xBF")?;
     out.write_all("sku,pool,name,reasons\r\n".as_bytes())?;
@@ -473,8 +481,12 @@ fn write_csv(dir: &Path, jsonl: &Path, rows: &[(u32, u32, u64, u32)]) -> std::io
         ];
         out.write_all(fields.join(",").as_bytes())?;
         out.write_all(b"\r\n")?;
+        if examples.len() < super::pages::EXAMPLES {
+            examples.push(sku);
+        }
     }
-    out.flush()
+    out.flush()?;
+    Ok(examples)
 }
 
 /// A CSV field: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-` or

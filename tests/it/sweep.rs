@@ -193,6 +193,23 @@ async fn each_partial_fault_lists_exactly_the_skus_it_breaks() {
             .collect();
         let sorted: Vec<&str> = expected.iter().map(String::as_str).collect();
         assert_eq!(rows, sorted, "{fault}: unsellable.csv");
+        // The pages for people say the same: the count, the kind, the first SKU.
+        let md = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+        assert!(md.starts_with("# mallcheck sweep: `fail`"), "{md}");
+        assert!(
+            md.contains(&format!("**{} unsellable**", expected.len())),
+            "{md}"
+        );
+        assert!(md.contains(&format!("| {requirement} |")), "{md}");
+        let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+        assert!(
+            html.contains(sorted[0]) && html.contains(requirement),
+            "{fault}: the page"
+        );
+        assert!(
+            !html.contains("src=\"http") && !html.contains("<link"),
+            "loads nothing"
+        );
         supplier.running.shutdown().await;
     }
 }
@@ -284,6 +301,18 @@ async fn two_shares_merged_equal_one_full_sweep() {
     assert_eq!(counts(&merged), counts(&full.summary));
     assert_eq!(merged.partitions, vec!["1/2", "2/2"]);
     assert_eq!(csv(&merged_dir), csv(&full_dir));
+    let page = |dir: &Path| std::fs::read_to_string(dir.join("summary.md")).expect("summary.md");
+    assert_eq!(
+        page(&merged_dir)
+            .lines()
+            .nth(2)
+            .map(|l| l.split(" (").next().map(str::to_string)),
+        page(&full_dir)
+            .lines()
+            .nth(2)
+            .map(|l| l.split(" (").next().map(str::to_string)),
+        "the merged summary counts as the full one"
+    );
     // The SKU lists every share read count once: duplicate-skus is one finding per pool.
     assert!(
         merged
