@@ -45,6 +45,37 @@ pub struct Knowledge {
 }
 
 impl Knowledge {
+    /// A pool's SKU list read compactly ([`super::SkuCodes`]): learnt as [`Knowledge::learn`]
+    /// learns the same list as values.
+    pub fn learn_pool_codes(&mut self, params: &Map<String, Value>, codes: &super::SkuCodes) {
+        let last = codes.len().checked_sub(1);
+        self.note_pool(
+            params,
+            codes.len(),
+            (
+                codes.text(0).map(str::to_string),
+                last.and_then(|i| codes.text(i)).map(str::to_string),
+            ),
+            codes.texts(),
+        );
+    }
+
+    /// The pool of `params` has `len` SKUs, these at its ends, and these codes.
+    fn note_pool<'a>(
+        &mut self,
+        params: &Map<String, Value>,
+        len: usize,
+        (first, last): (Option<String>, Option<String>),
+        codes: impl Iterator<Item = &'a str>,
+    ) {
+        let Some(pool) = params.get("catalog_id").and_then(Value::as_str) else {
+            return;
+        };
+        self.pools_listed
+            .insert(pool.to_string(), (len, first, last));
+        self.pooled_skus.add_pool(pool, codes);
+    }
+
     /// Why no SKU can be ordered: the interfaces that refused, else how far the sample got
     /// (priced, on shelf, with stock), so that a blocked order scenario names what blocked it.
     pub fn why_nothing_to_order(&self, min_stock: i64) -> String {
@@ -273,17 +304,14 @@ impl Knowledge {
     ) {
         match interface {
             "skus" => {
-                let Some(pool) = params.get("catalog_id").and_then(Value::as_str) else {
-                    return;
-                };
                 let list = result.as_array().map(Vec::as_slice).unwrap_or_default();
                 let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-                self.pools_listed.insert(
-                    pool.to_string(),
-                    (list.len(), text(list.first()), text(list.last())),
+                self.note_pool(
+                    params,
+                    list.len(),
+                    (text(list.first()), text(list.last())),
+                    list.iter().filter_map(Value::as_str),
                 );
-                self.pooled_skus
-                    .add_pool(pool, list.iter().filter_map(Value::as_str));
             }
             "prices" => {
                 for item in items(result) {

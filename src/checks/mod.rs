@@ -365,7 +365,11 @@ pub struct ExchangeInput<'a> {
 /// members renamed to logical names) for the steps after judging: learning and captures.
 pub struct Judged {
     pub runs: Vec<CheckRun>,
+    /// For a SKU list read compactly ([`judge_sku_list`]): the envelope only, `result` left
+    /// out; the list is in `sku_codes`.
     pub answer: Option<Answer>,
+    /// A SKU list read compactly, without a value tree (a million short codes in ~12 MB).
+    pub sku_codes: Option<SkuCodes>,
     /// Why an answer that came was not read (beyond the body cap or the parsing limits): what
     /// depends on it is not judged, rather than failed for an answer nobody looked at.
     pub unread: Option<String>,
@@ -425,6 +429,7 @@ pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
         return Judged {
             runs,
             answer: None,
+            sku_codes: None,
             unread,
         };
     };
@@ -440,6 +445,7 @@ pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
             return Judged {
                 runs,
                 answer: None,
+                sku_codes: None,
                 unread: None,
             };
         }
@@ -448,6 +454,7 @@ pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
             return Judged {
                 runs,
                 answer: None,
+                sku_codes: None,
                 unread: Some(why),
             };
         }
@@ -476,7 +483,35 @@ pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
     Judged {
         runs,
         answer: Some(answer),
+        sku_codes: None,
         unread: None,
+    }
+}
+
+impl From<JudgedSkuList> for Judged {
+    /// The same judgement as [`judge_exchange`] would give, the list kept compact.
+    fn from(list: JudgedSkuList) -> Judged {
+        let answer = (list.success.is_some() || list.codes.is_some()).then(|| {
+            let mut envelope = serde_json::Map::new();
+            if let Some(success) = list.success {
+                envelope.insert("success".into(), Value::Bool(success));
+            }
+            if let Some(desc) = &list.desc {
+                envelope.insert("desc".into(), Value::String(desc.clone()));
+            }
+            Answer {
+                value: Value::Object(envelope),
+                success: list.success,
+                duplicate_keys: Vec::new(),
+                result_members: None,
+            }
+        });
+        Judged {
+            runs: list.runs,
+            answer,
+            sku_codes: list.codes,
+            unread: list.unread,
+        }
     }
 }
 

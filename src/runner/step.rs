@@ -439,7 +439,20 @@ fn judge(
 ) -> (Judged, bool) {
     judge_implicit_issues(shared, rows);
     let interface = rendered.interface;
-    let judged = judge_with(
+    // A large SKU list is read without a value tree (a million codes would be 64 MB of values),
+    // unless the step looks into `result` itself.
+    let compact = interface.id == iface::SKUS
+        && sent
+            .exchange
+            .response
+            .as_ref()
+            .is_some_and(|r| r.body.len() >= LARGE_ANSWER_BYTES)
+        && rendered
+            .expect
+            .values
+            .iter()
+            .all(|v| !v.at.starts_with("/result"));
+    let input = exchange_input(
         shared,
         interface,
         &sent.exchange,
@@ -447,6 +460,11 @@ fn judge(
         rendered.expect.success.unwrap_or(true),
         sent.reissued_since,
     );
+    let judged = if compact {
+        checks::judge_sku_list(&input).into()
+    } else {
+        checks::judge_exchange(&input)
+    };
     let requirements = if call.requirements.is_empty() {
         vec![interface.schema_requirement.clone()]
     } else {
@@ -499,7 +517,9 @@ async fn learn(
     let interface = rendered.interface;
     let succeeded = judged.succeeded();
     if let Ok(mut knowledge) = shared.knowledge.lock() {
-        if succeeded {
+        if let (true, Some(codes)) = (succeeded, &judged.sku_codes) {
+            knowledge.learn_pool_codes(&rendered.params, codes);
+        } else if succeeded {
             knowledge.learn(
                 &interface.id,
                 &rendered.params,
@@ -540,28 +560,48 @@ fn capture(
     kept: &mut Kept,
 ) {
     for spec in &rendered.captures {
-        let Some(value) = judged.value().and_then(|a| a.pointer(&spec.pointer)) else {
-            continue;
+        // A SKU list read compactly is sampled where it lies, never turned into values whole.
+        let found = match (&judged.sku_codes, spec.pointer.as_str()) {
+            (Some(codes), "/result") => Found::Codes(codes),
+            _ => match judged.value().and_then(|a| a.pointer(&spec.pointer)) {
+                Some(value) => Found::Value(value),
+                None => continue,
+            },
         };
-        let value = match (spec.keep, value) {
+        let round = || match captured.get(&spec.name) {
+            Some(Value::Array(rounds)) => rounds.len(),
+            _ => 0,
+        };
+        let value = match (spec.keep, found) {
             // One round's list cut to the sample `sample_each` would draw from it.
-            (Some(keep), Value::Array(items)) if spec.per_round => {
-                let round = match captured.get(&spec.name) {
-                    Some(Value::Array(rounds)) => rounds.len(),
-                    _ => 0,
-                };
-                Value::Array(template::sample_of_group(items, keep, kept.seed, round))
+            (Some(keep), Found::Value(Value::Array(items))) if spec.per_round => {
+                Value::Array(template::sample_of_group(items, keep, kept.seed, round()))
             }
+            (Some(keep), Found::Codes(codes)) if spec.per_round => Value::Array(
+                template::sample_of_group_indices(codes.len(), keep, kept.seed, round())
+                    .into_iter()
+                    .map(|i| codes.item(i))
+                    .collect(),
+            ),
             // A single value outside a loop has nothing to sample: captured as it is.
-            (Some(keep), value) if looping || value.is_array() => {
+            (Some(keep), Found::Value(value)) if looping || value.is_array() => {
                 let items = match value {
                     Value::Array(items) => items.as_slice(),
                     other => std::slice::from_ref(other),
                 };
-                kept.offer(&spec.name, keep, items);
+                let reservoir = kept.reservoir(&spec.name, keep);
+                items.iter().for_each(|item| reservoir.offer(item));
                 continue;
             }
-            (_, value) => value.clone(),
+            (Some(keep), Found::Codes(codes)) => {
+                let reservoir = kept.reservoir(&spec.name, keep);
+                (0..codes.len()).for_each(|i| reservoir.offer(&codes.item(i)));
+                continue;
+            }
+            (None, Found::Codes(codes)) => {
+                Value::Array((0..codes.len()).map(|i| codes.item(i)).collect())
+            }
+            (_, Found::Value(value)) => value.clone(),
         };
         if looping {
             let gathered = captured
@@ -579,6 +619,12 @@ fn capture(
     }
 }
 
+/// What a capture's pointer found: a value, or a SKU list read compactly.
+enum Found<'a> {
+    Value(&'a Value),
+    Codes(&'a checks::SkuCodes),
+}
+
 /// The captures with `keep`: a seeded sample per name, over every round, set when the step ends.
 struct Kept {
     /// The run's seed (`run.seed`), as the template filters see it.
@@ -594,7 +640,8 @@ impl Kept {
         }
     }
 
-    fn offer(&mut self, name: &str, keep: usize, items: &[Value]) {
+    /// The sample of `name`, begun on first use.
+    fn reservoir(&mut self, name: &str, keep: usize) -> &mut template::Reservoir {
         let at = match self.samples.iter().position(|(n, _)| n == name) {
             Some(at) => at,
             None => {
@@ -608,8 +655,7 @@ impl Kept {
                 self.samples.len() - 1
             }
         };
-        let reservoir = &mut self.samples[at].1;
-        items.iter().for_each(|item| reservoir.offer(item));
+        &mut self.samples[at].1
     }
 
     fn finish(self, captured: &mut Captures) {
@@ -687,7 +733,26 @@ fn judge_with(
     expect_success: bool,
     token_first_issued_ms: Option<u64>,
 ) -> Judged {
-    checks::judge_exchange(&ExchangeInput {
+    checks::judge_exchange(&exchange_input(
+        shared,
+        interface,
+        exchange,
+        params,
+        expect_success,
+        token_first_issued_ms,
+    ))
+}
+
+/// What the judge is given of one exchange.
+fn exchange_input<'a>(
+    shared: &'a Shared,
+    interface: &'a Interface,
+    exchange: &'a Exchange,
+    params: &'a Map<String, Value>,
+    expect_success: bool,
+    token_first_issued_ms: Option<u64>,
+) -> ExchangeInput<'a> {
+    ExchangeInput {
         profile: &shared.profile,
         interface,
         exchange,
@@ -699,7 +764,7 @@ fn judge_with(
             max_items: shared.config.max_answer_items,
             max_depth: shared.config.max_answer_depth,
         },
-    })
+    }
 }
 
 /// Judges the token answers the client fetched on its own since last asked (a token that expired,

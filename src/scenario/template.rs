@@ -310,35 +310,53 @@ pub fn seed_of(vars: &Scope<'_>) -> Option<u64> {
 /// the one seed. A capture that keeps a sample per round draws the same, so that
 /// `sample_each` over it picks what it would have picked over the whole lists.
 pub fn sample_of_group(items: &[Value], n: usize, seed: Option<u64>, index: usize) -> Vec<Value> {
+    sample_of_group_indices(items.len(), n, seed, index)
+        .into_iter()
+        .filter_map(|i| items.get(i).cloned())
+        .collect()
+}
+
+/// The indices [`sample_of_group`] picks from a list of `len` items (for a list not held as
+/// values: a SKU list read compactly).
+pub fn sample_of_group_indices(
+    len: usize,
+    n: usize,
+    seed: Option<u64>,
+    index: usize,
+) -> Vec<usize> {
     let group_seed = seed.map(|s| s ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    sample(items, n, group_seed)
+    sample_indices(len, n, group_seed)
 }
 
 /// N items of the array in their order: the first, and the others drawn by `seed` (the same
 /// seed draws the same items); without a seed spread evenly, first and last included. The first
 /// is always in, so that a defect there is found on every run; the rest moves from run to run.
 fn sample(items: &[Value], n: usize, seed: Option<u64>) -> Vec<Value> {
-    if n == 0 || items.is_empty() {
-        return Vec::new();
-    }
-    if items.len() <= n {
-        return items.to_vec();
-    }
-    if let Some(seed) = seed {
-        let rest = drawn(items.len() - 1, n - 1, seed);
-        return std::iter::once(0)
-            .chain(rest.into_iter().map(|i| i + 1))
-            .filter_map(|i| items.get(i).cloned())
-            .collect();
-    }
-    let last = items.len() - 1;
-    let picks: std::collections::BTreeSet<usize> = (0..n)
-        .map(|i| if n == 1 { 0 } else { i * last / (n - 1) })
-        .collect();
-    picks
+    sample_indices(items.len(), n, seed)
         .into_iter()
         .filter_map(|i| items.get(i).cloned())
         .collect()
+}
+
+/// The indices [`sample`] picks from `len` items, in order.
+fn sample_indices(len: usize, n: usize, seed: Option<u64>) -> Vec<usize> {
+    if n == 0 || len == 0 {
+        return Vec::new();
+    }
+    if len <= n {
+        return (0..len).collect();
+    }
+    if let Some(seed) = seed {
+        let rest = drawn(len - 1, n - 1, seed);
+        return std::iter::once(0)
+            .chain(rest.into_iter().map(|i| i + 1))
+            .collect();
+    }
+    let last = len - 1;
+    let picks: std::collections::BTreeSet<usize> = (0..n)
+        .map(|i| if n == 1 { 0 } else { i * last / (n - 1) })
+        .collect();
+    picks.into_iter().collect()
 }
 
 /// `n` distinct indices below `len`, in order (Floyd's algorithm: `n` draws, whatever `len`).
