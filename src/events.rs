@@ -151,6 +151,10 @@ pub struct ResultRow {
     /// How many identical passes this row stands for.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub count: u64,
+    /// A failure or warning the run's baseline (`--baseline FILE`) accepts: its reason. Still
+    /// a failure; shown as accepted, never hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<String>,
 }
 
 fn one() -> u64 {
@@ -381,6 +385,9 @@ pub enum Event {
     OrdersClosed(OrderCleanup),
     /// The transitions of the order's life a run drove, with what the supplier did.
     OrderTransitions(Vec<TransitionSeen>),
+    /// What the baseline (`--baseline FILE`) accepted and what it did not, sent just before
+    /// `RunFinished` when the run has one.
+    Baseline(BaselineSummary),
     RunFinished {
         verdict: Verdict,
         duration_ms: u64,
@@ -438,4 +445,64 @@ pub struct TransitionSeen {
     /// `accepted`, `refused`, `no answer`, or `not reached`.
     pub seen: String,
     pub requirement: Option<String>,
+}
+
+/// What a baseline did to a run: which of its entries matched, which are stale, and what the
+/// verdict would be with the accepted failures counted as judged (the exit code follows it; the
+/// verdict of `RunFinished` stays what the supplier did).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSummary {
+    /// The baseline file as given.
+    pub file: String,
+    /// Failure and warning rows it accepted.
+    pub accepted: u64,
+    /// Failure rows (MUST) it did not accept: new.
+    pub new_failures: u64,
+    /// Warning rows (SHOULD, BEYOND) it did not accept.
+    pub new_warnings: u64,
+    pub entries: Vec<BaselineEntryUse>,
+    /// The verdict once accepted failures count as judged: `pass` here with `fail` in
+    /// `RunFinished` is "every failure is a known, accepted one", never PASS.
+    pub residual: Verdict,
+}
+
+impl BaselineSummary {
+    /// Whether the baseline accepted every failure of `set` that made its verdict fail.
+    pub fn accepts_all(&self, set: RequirementSet, verdict: &Verdict) -> bool {
+        let (seen, left) = match set {
+            RequirementSet::Required => (verdict.required, self.residual.required),
+            RequirementSet::Optional => (verdict.optional, self.residual.optional),
+        };
+        seen == SetVerdict::Fail && left != SetVerdict::Fail
+    }
+
+    pub fn stale(&self) -> impl Iterator<Item = &BaselineEntryUse> {
+        self.entries
+            .iter()
+            .filter(|e| e.state == BaselineEntryState::Stale)
+    }
+}
+
+/// One `[[accept]]` entry of a baseline and what it matched in the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineEntryUse {
+    /// Its line in the baseline file.
+    pub line: usize,
+    /// `requirement / check / interface / scenario [pointer]`.
+    pub identity: String,
+    pub reason: String,
+    /// Rows it accepted.
+    pub matched: u64,
+    pub state: BaselineEntryState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineEntryState {
+    /// It accepted at least one failure or warning.
+    Used,
+    /// What it names was judged and held: fixed? remove it from the baseline.
+    Stale,
+    /// What it names was not judged in this run (not selected, skipped, blocked).
+    NotJudged,
 }

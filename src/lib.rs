@@ -6,10 +6,12 @@
 //! the embedded reference supplier; it shares only `profile` with the harness. See `DESIGN.md`
 //! in the shared folder and `schemas/README.md`.
 
+pub mod baseline;
 pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod diff;
 pub mod doctor;
 pub mod events;
 pub(crate) mod excerpt;

@@ -41,6 +41,8 @@ pub struct RunArgs {
     pub seed: Option<u64>,
     /// Time limit of the whole run (default: `max_time_seconds` of the config).
     pub max_time: Option<Duration>,
+    /// Accepted known failures (`--baseline FILE`, see [`crate::baseline`]).
+    pub baseline: Option<PathBuf>,
 }
 
 impl Default for RunArgs {
@@ -60,6 +62,7 @@ impl Default for RunArgs {
             sample: None,
             seed: None,
             max_time: None,
+            baseline: None,
         }
     }
 }
@@ -82,6 +85,8 @@ pub struct RunOutcome {
     /// A runtime error that stopped the run early (unreachable supplier, Ctrl-C).
     pub aborted: Option<String>,
     pub report_dir: PathBuf,
+    /// What the baseline accepted, when the run had one.
+    pub baseline: Option<crate::events::BaselineSummary>,
 }
 
 /// Everything checked before a single request is sent.
@@ -92,6 +97,7 @@ pub struct Prepared {
     pub target: Option<String>,
     /// Optional interfaces the supplier's declaration leaves out.
     pub not_implemented: Vec<String>,
+    pub baseline: Option<crate::baseline::Baseline>,
 }
 
 impl Prepared {
@@ -144,12 +150,20 @@ pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionErro
             "--fault applies to the embedded reference supplier only; start `mallcheck serve --fault …` for an external one".into(),
         ));
     }
+    // A broken baseline is an input error, found before anything is sent.
+    let baseline = match &args.baseline {
+        Some(path) => {
+            Some(crate::baseline::Baseline::load(path, &profile).map_err(SessionError::Input)?)
+        }
+        None => None,
+    };
     Ok(Prepared {
         profile,
         config,
         scenarios,
         target,
         not_implemented,
+        baseline,
     })
 }
 
@@ -201,6 +215,7 @@ pub async fn execute(
         scenarios,
         target,
         not_implemented,
+        baseline,
     } = prepared;
     let supplier_config = SupplierConfig {
         admin: true,
@@ -246,12 +261,24 @@ pub async fn execute(
     // can always be rendered again from it.
     let mut outputs = Outputs::new(&report_dir, make_reporters(&report_dir));
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    // The baseline marks accepted rows on their way to the record and the reporters.
+    let mut applier = baseline.map(|b| crate::baseline::Applier::new(b, Arc::clone(&profile)));
     let consumer = tokio::spawn(async move {
+        let mut summary = None;
         while let Some(event) = receiver.recv().await {
-            outputs.event(&event);
+            let events = match applier.as_mut() {
+                Some(applier) => applier.apply(event),
+                None => vec![event],
+            };
+            for event in events {
+                if let Event::Baseline(s) = &event {
+                    summary = Some(s.clone());
+                }
+                outputs.event(&event);
+            }
         }
         let errors: Vec<String> = outputs.finish().iter().map(|e| e.to_string()).collect();
-        errors
+        (errors, summary)
     });
 
     // Ctrl-C, SIGTERM or the run's time limit asks the runner to stop: it cancels the orders
@@ -281,7 +308,7 @@ pub async fn execute(
     )
     .await;
     signals.abort();
-    let errors = consumer
+    let (errors, baseline) = consumer
         .await
         .map_err(|e| SessionError::Runtime(e.to_string()))?;
     if let Some(supplier) = embedded {
@@ -299,6 +326,7 @@ pub async fn execute(
         verdict,
         aborted,
         report_dir,
+        baseline,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The command line. Only this module knows clap: it parses, calls the library and maps outcomes
 //! to the documented exit codes (see `crate::exit`).
 
+mod baseline;
 mod catalogue;
 mod doctor;
 mod lang;
@@ -129,6 +130,24 @@ enum Command {
     },
     /// 扫描整个商品目录，列出不可售的 SKU / Judge every SKU of the catalogue and list those that may not be sold.
     Sweep(sweep::SweepCommand),
+    /// 从运行目录生成基线 / Write a baseline from a run folder: every failure and warning as an accepted one, each with a reason to fill in.
+    Baseline {
+        /// 运行目录 / The run folder (the --out of the run).
+        dir: PathBuf,
+        /// 输出文件 / Where to write (default: stdout).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// 比较两次运行 / Compare two run folders: new failures, fixed ones, results that changed without a change of the supplier; exit 1 on a new failure.
+    Diff {
+        /// 较早的运行目录 / The earlier run folder.
+        run_a: PathBuf,
+        /// 较新的运行目录 / The later run folder.
+        run_b: PathBuf,
+        /// 输出 JSON / JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// 列出参考供应商的故障 / List the faults of the reference supplier.
     Faults {
         /// 输出 JSON 数组而非表格 / A JSON array (id, requirements it breaks) instead of a table.
@@ -196,6 +215,12 @@ struct RunFlags {
     /// 只列出会改变供应商状态的调用（下单、确认、取消、售后、账期支付），不发送任何请求 / Print every call that would change the supplier's state (submit, confirm, cancel, after-sale, credit payment) and send nothing.
     #[arg(long)]
     plan: bool,
+    /// 基线：已接受的已知问题 / Accepted known failures (TOML, `mallcheck baseline` writes one): they are shown as accepted and do not fail the exit code; anything new does. The verdict still says fail.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// 只重跑上次失败的场景 / Rerun only the scenarios that failed, warned or were blocked in this earlier run folder, plus what they require, with its sample and seed; a selection, so the verdict is at best incomplete (exit 4).
+    #[arg(long, value_name = "DIR")]
+    rerun_failed: Option<PathBuf>,
 }
 
 /// Writes to stdout; a closed pipe (`mallcheck list | head`) is not an error.
@@ -248,6 +273,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Serve(flags) => Ok(serve::serve_command(load()?, flags)),
         Command::Faults { json } => Ok(serve::faults_command(json)),
         Command::Sweep(command) => Ok(sweep::sweep_command(load()?, command)),
+        Command::Baseline { dir, output } => Ok(baseline::baseline_command(&dir, output)),
+        Command::Diff { run_a, run_b, json } => Ok(baseline::diff_command(&run_a, &run_b, json)),
         Command::Verify { dir } => Ok(run::verify_command(&dir)),
         Command::Init {
             target,
@@ -288,8 +315,21 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 state_dir,
             },
         )),
-        Command::Run(flags) => {
+        Command::Run(mut flags) => {
             let profile = load()?;
+            if let Some(dir) = &flags.rerun_failed {
+                let rerun = baseline::rerun_of(dir)?;
+                eprintln!(
+                    "重跑 rerun: {} 个场景 scenarios from {} (and what they require), seed {}: {}",
+                    rerun.scenarios.len(),
+                    dir.display(),
+                    flags.seed.unwrap_or(rerun.seed),
+                    rerun.scenarios.join(", ")
+                );
+                flags.scenario_ids.extend(rerun.scenarios);
+                flags.seed = flags.seed.or(Some(rerun.seed));
+                flags.sample = flags.sample.or(rerun.sample);
+            }
             if let Some(unknown) = flags
                 .interfaces
                 .iter()
@@ -321,6 +361,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     sample: flags.sample,
                     seed: flags.seed,
                     max_time: flags.max_time.map(std::time::Duration::from_secs),
+                    baseline: flags.baseline,
                 },
                 flags.verbose,
                 flags.plan,

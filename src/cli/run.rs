@@ -44,6 +44,24 @@ pub fn run_command(
     match outcome {
         Err(e) => fail(&e),
         Ok(o) if o.aborted.is_some() => ExitCode::from(exit::RUNTIME),
+        // Every failure of the required set is an accepted one: the exit code follows what is
+        // left (pass or incomplete); the verdict printed and written still says fail.
+        Ok(o)
+            if o.baseline.as_ref().is_some_and(|b| {
+                b.accepts_all(crate::events::RequirementSet::Required, &o.verdict)
+            }) =>
+        {
+            let left = o
+                .baseline
+                .as_ref()
+                .map_or(o.verdict.required, |b| b.residual.required);
+            ExitCode::from(match left {
+                SetVerdict::Pass => exit::OK,
+                SetVerdict::Fail => exit::CONFORMANCE_FAILURE,
+                SetVerdict::Incomplete | SetVerdict::NotTested => exit::INCOMPLETE,
+                SetVerdict::Error => exit::RUNTIME,
+            })
+        }
         Ok(o) => ExitCode::from(match o.verdict.required {
             SetVerdict::Pass => exit::OK,
             SetVerdict::Fail => exit::CONFORMANCE_FAILURE,

@@ -117,7 +117,7 @@ impl Reporter for HtmlReporter {
                     scope: scope.clone(),
                 });
             }
-            Event::ScenarioStarted { .. } => {}
+            Event::ScenarioStarted { .. } | Event::Baseline(_) => {}
             Event::Exchange(exchange) => self.latencies.note(exchange),
             Event::Result(row) => self.rows.push((**row).clone()),
             Event::ScenarioFinished {

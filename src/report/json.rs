@@ -14,8 +14,8 @@ use super::latency::{Latencies, LatencyRow};
 use super::record::Record;
 use super::{ReportError, Reporter, write_atomically};
 use crate::events::{
-    Event, OrderCleanup, RequirementCoverage, ResultRow, RunScope, ScenarioInfo, SetVerdict,
-    Status, TransitionSeen, Verdict,
+    BaselineSummary, Event, OrderCleanup, RequirementCoverage, ResultRow, RunScope, ScenarioInfo,
+    SetVerdict, Status, TransitionSeen, Verdict,
 };
 use crate::exchange::Exchange;
 
@@ -71,6 +71,9 @@ pub struct Report {
     /// The transitions of the order's life driven, expected and seen (absent when none was).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transitions: Vec<TransitionSeen>,
+    /// What the baseline (`--baseline FILE`) accepted, and its stale entries (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSummary>,
     pub scenarios: Vec<ScenarioReport>,
     pub results: Vec<ResultRow>,
     /// Latency per interface over every exchange of the run (answered calls).
@@ -131,6 +134,7 @@ impl JsonReporter {
                 clock_only: Vec::new(),
                 orders_closed: OrderCleanup::default(),
                 transitions: Vec::new(),
+                baseline: None,
                 scenarios: Vec::new(),
                 results: Vec::new(),
                 latency: Vec::new(),
@@ -214,6 +218,7 @@ impl Reporter for JsonReporter {
             }
             Event::OrdersClosed(closed) => r.orders_closed = closed.clone(),
             Event::OrderTransitions(seen) => r.transitions = seen.clone(),
+            Event::Baseline(summary) => r.baseline = Some(summary.clone()),
             Event::RunFinished {
                 verdict,
                 duration_ms,

@@ -163,6 +163,9 @@ fn evidence(row: &ResultRow) -> String {
         row.level.as_str(),
         row.message
     )];
+    if let Some(reason) = &row.accepted {
+        lines.push(format!("accepted by baseline 基线已接受: {reason}"));
+    }
     if let Some(pointer) = &row.pointer {
         lines.push(format!("at: {pointer}"));
     }
@@ -235,7 +238,8 @@ impl Reporter for JunitReporter {
             Event::ScenarioStarted { .. }
             | Event::Exchange(_)
             | Event::OrdersClosed(_)
-            | Event::OrderTransitions(_) => {}
+            | Event::OrderTransitions(_)
+            | Event::Baseline(_) => {}
         }
     }
 

@@ -69,6 +69,78 @@ impl ByRequirement {
     }
 }
 
+/// Both languages in one line, "中文 English", as the files write them.
+pub fn both(zh: &str, en: &str) -> String {
+    format!("{zh} {en}")
+}
+
+/// The note a set's `fail` verdict gets when the run's baseline accepted every failure that
+/// made it fail: the verdict stays `fail`, never PASS. `tr` picks the language(s).
+pub fn baseline_note(
+    baseline: Option<&crate::events::BaselineSummary>,
+    set: crate::events::RequirementSet,
+    verdict: &crate::events::Verdict,
+    tr: impl Fn(&str, &str) -> String,
+) -> Option<String> {
+    let baseline = baseline?;
+    baseline.accepts_all(set, verdict).then(|| {
+        format!(
+            "{} {}",
+            tr("已接受的已知问题", "all failures accepted by baseline"),
+            baseline.file
+        )
+    })
+}
+
+/// What the baseline did, in lines: the counts, every stale entry, the entries not judged.
+pub fn baseline_lines(
+    baseline: &crate::events::BaselineSummary,
+    tr: impl Fn(&str, &str) -> String,
+) -> Vec<String> {
+    use crate::events::BaselineEntryState;
+    let mut lines = vec![format!(
+        "{} {}: {} {}; {} {}; {} {}",
+        tr("基线", "baseline"),
+        baseline.file,
+        tr("已接受", "accepted"),
+        baseline.accepted,
+        tr("新失败", "new failures"),
+        baseline.new_failures,
+        tr("新警告", "new warnings"),
+        baseline.new_warnings
+    )];
+    for entry in baseline.stale() {
+        lines.push(format!(
+            "  ? {}:{} {} — {}",
+            baseline.file,
+            entry.line,
+            entry.identity,
+            tr(
+                "已通过，是否已修复？请从基线中删除",
+                "judged and held: fixed? remove it from the baseline"
+            )
+        ));
+    }
+    let unjudged: Vec<String> = baseline
+        .entries
+        .iter()
+        .filter(|e| e.state == BaselineEntryState::NotJudged)
+        .map(|e| format!("{}:{}", baseline.file, e.line))
+        .collect();
+    if !unjudged.is_empty() {
+        lines.push(format!(
+            "  - {} {}: {}",
+            unjudged.len(),
+            tr(
+                "条基线条目本次未判定",
+                "baseline entries not judged in this run (not selected, skipped or blocked)"
+            ),
+            unjudged.join(", ")
+        ));
+    }
+    lines
+}
+
 /// Keeps every event in a shared list: for running mallcheck in process (tests, tools) and
 /// looking at the stream afterwards.
 pub struct Collector(pub std::sync::Arc<std::sync::Mutex<Vec<Event>>>);

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::{ByRequirement, ReportError, Reporter, write_atomically};
-use crate::events::{Event, OrderCleanup, RunScope, Status, Verdict};
+use crate::events::{
+    BaselineSummary, Event, OrderCleanup, RequirementSet, RunScope, Status, Verdict,
+};
 
 /// What the end of the run says.
 struct Finished {
@@ -28,6 +30,9 @@ pub struct SummaryReporter {
     scope: RunScope,
     failed: ByRequirement,
     warned: ByRequirement,
+    /// Failures and warnings the baseline accepted (`--baseline`).
+    accepted: ByRequirement,
+    baseline: Option<BaselineSummary>,
     finished: Option<Finished>,
     not_cancelled: usize,
 }
@@ -52,11 +57,18 @@ impl SummaryReporter {
         else {
             return "# mallcheck\n\nThe run did not finish.\n".to_string();
         };
+        let shown =
+            |set| match super::baseline_note(self.baseline.as_ref(), set, verdict, super::both) {
+                Some(note) => format!(" ({note})"),
+                None => String::new(),
+            };
         let _ = writeln!(
             md,
-            "# mallcheck: required `{}` · optional `{}`\n",
+            "# mallcheck: required `{}`{} · optional `{}`{}\n",
             verdict.required.as_str(),
-            verdict.optional.as_str()
+            shown(RequirementSet::Required),
+            verdict.optional.as_str(),
+            shown(RequirementSet::Optional)
         );
         let _ = writeln!(md, "| | |\n|---|---|");
         let _ = writeln!(md, "| 目标 target | `{}` |", self.target);
@@ -96,6 +108,22 @@ impl SummaryReporter {
         };
         list("未通过的需求 Failed requirements", &self.failed);
         list("警告 Warnings (SHOULD / BEYOND)", &self.warned);
+        if let Some(baseline) = &self.baseline {
+            let _ = writeln!(md, "\n## 基线 Baseline\n");
+            for line in super::baseline_lines(baseline, super::both) {
+                let _ = writeln!(md, "- {}", one_line(&line));
+            }
+            for (requirement, count, first) in self.accepted.iter() {
+                let _ = writeln!(
+                    md,
+                    "- **{requirement}** ({}, {count} finding{}; {}): 基线已接受 accepted by baseline: {}",
+                    first.level.as_str(),
+                    if count == 1 { "" } else { "s" },
+                    first.scenario,
+                    one_line(first.accepted.as_deref().unwrap_or_default())
+                );
+            }
+        }
         if !untested.is_empty() {
             let _ = writeln!(
                 md,
@@ -128,6 +156,24 @@ impl SummaryReporter {
                     .map(|(requirement, _, _)| requirement)
                     .collect::<Vec<_>>()
                     .join(", ")
+            ));
+        }
+        if !self.accepted.is_empty() {
+            steps.push(format!(
+                "基线接受的已知问题仍是失败 The failures the baseline accepts still fail the verdict ({}): fix them, then remove their entries.",
+                self.accepted
+                    .iter()
+                    .map(|(requirement, _, _)| requirement)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(baseline) = &self.baseline
+            && baseline.stale().next().is_some()
+        {
+            steps.push(format!(
+                "基线中有过期条目 Stale entries in {}: what they name was judged and held; remove them.",
+                baseline.file
             ));
         }
         if self.not_cancelled > 0 {
@@ -183,11 +229,13 @@ impl Reporter for SummaryReporter {
                 self.started_at = started_at.clone();
                 self.scope = scope.clone();
             }
+            Event::Result(row) if row.accepted.is_some() => self.accepted.note(row),
             Event::Result(row) => match row.status {
                 Status::Fail => self.failed.note(row),
                 Status::Warn => self.warned.note(row),
                 _ => {}
             },
+            Event::Baseline(summary) => self.baseline = Some(summary.clone()),
             Event::OrdersClosed(OrderCleanup { not_cancelled, .. }) => {
                 self.not_cancelled = not_cancelled.len();
             }

@@ -35,6 +35,9 @@ pub struct TerminalReporter<W: Write + Send = Stderr> {
     /// Every failed requirement of the run: its findings and its first row, for the summary
     /// after the scenario lines.
     failed: super::ByRequirement,
+    /// Failures the baseline accepted, listed apart (`--baseline`).
+    accepted: super::ByRequirement,
+    baseline: Option<crate::events::BaselineSummary>,
     transitions: Vec<TransitionSeen>,
     /// Print passing scenarios' checks too.
     verbose: bool,
@@ -126,6 +129,8 @@ impl<W: Write + Send> TerminalReporter<W> {
             finished: HashMap::new(),
             printed: 0,
             failed: super::ByRequirement::default(),
+            accepted: super::ByRequirement::default(),
+            baseline: None,
             transitions: Vec::new(),
             verbose,
             max_failures: 8,
@@ -218,11 +223,13 @@ impl<W: Write + Send> TerminalReporter<W> {
             matches!(r.status, Status::Fail | Status::Warn)
                 || (self.verbose && r.status != Status::Pass)
         }) {
-            // Failures first, then warnings, then (verbose) what was not judged.
+            // Failures first, then warnings, then what the baseline accepted, then (verbose)
+            // what was not judged.
             let rank = match row.status {
+                _ if row.accepted.is_some() => 2,
                 Status::Fail => 0,
                 Status::Warn => 1,
-                _ => 2,
+                _ => 3,
             };
             groups
                 .entry((rank, row.requirement.as_str()))
@@ -252,6 +259,15 @@ impl<W: Write + Send> TerminalReporter<W> {
                 self.paint(printable(&place).cyan()),
                 printable(&row.message)
             ));
+            if let Some(reason) = &row.accepted {
+                lines.push(format!(
+                    "        {} {}",
+                    self.paint(
+                        format!("{}:", self.tr("基线已接受", "accepted by baseline")).green()
+                    ),
+                    printable(reason)
+                ));
+            }
             if let (Some(expected), Some(actual)) = (&row.expected, &row.actual) {
                 lines.push(format!(
                     "        {}: {}\n        {}:   {}",
@@ -402,13 +418,18 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 };
                 let rows = self.rows.remove(scenario).unwrap_or_default();
                 for row in rows.iter().filter(|r| r.status == Status::Fail) {
-                    self.failed.note(row);
+                    if row.accepted.is_some() {
+                        self.accepted.note(row);
+                    } else {
+                        self.failed.note(row);
+                    }
                 }
                 let block = self.block(&info, *status, *duration_ms, note.as_deref(), &rows);
                 self.finished.insert(scenario.clone(), (info.set, block));
                 self.flush(false);
             }
             Event::OrderTransitions(seen) => self.transitions = seen.clone(),
+            Event::Baseline(summary) => self.baseline = Some(summary.clone()),
             Event::OrdersClosed(closed) => {
                 for line in order_cleanup_lines(closed) {
                     self.line(line);
@@ -449,6 +470,38 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                         self.line(line);
                     }
                 }
+                if !self.accepted.is_empty() {
+                    let title = self.paint(
+                        format!(
+                            "{}:",
+                            self.tr("基线已接受的已知问题", "failed, accepted by the baseline")
+                        )
+                        .yellow()
+                        .bold(),
+                    );
+                    self.line(format!("\n{title}"));
+                    let accepted: Vec<String> = self
+                        .accepted
+                        .iter()
+                        .map(|(requirement, count, row)| {
+                            format!(
+                                "  ✘ {requirement} ({count}×, {}): {}",
+                                row.scenario,
+                                printable(row.accepted.as_deref().unwrap_or_default())
+                            )
+                        })
+                        .collect();
+                    for line in accepted {
+                        self.line(line);
+                    }
+                }
+                if let Some(baseline) = &self.baseline {
+                    let lines = super::baseline_lines(baseline, |zh, en| self.tr(zh, en));
+                    self.line(String::new());
+                    for line in lines {
+                        self.line(printable(&line));
+                    }
+                }
                 if let Some(reason) = aborted {
                     self.line(format!(
                         "\n{} {}",
@@ -461,12 +514,19 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     ));
                 }
                 let tr = |zh: &str, en: &str| self.tr(zh, en);
+                let shown =
+                    |set| match super::baseline_note(self.baseline.as_ref(), set, verdict, tr) {
+                        Some(note) => format!(" ({})", printable(&note)),
+                        None => String::new(),
+                    };
                 self.line(format!(
-                    "\n{}: {}    {}: {}    ({:.1}s)",
+                    "\n{}: {}{}    {}: {}{}    ({:.1}s)",
                     self.tr("必需接口", "required"),
                     self.paint(verdict_text(verdict.required, tr)),
+                    shown(RequirementSet::Required),
                     self.tr("非必需接口", "optional"),
                     self.paint(verdict_text(verdict.optional, tr)),
+                    shown(RequirementSet::Optional),
                     *duration_ms as f64 / 1000.0
                 ));
                 let untested: Vec<&str> = untested_must.iter().map(String::as_str).collect();

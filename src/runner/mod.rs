@@ -33,6 +33,8 @@ pub use plan::{
     PlannedChange, RunOptions, SampleSize, Selection, fresh_seed, select, state_changes,
 };
 use shared::{Outcome, Shared};
+/// The verdict's arithmetic, for a baseline that recomputes it with accepted failures.
+pub(crate) use verdict::{Tally, untested_must};
 
 /// Reads the reference supplier's clock from an admin answer and tells the client.
 pub fn learn_supplier_clock(

@@ -96,6 +96,7 @@ impl<'a> Rows<'a> {
                 .filter(|_| status != Status::Pass)
                 .map(|e| self.shared.curl_line(e)),
             count: 1,
+            accepted: None,
         }
     }
 

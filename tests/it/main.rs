@@ -1,6 +1,7 @@
 //! The one integration-test binary of mallcheck; each module tests one part end to end.
 
 mod audit;
+mod baseline;
 mod checks;
 mod client;
 mod common;

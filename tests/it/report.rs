@@ -45,6 +45,7 @@ fn row(scenario: &str, set: RequirementSet, requirement: &str, status: Status) -
         exchange: None,
         curl: None,
         count: 1,
+        accepted: None,
     }
 }
 
