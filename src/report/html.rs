@@ -41,6 +41,7 @@ pub struct HtmlReporter {
     cleanup: OrderCleanup,
     transitions: Vec<TransitionSeen>,
     finished: Option<Finished>,
+    baseline: Option<crate::events::BaselineSummary>,
 }
 
 struct Started {
@@ -84,6 +85,7 @@ impl HtmlReporter {
             cleanup: OrderCleanup::default(),
             transitions: Vec::new(),
             finished: None,
+            baseline: None,
         }
     }
 }
@@ -117,7 +119,8 @@ impl Reporter for HtmlReporter {
                     scope: scope.clone(),
                 });
             }
-            Event::ScenarioStarted { .. } | Event::Baseline(_) => {}
+            Event::ScenarioStarted { .. } => {}
+            Event::Baseline(summary) => self.baseline = Some(summary.clone()),
             Event::Exchange(exchange) => self.latencies.note(exchange),
             Event::Result(row) => self.rows.push((**row).clone()),
             Event::ScenarioFinished {
@@ -215,6 +218,10 @@ struct Page {
     cleanup: OrderCleanup,
     /// Exchange id → what the page draws when a failure is opened.
     evidence: BTreeMap<String, EvidenceView>,
+    /// What the baseline did, with a note per set whose failures it all accepted.
+    baseline: Option<crate::events::BaselineSummary>,
+    baseline_required: Option<String>,
+    baseline_optional: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -286,6 +293,8 @@ struct FindingView {
     actual: Option<String>,
     curl: Option<String>,
     exchange: Option<u64>,
+    /// Why the baseline accepts it, when it does (shown, never hidden).
+    accepted: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -556,6 +565,23 @@ impl HtmlReporter {
             transitions: self.transitions.clone(),
             cleanup: self.cleanup.clone(),
             evidence: evidence_views(evidence),
+            baseline: self.baseline.clone(),
+            baseline_required: finished.and_then(|f| {
+                super::baseline_note(
+                    self.baseline.as_ref(),
+                    crate::events::RequirementSet::Required,
+                    &f.verdict,
+                    super::both,
+                )
+            }),
+            baseline_optional: finished.and_then(|f| {
+                super::baseline_note(
+                    self.baseline.as_ref(),
+                    crate::events::RequirementSet::Optional,
+                    &f.verdict,
+                    super::both,
+                )
+            }),
         }
     }
 }
@@ -620,6 +646,7 @@ fn interface_view(
                         actual: row.actual.clone(),
                         curl: row.curl.clone(),
                         exchange: row.exchange,
+                        accepted: row.accepted.clone(),
                     });
                 } else {
                     group.more += 1;

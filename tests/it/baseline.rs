@@ -172,6 +172,15 @@ fn a_baseline_accepts_known_failures_honestly_and_fails_on_new_ones() {
         failed.iter().all(|r| r["accepted"].as_str().is_some()),
         "every failure carries its reason"
     );
+    let page = std::fs::read_to_string(dir.join("f2/report.html")).expect("report.html");
+    assert!(
+        page.contains("accepted by baseline b.toml") && page.contains("Accepted because"),
+        "report.html shows the accepted failures and why"
+    );
+    assert!(
+        page.contains("the price feed lags"),
+        "the reason is on the page"
+    );
     let summary = std::fs::read_to_string(dir.join("f2/summary.md")).expect("summary.md");
     assert!(
         summary.contains("`fail` (已接受的已知问题 all failures accepted by baseline b.toml)")
