@@ -119,16 +119,20 @@ pub struct PooledSkus {
     pool_of: Vec<u32>,
 }
 
+/// Item `i` of texts kept end to end in `text`, item `i` ending at `ends[i]` (SKU codes held
+/// compactly: one allocation, 4 bytes of offset each).
+pub(crate) fn span_of<'a>(text: &'a str, ends: &[u32], i: usize) -> &'a str {
+    let start = match i.checked_sub(1) {
+        Some(before) => ends.get(before).copied().unwrap_or(0),
+        None => 0,
+    };
+    let end = ends.get(i).copied().unwrap_or(start);
+    text.get(start as usize..end as usize).unwrap_or_default()
+}
+
 impl PooledSkus {
     fn code(&self, i: usize) -> &str {
-        let start = match i.checked_sub(1) {
-            Some(before) => self.ends.get(before).copied().unwrap_or(0),
-            None => 0,
-        };
-        let end = self.ends.get(i).copied().unwrap_or(start);
-        self.text
-            .get(start as usize..end as usize)
-            .unwrap_or_default()
+        span_of(&self.text, &self.ends, i)
     }
 
     fn find(&self, sku: &str) -> Option<usize> {

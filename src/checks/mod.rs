@@ -415,17 +415,21 @@ pub const FINDINGS_CAP: usize = 100;
 /// Schema violations are noisier (one broken item type repeats everywhere): fewer are kept.
 pub const SCHEMA_FINDINGS_CAP: usize = 20;
 
+/// Why an exchange without a response says nothing of its answer.
+fn no_answer(exchange: &Exchange) -> Option<String> {
+    exchange
+        .error
+        .as_ref()
+        .map(|e| format!("没有答复 no answer: {}", e.describe()))
+}
+
 /// Every check that applied to the exchange, with its findings, and the answer parsed once.
 pub fn judge_exchange(input: &ExchangeInput<'_>) -> Judged {
     let mut runs = vec![transport::http_status(input.exchange)];
     let Some(response) = input.exchange.response.as_ref() else {
         // No answer came (a timeout, a closed connection): GEN-HTTP-STATUS says so, and what
         // the answer would have shown is not judged, as for one cut short.
-        let unread = input
-            .exchange
-            .error
-            .as_ref()
-            .map(|e| format!("没有答复 no answer: {}", e.describe()));
+        let unread = no_answer(input.exchange);
         return Judged {
             runs,
             answer: None,

@@ -38,14 +38,7 @@ impl SkuCodes {
     }
 
     fn span(&self, i: usize) -> &str {
-        let start = match i.checked_sub(1) {
-            Some(before) => self.ends.get(before).copied().unwrap_or(0),
-            None => 0,
-        };
-        let end = self.ends.get(i).copied().unwrap_or(start);
-        self.text
-            .get(start as usize..end as usize)
-            .unwrap_or_default()
+        super::knowledge::span_of(&self.text, &self.ends, i)
     }
 
     fn other(&self, i: usize) -> Option<&Value> {
@@ -130,12 +123,7 @@ impl JudgedSkuList {
 pub fn judge_sku_list(input: &ExchangeInput<'_>) -> JudgedSkuList {
     let mut runs = vec![transport::http_status(input.exchange)];
     let Some(response) = input.exchange.response.as_ref() else {
-        let unread = input
-            .exchange
-            .error
-            .as_ref()
-            .map(|e| format!("没有答复 no answer: {}", e.describe()));
-        return JudgedSkuList::stop(runs, unread);
+        return JudgedSkuList::stop(runs, super::no_answer(input.exchange));
     };
     let whole = !response.truncated && input.exchange.error.is_none();
     runs.push(transport::no_newline(&response.body, whole));

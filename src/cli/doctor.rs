@@ -10,13 +10,10 @@ use crate::profile::Profile;
 
 /// 0 when nothing needs fixing, 1 when something does.
 pub fn doctor_command(profile: Profile, args: DoctorArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("mallcheck: cannot start the async runtime: {e}");
+            eprintln!("mallcheck: {e}");
             return ExitCode::from(exit::RUNTIME);
         }
     };

@@ -223,6 +223,14 @@ struct RunFlags {
     rerun_failed: Option<PathBuf>,
 }
 
+/// The async runtime every command that calls a supplier runs on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("无法启动运行时 cannot start the async runtime: {e}"))
+}
+
 /// Writes to stdout; a closed pipe (`mallcheck list | head`) is not an error.
 pub(crate) fn stdout(text: &str) {
     use std::io::Write;

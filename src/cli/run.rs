@@ -207,10 +207,7 @@ pub enum ReportFormat {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SessionError::Runtime(format!("cannot start the async runtime: {e}")))
+    super::runtime().map_err(SessionError::Runtime)
 }
 
 fn fail(error: &SessionError) -> ExitCode {

@@ -129,13 +129,10 @@ fn options_note(config: &SupplierConfig) -> String {
 /// accepts connections, and runs until SIGINT or SIGTERM.
 pub fn serve_command(profile: Profile, flags: ServeFlags) -> ExitCode {
     let (addr, config) = flags.config();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("mallcheck: 无法启动运行时 cannot start the async runtime: {e}");
+            eprintln!("mallcheck: {e}");
             return ExitCode::from(exit::RUNTIME);
         }
     };

@@ -102,13 +102,10 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
         eprintln!("mallcheck: --rps must be a positive number");
         return ExitCode::from(exit::USAGE);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("mallcheck: cannot start the async runtime: {e}");
+            eprintln!("mallcheck: {e}");
             return ExitCode::from(exit::RUNTIME);
         }
     };

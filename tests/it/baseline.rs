@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -13,27 +13,10 @@ use serde_json::Value;
 const SEED: &str = "424242";
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("mallcheck-baseline-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    crate::common::temp_dir("baseline", name)
 }
 
-fn mallcheck(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mallcheck"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("MALLCHECK_TARGET")
-        .env_remove("MALLCHECK_USERNAME")
-        .env_remove("MALLCHECK_PASSWORD")
-        .env("NO_COLOR", "1");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("the binary runs")
-}
+use crate::common::mallcheck;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

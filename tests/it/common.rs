@@ -52,6 +52,36 @@ pub fn scenario_counts(events: &[Event]) -> (usize, usize) {
     (announced, finished)
 }
 
+/// A fresh, empty folder for one test: `mallcheck-<kind>-<pid>-<name>` under the system's temp.
+pub fn temp_dir(kind: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mallcheck-{kind}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The built binary run in `dir`, with none of the user's mallcheck settings from the
+/// environment (target, credentials, language) and no colours; `env` adds its own.
+pub fn mallcheck(
+    args: &[&str],
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mallcheck"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MALLCHECK_TARGET")
+        .env_remove("MALLCHECK_USERNAME")
+        .env_remove("MALLCHECK_PASSWORD")
+        .env_remove("MALLCHECK_LANG")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("the binary runs")
+}
+
 /// A `mallcheck serve` process, killed when dropped (also when the test fails).
 pub struct Serve {
     child: std::process::Child,

@@ -3,33 +3,17 @@
 //! secret in any output.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 use crate::common::Serve;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mallcheck-run-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    crate::common::temp_dir("run", name)
 }
 
-fn mallcheck(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mallcheck"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("MALLCHECK_TARGET")
-        .env_remove("MALLCHECK_USERNAME")
-        .env_remove("MALLCHECK_PASSWORD")
-        .env("NO_COLOR", "1");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("the binary runs")
-}
+use crate::common::mallcheck;
 
 /// The report of a run, checked against `schemas/mallcheck/report.schema.json` on every read.
 fn report(dir: &Path) -> Value {
