@@ -201,7 +201,11 @@ impl Baseline {
 
     /// The first entry that accepts `row`, a failure or a warning.
     pub fn accepting(&self, row: &ResultRow) -> Option<usize> {
-        if !matches!(row.status, Status::Fail | Status::Warn) {
+        // A scenario that broke (a panic, an internal error) is the harness's failure, not a
+        // known issue of the supplier: never accepted.
+        if !matches!(row.status, Status::Fail | Status::Warn)
+            || row.check == crate::checks::ids::SCENARIO
+        {
             return None;
         }
         self.entries.iter().position(|e| e.matches(row))
@@ -399,6 +403,7 @@ pub fn write_from_report(report: &Report, source: &str) -> (String, usize) {
         .results
         .iter()
         .filter(|r| matches!(r.status, Status::Fail | Status::Warn))
+        .filter(|r| r.check != crate::checks::ids::SCENARIO)
     {
         let key = (
             row.requirement.clone(),

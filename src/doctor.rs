@@ -283,9 +283,12 @@ pub async fn examine(profile: Profile, args: &DoctorArgs) -> Vec<Probe> {
                 Probe::problem(
                     "token",
                     format!("HTTP {} with {kind} at {}", response.status, exchange.request.url),
-                    format!(
-                        "token 接口应在 {base}{token_path}：检查基础地址或网关 the token interface should answer at {base}{token_path}: check the base URL, or a gateway or login page in front of the supplier"
-                    ),
+                    {
+                        let base = crate::target::without_password(&base);
+                        format!(
+                            "token 接口应在 {base}{token_path}：检查基础地址或网关 the token interface should answer at {base}{token_path}: check the base URL, or a gateway or login page in front of the supplier"
+                        )
+                    },
                 )
             } else {
                 Probe::problem(
@@ -339,6 +342,9 @@ fn transport_fix(error: &TransportError, url: &url::Url) -> String {
         TransportError::Tls { .. } if url.scheme() == "https" => {
             let mut plain = url.clone();
             let _ = plain.set_scheme("http");
+            if plain.password().is_some() {
+                let _ = plain.set_password(Some(crate::exchange::MASKED));
+            }
             format!(
                 "该端口可能是普通 HTTP this port may speak plain HTTP: try {}",
                 plain.as_str().trim_end_matches('/')

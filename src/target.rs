@@ -6,9 +6,11 @@ use crate::profile::Profile;
 /// The base URL without a trailing `/`, or what is wrong with it and how to fix it.
 pub fn check_base_url(text: &str, profile: &Profile) -> Result<String, String> {
     let trimmed = text.trim();
+    // Messages quote what was given with a password in it masked.
+    let text = &mask_userinfo(trimmed);
     if !trimmed.contains("://") {
         return Err(format!(
-            "目标地址缺少协议 the target {text:?} has no scheme: write it as http://{trimmed} (or https:// when the supplier speaks TLS)"
+            "目标地址缺少协议 the target {text:?} has no scheme: write it as http://{text} (or https:// when the supplier speaks TLS)"
         ));
     }
     let url = url::Url::parse(trimmed).map_err(|e| {
@@ -47,12 +49,32 @@ pub fn check_base_url(text: &str, profile: &Profile) -> Result<String, String> {
             .unwrap_or_default();
         let mut fixed = url.clone();
         fixed.set_path(&base_path[..base_path.len() - last.len()]);
+        if fixed.password().is_some() {
+            let _ = fixed.set_password(Some(crate::exchange::MASKED));
+        }
         return Err(format!(
             "目标地址以 /{last} 结尾，而接口路径已以 /{last}/ 开头，会调用 {base_path}{example} the target ends in /{last} and every interface path already starts with /{last}/ (e.g. {example}): calls would go to {base_path}{example}; use {} instead",
             fixed.as_str().trim_end_matches('/')
         ));
     }
     Ok(trimmed.trim_end_matches('/').to_string())
+}
+
+/// `user:password@` of a text that may not parse as a URL, the password masked.
+fn mask_userinfo(text: &str) -> String {
+    let Some(at) = text.find('@') else {
+        return text.to_string();
+    };
+    let start = text[..at].rfind('/').map_or(0, |i| i + 1);
+    match text[start..at].find(':') {
+        Some(colon) => format!(
+            "{}{}{}",
+            &text[..start + colon + 1],
+            crate::exchange::MASKED,
+            &text[at..]
+        ),
+        None => text.to_string(),
+    }
 }
 
 /// The URL as reports and messages show it: a password in it masked.
@@ -85,6 +107,13 @@ mod tests {
             "{doubled}"
         );
         assert!(check("ftp://mall.example.cn").is_err());
+        let secret = check("user:s3cret@mall.example.cn").expect_err("no scheme");
+        assert!(
+            !secret.contains("s3cret") && secret.contains("user:***@"),
+            "{secret}"
+        );
+        let secret = check("https://user:s3cret@mall.example.cn/api").expect_err("/api");
+        assert!(!secret.contains("s3cret"), "{secret}");
         assert!(check("http://mall.example.cn/?x=1").is_err());
     }
 

@@ -51,6 +51,7 @@ pub use order_life::{
 pub use orders::{order_transition, oversell, sold_out_refused, stock_follows_lock};
 pub use sku_list::{JudgedSkuList, SkuCodes, judge_sku_list};
 pub use token::{SavedTokenAge, saved_token_age, saved_token_pending, saved_token_verdict};
+pub use walk::key_text;
 pub(crate) use walk::shorten;
 
 /// One way an answer breaks a requirement. Whether it is a failure or a warning is decided by

@@ -53,7 +53,7 @@ pub(crate) use crate::excerpt::shorten;
 
 /// The identifying text of a SKU-like value: a string as is, a number by its text (the schema
 /// flags the type; batch and uniqueness checks still match it).
-pub(crate) fn key_text(value: &Value) -> Option<String> {
+pub fn key_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

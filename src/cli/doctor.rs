@@ -58,10 +58,10 @@ pub fn config_template(target: &str, environment: &str) -> String {
 #   export MALLCHECK_USERNAME=…  MALLCHECK_PASSWORD=…
 
 # 供应商接口的基础地址（不含 /api）/ Base URL of the supplier (without /api).
-target = "{target}"
+target = {target}
 # "test"：允许下单场景（会创建并取消真实订单）；"production"：不下单
 # "test" lets the order scenarios run (they create and cancel real orders); "production" never orders.
-environment = "{environment}"
+environment = {environment}
 
 # 每次调用的超时（秒）/ Deadline of one call, in seconds (--timeout).
 timeout_seconds = 20
@@ -98,6 +98,8 @@ county_name = "和平区"
 # 可下单的 SKU（空：从目录中选有货的上架商品）/ SKUs the harness may order (empty: on-shelf SKUs in stock).
 order_skus = []
 "#,
+        target = toml::Value::String(target.to_string()),
+        environment = toml::Value::String(environment.to_string()),
         items = crate::checks::AnswerLimits::default().max_items,
         depth = crate::checks::AnswerLimits::default().max_depth,
     )

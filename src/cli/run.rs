@@ -55,19 +55,19 @@ pub fn run_command(
                 .baseline
                 .as_ref()
                 .map_or(o.verdict.required, |b| b.residual.required);
-            ExitCode::from(match left {
-                SetVerdict::Pass => exit::OK,
-                SetVerdict::Fail => exit::CONFORMANCE_FAILURE,
-                SetVerdict::Incomplete | SetVerdict::NotTested => exit::INCOMPLETE,
-                SetVerdict::Error => exit::RUNTIME,
-            })
+            ExitCode::from(exit_of(left))
         }
-        Ok(o) => ExitCode::from(match o.verdict.required {
-            SetVerdict::Pass => exit::OK,
-            SetVerdict::Fail => exit::CONFORMANCE_FAILURE,
-            SetVerdict::Incomplete | SetVerdict::NotTested => exit::INCOMPLETE,
-            SetVerdict::Error => exit::RUNTIME,
-        }),
+        Ok(o) => ExitCode::from(exit_of(o.verdict.required)),
+    }
+}
+
+/// The exit code of the required set's verdict.
+fn exit_of(verdict: SetVerdict) -> u8 {
+    match verdict {
+        SetVerdict::Pass => exit::OK,
+        SetVerdict::Fail => exit::CONFORMANCE_FAILURE,
+        SetVerdict::Incomplete | SetVerdict::NotTested => exit::INCOMPLETE,
+        SetVerdict::Error => exit::RUNTIME,
     }
 }
 

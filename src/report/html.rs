@@ -3,8 +3,8 @@
 //! artefact store. Chinese by default, English with `--lang en`, switchable in the page (both
 //! texts are in it; a style shows one). The evidence of each failure (request, response) is kept
 //! as JSON in the page and drawn when the failure is opened, so a run of 10,000 exchanges opens
-//! at once; bodies are cut (`HTML_BODY_BYTES`) and the whole page keeps `HTML_EVIDENCE_BUDGET`
-//! bytes of them at most.
+//! at once; only the failures shown carry evidence, bodies are cut (`HTML_BODY_BYTES`) and the
+//! whole page keeps `HTML_EVIDENCE_BUDGET` bytes of them at most.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -26,7 +26,7 @@ const TEMPLATE: &str = include_str!("report.html.j2");
 
 /// Body bytes shown for one exchange (pretty-printed first when it is JSON).
 pub const HTML_BODY_BYTES: usize = 16 * 1024;
-/// Body bytes the page keeps over all its evidence; beyond it each body keeps 1 KiB.
+/// Body bytes the page keeps over all its evidence; beyond it bodies are left out.
 pub const HTML_EVIDENCE_BUDGET: usize = 3 * 1024 * 1024;
 /// Failures shown per interface and requirement; the rest are counted (all are in report.json).
 const SHOWN_PER_REQUIREMENT: usize = 20;
@@ -157,14 +157,16 @@ impl Reporter for HtmlReporter {
     }
 
     fn finish(&mut self, record: &Record) -> Result<(), ReportError> {
-        let evidence_ids: BTreeSet<u64> = self
-            .rows
+        // The page first, then the evidence of the failures it shows (not of those it counts).
+        let mut page = self.page(&[]);
+        let shown: BTreeSet<u64> = page
+            .interfaces
             .iter()
-            .filter(|r| matches!(r.status, Status::Fail | Status::Warn))
-            .filter_map(|r| r.exchange)
+            .flat_map(|i| &i.groups)
+            .flat_map(|g| &g.findings)
+            .filter_map(|f| f.exchange)
             .collect();
-        let evidence = record.exchanges(evidence_ids)?;
-        let page = self.page(&evidence);
+        page.evidence = evidence_views(&record.exchanges(shown)?);
         let failed = |message: String| ReportError::Write {
             path: self.path.display().to_string(),
             message,
@@ -410,8 +412,9 @@ impl HtmlReporter {
                         .map_or(&[][..], |r| &r[..]),
                     &coverage_of,
                 );
-                // Declared not implemented by the supplier: not called, not failed.
-                if not_implemented.contains(&info.id) {
+                // Declared not implemented by the supplier: not called, not failed (a row
+                // about it, were there one, would show instead).
+                if not_implemented.contains(&info.id) && view.status == "not_tested" {
                     view.status = "not_implemented";
                 }
                 view
@@ -702,7 +705,9 @@ fn evidence_views(exchanges: &[Exchange]) -> BTreeMap<String, EvidenceView> {
                     for (name, value) in &response.headers {
                         head.push_str(&format!("{name}: {value}\n"));
                     }
-                    let keep = HTML_BODY_BYTES.min(left).max(1024);
+                    // The budget is a cap: once spent, bodies are left out (report.json and
+                    // events.jsonl keep them).
+                    let keep = HTML_BODY_BYTES.min(left);
                     let (body, shown_cut) = pretty_cut(&response.body, keep);
                     left = left.saturating_sub(body.len());
                     let whole = response.full_body.as_ref();

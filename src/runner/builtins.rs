@@ -205,7 +205,11 @@ async fn concurrent_preorders(
         });
     }
     let mut accepted = Vec::new();
-    while let Some(Ok((params, exchange))) = calls.join_next().await {
+    // A task that panicked loses its own result, not those after it.
+    while let Some(joined) = calls.join_next().await {
+        let Ok((params, exchange)) = joined else {
+            continue;
+        };
         // Some refusals are expected: only the answer's form is judged here.
         let judged = record_judged(shared, rows, iface::SUBMIT, &params, &exchange, false);
         if let Some(id) = judged

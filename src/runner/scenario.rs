@@ -15,12 +15,14 @@ use crate::events::{Event, Status};
 use crate::scenario::template::Scope;
 use crate::scenario::{Scenario, Step};
 
-/// Whether a step's templates name one of `captures` (`${name…}`).
-fn uses_any(step: &Step, captures: &[String]) -> bool {
-    let text = serde_json::to_string(step).unwrap_or_default();
-    captures
-        .iter()
-        .any(|name| text.contains(&format!("${{{name}")))
+/// Whether a step stopped only because a template found nothing at one of `captures` (those
+/// of steps not run: their interface is declared not implemented). Any other abort stands.
+fn needs_unavailable(reason: &str, captures: &[String]) -> bool {
+    captures.iter().any(|name| {
+        reason.contains(&format!("nothing at `{name}`"))
+            || reason.contains(&format!("nothing at `{name}."))
+            || reason.contains(&format!("nothing at `{name}|"))
+    })
 }
 
 /// Records a scenario that does not run (skipped or blocked) with the reason.
@@ -129,7 +131,7 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
         };
         match outcome {
             Ok(captured) => local.extend(captured),
-            Err(Abort(_)) if uses_any(step, &unavailable) => {}
+            Err(Abort(reason)) if needs_unavailable(&reason, &unavailable) => {}
             Err(Abort(reason)) => {
                 rows.note(Status::Blocked, reason.clone());
                 stopped = Some(reason);

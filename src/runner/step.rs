@@ -451,7 +451,12 @@ fn judge(
             .expect
             .values
             .iter()
-            .all(|v| !v.at.starts_with("/result"));
+            .all(|v| !v.at.starts_with("/result"))
+        && rendered.expect.desc_contains.is_none()
+        && rendered
+            .captures
+            .iter()
+            .all(|c| c.pointer == "/result" || !c.pointer.starts_with("/result"));
     let input = exchange_input(
         shared,
         interface,
@@ -838,7 +843,11 @@ async fn probe_images(
             (pointer, url, probe)
         });
     }
-    while let Some(Ok((pointer, url, probe))) = probes.join_next().await {
+    // A task that panicked loses its own result, not those after it.
+    while let Some(joined) = probes.join_next().await {
+        let Ok((pointer, url, probe)) = joined else {
+            continue;
+        };
         let run = checks::judge_image_probe(&pointer, &url, &probe, shared.client.base_url());
         shared.emit_exchange(&probe);
         rows.record(&run, Some(interface_id), Some(&probe));

@@ -14,6 +14,7 @@
 pub mod pages;
 pub mod summary;
 
+use crate::checks::key_text;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -339,14 +340,6 @@ fn one_param(name: &str, value: &str) -> Map<String, Value> {
     params
 }
 
-fn key_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// Runs a sweep and writes its folder; the summary is computed from what is on disk.
 pub async fn sweep(profile: Profile, args: &SweepArgs) -> Result<SweepOutcome, SessionError> {
     let config =
@@ -477,7 +470,14 @@ async fn walk(
     let pools_exchange = ctx.call(iface::POOLS, &Map::new()).await;
     ctx.token_lines(&mut head);
     let mut pool_ids = Vec::new();
-    if let Some(judged) = ctx.judge(iface::POOLS, &Map::new(), &pools_exchange) {
+    // What of the catalogue could not be read: then the sweep is not complete, whatever the
+    // SKUs it did read say (a catalogue never read is never "all sellable").
+    let mut unread: Vec<String> = Vec::new();
+    let pools_judged = ctx.judge(iface::POOLS, &Map::new(), &pools_exchange);
+    if !pools_judged.as_ref().is_some_and(|j| j.succeeded()) {
+        unread.push("品目池未读取 the pool list was not read".into());
+    }
+    if let Some(judged) = pools_judged {
         head.push(answer_line(iface::POOLS, Some("pools"), &judged.runs));
         if judged.succeeded() {
             for pool in judged.result().as_array().into_iter().flatten() {
@@ -490,8 +490,14 @@ async fn walk(
         }
     }
     let area = find_area(&ctx, &mut head).await;
-    if let Some(ctx) = Arc::get_mut(&mut ctx) {
-        ctx.area = area;
+    if area.is_none() {
+        unread.push(
+            "库存未查询：未找到测试地区 stock not asked: no test area found by name (set [test_data] province, city, county)".into(),
+        );
+    }
+    match Arc::get_mut(&mut ctx) {
+        Some(ctx) => ctx.area = area,
+        None => unread.push("库存未查询 stock not asked: the area could not be set".into()),
     }
     bars.pools(pool_ids.len() as u64);
     let mut pooled = PooledSkus::default();
@@ -515,6 +521,11 @@ async fn walk(
         });
         drop(exchange);
         head.push(answer_line(iface::SKUS, Some(pool), &judged.runs));
+        if judged.codes.is_none() {
+            unread.push(format!(
+                "品目池 {pool} 的 SKU 列表未读取 the SKU list of pool {pool} was not read"
+            ));
+        }
         if let Some(codes) = &judged.codes {
             for code in codes.texts() {
                 if let Some(first) = pooled.get(code)
@@ -622,6 +633,22 @@ async fn walk(
     }
     signals.abort();
     file.sync_data().map_err(io)?;
+    if pool_ids.is_empty() {
+        unread.push("没有品目池 no pool to sweep".into());
+    }
+    let stopped = stopped.or_else(|| {
+        (!unread.is_empty()).then(|| {
+            let more = unread.len().saturating_sub(3);
+            let mut why: Vec<String> = unread.iter().take(3).cloned().collect();
+            if more > 0 {
+                why.push(format!("… +{more}"));
+            }
+            format!(
+                "目录未读全 the catalogue was not read whole: {}",
+                why.join("; ")
+            )
+        })
+    });
     let complete = stopped.is_none() && exhausted;
     save_state(&ctx, &mut state, elapsed_before, started, complete, dir)?;
     bars.finish();
@@ -779,7 +806,11 @@ async fn judge_batch(
     let mut knowledge = Knowledge::new(ctx.shelf_on.clone());
     // (sku index, pointer, url) of the images to fetch.
     let mut to_probe: Vec<(usize, String, String)> = Vec::new();
-    while let Some(Ok((interface, sku_index, params, exchange))) = calls.join_next().await {
+    // A task that panicked loses its own result, not those after it.
+    while let Some(joined) = calls.join_next().await {
+        let Ok((interface, sku_index, params, exchange)) = joined else {
+            continue;
+        };
         let Some(judged) = ctx.judge(interface, &params, &exchange) else {
             continue;
         };
@@ -881,7 +912,11 @@ async fn judge_batch(
             (i, pointer, url, probe)
         });
     }
-    while let Some(Ok((i, pointer, url, probe))) = probes.join_next().await {
+    // A task that panicked loses its own result, not those after it.
+    while let Some(joined) = probes.join_next().await {
+        let Ok((i, pointer, url, probe)) = joined else {
+            continue;
+        };
         if transient(&probe) {
             notes[i].push(format!(
                 "image: {}",

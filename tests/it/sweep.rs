@@ -422,3 +422,55 @@ async fn a_killed_sweep_resumes_to_the_same_result() {
     assert_eq!(csv(&dir), csv(&full_dir));
     supplier.running.shutdown().await;
 }
+
+/// A catalogue that could not be read is never "all sellable": a supplier that refuses the pool
+/// list (or whose areas name no test area) leaves the sweep incomplete, with why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalogue_that_was_not_read_is_incomplete_never_sellable() {
+    use axum::Router;
+    use axum::http::Uri;
+    let app = Router::new().fallback(|uri: Uri| async move {
+        let body = if uri.path().ends_with("/access_token") {
+            r#"{"success":true,"desc":"","result":{"access_token":"0123456789abcdef0123456789abcdef","expires_at":"2099-01-01 00:00:00"}}"#
+        } else {
+            r#"{"success":false,"desc":"系统维护 under maintenance","result":null}"#
+        };
+        ([("content-type", "application/json")], body)
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = temp_dir("unread-catalogue");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("mallcheck.toml"),
+        "[credentials]\nusername = \"u\"\npassword = \"p\"\n",
+    )
+    .expect("config");
+    let outcome = sweep_with(
+        profile(),
+        &SweepArgs {
+            target: Some(format!("http://{addr}")),
+            config: Some(dir.join("mallcheck.toml")),
+            out: dir.join("out"),
+            jobs: 2,
+            images: Images::None,
+            ..SweepArgs::default()
+        },
+    )
+    .await;
+    server.abort();
+    assert!(!outcome.summary.complete, "{:?}", outcome.summary);
+    let why = outcome.stopped.clone().unwrap_or_default();
+    assert!(why.contains("the pool list was not read"), "{why}");
+    assert_eq!(outcome.summary.skus.sellable, 0);
+    let page = std::fs::read_to_string(dir.join("out/summary.md")).expect("summary.md");
+    assert!(
+        page.starts_with("# mallcheck sweep: `incomplete`"),
+        "{page}"
+    );
+}
