@@ -498,6 +498,31 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&body[..body.len().min(80)])
             );
+            // What was not judged, too: the same requirements, by the same checks.
+            let unjudged = |runs: &[CheckRun]| {
+                let mut found: Vec<(String, Vec<String>)> = runs
+                    .iter()
+                    .filter(|r| !r.unjudged.is_empty())
+                    .map(|r| (r.check.clone(), r.requirements.clone()))
+                    .collect();
+                found.sort();
+                found
+            };
+            assert_eq!(
+                unjudged(&compact.runs),
+                unjudged(&full),
+                "not judged: {}",
+                String::from_utf8_lossy(&body[..body.len().min(80)])
+            );
+            // And the list learnt is the list the value read holds.
+            let value: Option<Value> = serde_json::from_slice(&body).ok();
+            if let (Some(codes), Some(items)) = (
+                compact.codes.as_ref(),
+                value.as_ref().and_then(|v| v.get("result")).and_then(Value::as_array),
+            ) {
+                let read: Vec<Value> = (0..codes.len()).map(|i| codes.item(i)).collect();
+                assert_eq!(&read, items, "the codes are the items");
+            }
         }
         let codes = judged(&ok_body(&json!(["7", "8"]))).codes.expect("a list");
         assert_eq!(codes.texts().collect::<Vec<_>>(), vec!["7", "8"]);
