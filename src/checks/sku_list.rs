@@ -518,7 +518,10 @@ mod tests {
             let value: Option<Value> = serde_json::from_slice(&body).ok();
             if let (Some(codes), Some(items)) = (
                 compact.codes.as_ref(),
-                value.as_ref().and_then(|v| v.get("result")).and_then(Value::as_array),
+                value
+                    .as_ref()
+                    .and_then(|v| v.get("result"))
+                    .and_then(Value::as_array),
             ) {
                 let read: Vec<Value> = (0..codes.len()).map(|i| codes.item(i)).collect();
                 assert_eq!(&read, items, "the codes are the items");

@@ -74,6 +74,21 @@ struct SweepFlags {
 }
 
 pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
+    // A MUST broken by an answer of no single SKU (the pool list, a SKU list, a batch's
+    // envelope) fails the sweep too: the catalogue's data is not as the standard asks.
+    let musts: Vec<String> = profile
+        .requirements
+        .iter()
+        .filter(|r| r.level == crate::events::Level::Must)
+        .map(|r| r.id.clone())
+        .collect();
+    let exit_code = |summary: &SweepSummary, stopped: Option<&str>| {
+        let broken = summary
+            .answer_defects
+            .iter()
+            .any(|d| musts.contains(&d.requirement));
+        exit_code(summary, stopped, broken)
+    };
     if let Some(SweepAction::Merge { dirs, out }) = command.action {
         return match sweep::merge(&dirs, &out) {
             Ok(summary) => {
@@ -121,8 +136,8 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
     }
 }
 
-fn exit_code(summary: &SweepSummary, stopped: Option<&str>) -> ExitCode {
-    ExitCode::from(if summary.skus.unsellable > 0 {
+fn exit_code(summary: &SweepSummary, stopped: Option<&str>, broken_answers: bool) -> ExitCode {
+    ExitCode::from(if summary.skus.unsellable > 0 || broken_answers {
         exit::CONFORMANCE_FAILURE
     } else if summary.skus.not_judged > 0 || !summary.complete || stopped.is_some() {
         exit::INCOMPLETE

@@ -38,6 +38,12 @@ fn verdict(summary: &SweepSummary) -> (&'static str, &'static str, &'static str)
         ("fail", "有不合格数据", "unsellable SKUs found")
     } else if summary.skus.not_judged > 0 {
         ("incomplete", "部分未判定", "some SKUs could not be judged")
+    } else if !summary.answer_defects.is_empty() {
+        (
+            "warn",
+            "SKU 均可售，但有应答缺陷",
+            "every SKU may be sold, but answers of no single SKU have defects (below)",
+        )
     } else {
         ("pass", "全部可售", "every SKU may be sold")
     }

@@ -474,3 +474,33 @@ async fn a_catalogue_that_was_not_read_is_incomplete_never_sellable() {
         "{page}"
     );
 }
+
+/// A MUST broken by an answer of no single SKU (here the pool list holds an id twice) fails the
+/// sweep, though every SKU may be sold; a clean catalogue exits 0.
+#[test]
+fn a_broken_pool_list_fails_the_sweep_though_every_sku_is_sellable() {
+    let dir = temp_dir("broken-pool-list");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let sweep = |fault: Option<&str>, out: &str| {
+        let mut args = vec![
+            "sweep", "--skus", "200", "--images", "none", "-q", "--out", out,
+        ];
+        if let Some(fault) = fault {
+            args.extend(["--fault", fault]);
+        }
+        crate::common::mallcheck(&args, &dir, &[]).status.code()
+    };
+    assert_eq!(sweep(None, "clean"), Some(0));
+    assert_eq!(sweep(Some("duplicate-pool-ids"), "broken"), Some(1));
+    let summary: SweepSummary = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("broken").join(summary::SUMMARY)).expect("sweep.json"),
+    )
+    .expect("the summary");
+    assert_eq!(summary.skus.unsellable, 0);
+    assert!(
+        summary
+            .answer_defects
+            .iter()
+            .any(|d| d.requirement == "POOL-LIST")
+    );
+}
