@@ -24,43 +24,100 @@ pub enum Health {
     Problem,
 }
 
+/// A text in both languages, and data shown after it in either (a host, an error, a desc).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Said {
+    pub zh: String,
+    pub en: String,
+    pub data: String,
+}
+
+impl Said {
+    fn new(zh: impl Into<String>, en: impl Into<String>) -> Said {
+        Said {
+            zh: zh.into(),
+            en: en.into(),
+            data: String::new(),
+        }
+    }
+
+    /// Data alone: the same in both languages.
+    fn data(data: impl Into<String>) -> Said {
+        Said {
+            data: data.into(),
+            ..Said::default()
+        }
+    }
+
+    fn with(mut self, data: impl Into<String>) -> Said {
+        self.data = data.into();
+        self
+    }
+
+    /// In one language, or both (`中文 English`) without one; the data after it.
+    pub fn render(&self, lang: Option<crate::events::Lang>) -> String {
+        let words = match lang {
+            Some(crate::events::Lang::Zh) => self.zh.clone(),
+            Some(crate::events::Lang::En) => self.en.clone(),
+            None if self.zh == self.en => self.zh.clone(),
+            None => format!("{} {}", self.zh, self.en),
+        };
+        [words.trim(), self.data.as_str()]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// One thing checked.
 #[derive(Debug, Clone)]
 pub struct Probe {
-    /// What was checked, "中文 English".
-    pub what: &'static str,
+    /// What was checked.
+    pub what: Said,
     pub health: Health,
-    pub detail: String,
+    pub detail: Said,
     /// What to do about it, when something is wrong.
-    pub fix: Option<String>,
+    pub fix: Option<Said>,
 }
 
 impl Probe {
-    fn ok(what: &'static str, detail: impl Into<String>) -> Probe {
+    fn ok(what: (&str, &str), detail: Said) -> Probe {
         Probe {
-            what,
+            what: Said::new(what.0, what.1),
             health: Health::Ok,
-            detail: detail.into(),
+            detail,
             fix: None,
         }
     }
 
-    fn problem(what: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Probe {
+    fn problem(what: (&str, &str), detail: Said, fix: Said) -> Probe {
         Probe {
-            what,
+            what: Said::new(what.0, what.1),
             health: Health::Problem,
-            detail: detail.into(),
-            fix: Some(fix.into()),
+            detail,
+            fix: Some(fix),
         }
     }
 
-    fn warn(what: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Probe {
+    fn warn(what: (&str, &str), detail: Said, fix: Said) -> Probe {
         Probe {
             health: Health::Warn,
             ..Probe::problem(what, detail, fix)
         }
     }
 }
+
+const CONFIG: (&str, &str) = ("配置", "config");
+const PROFILE: (&str, &str) = ("协议配置", "profile");
+const TARGET: (&str, &str) = ("目标", "target");
+const BASE_URL: (&str, &str) = ("地址", "base URL");
+const DNS: (&str, &str) = ("域名解析", "DNS");
+const CONNECTION: (&str, &str) = ("连接", "connection");
+const CREDENTIALS: (&str, &str) = ("凭据", "credentials");
+const CLIENT: (&str, &str) = ("客户端", "client");
+const TOKEN: (&str, &str) = ("token", "token");
+const CLOCK: (&str, &str) = ("时钟", "clock");
 
 pub struct DoctorArgs {
     pub target: Option<String>,
@@ -81,48 +138,63 @@ pub async fn examine(profile: Profile, args: &DoctorArgs) -> Vec<Probe> {
                         .is_file()
                         .then(|| crate::config::DEFAULT_FILE.to_string())
                 })
-                .unwrap_or_else(|| "默认值 defaults (no mallcheck.toml here)".into());
-            probes.push(Probe::ok("配置 config", source));
+                .map(Said::data)
+                .unwrap_or_else(|| {
+                    Said::new(
+                        "默认值（此处没有 mallcheck.toml）",
+                        "defaults (no mallcheck.toml here)",
+                    )
+                });
+            probes.push(Probe::ok(CONFIG, source));
             config
         }
         Err(e) => {
             probes.push(Probe::problem(
-                "配置 config",
-                e.to_string(),
-                "修正配置文件中指出的键 fix the key named above; `mallcheck init` writes a commented mallcheck.toml",
+                CONFIG,
+                Said::data(e.to_string()),
+                Said::new(
+                    "修正上面指出的键；`mallcheck init` 可写出带注释的 mallcheck.toml",
+                    "fix the key named above; `mallcheck init` writes a commented mallcheck.toml",
+                ),
             ));
             return probes;
         }
     };
     if let Err(e) = crate::checks::validate_profile(&profile) {
         probes.push(Probe::problem(
-            "协议配置 profile",
-            e,
-            "修正 --profile 目录 fix the profile folder given with --profile",
+            PROFILE,
+            Said::data(e),
+            Said::new(
+                "修正 --profile 指定的目录",
+                "fix the profile folder given with --profile",
+            ),
         ));
         return probes;
     }
     let Some(raw) = args.target.clone().or_else(|| config.target.clone()) else {
         probes.push(Probe::warn(
-            "目标 target",
-            "未设置供应商地址 no target set",
-            "用 --target URL 或 mallcheck.toml 中的 target = 指定 pass --target URL or set target = in mallcheck.toml (without one, `mallcheck run` tests the embedded reference supplier)",
+            TARGET,
+            Said::new("未设置供应商地址", "no target set"),
+            Said::new(
+                "用 --target URL 或 mallcheck.toml 中的 target = 指定（不指定时 `mallcheck run` 测试内置参考供应商）",
+                "pass --target URL or set target = in mallcheck.toml (without one, `mallcheck run` tests the embedded reference supplier)",
+            ),
         ));
         return probes;
     };
     let base = match crate::target::check_base_url(&raw, &profile) {
         Ok(base) => {
             probes.push(Probe::ok(
-                "地址 base URL",
-                crate::target::without_password(&base),
+                BASE_URL,
+                Said::data(crate::target::without_password(&base)),
             ));
             base
         }
         Err(message) => {
             probes.push(Probe::problem(
-                "地址 base URL",
-                message,
-                "按上述提示修正 --target fix --target as said",
+                BASE_URL,
+                Said::data(message),
+                Said::new("按上述提示修正 --target", "fix --target as said"),
             ));
             return probes;
         }
@@ -143,83 +215,94 @@ pub async fn examine(profile: Profile, args: &DoctorArgs) -> Vec<Probe> {
         Ok(Ok(found)) => found.collect(),
         Ok(Err(e)) => {
             probes.push(Probe::problem(
-                "域名解析 DNS",
-                format!("{host}: {e}"),
-                "检查主机名拼写、DNS 或代理 check the host name's spelling, the DNS and any proxy",
-            ));
-            return probes;
-        }
-        Err(_) => {
-            probes.push(Probe::problem(
-                "域名解析 DNS",
-                format!("{host}: no answer within {} s", NETWORK_DEADLINE.as_secs()),
-                "检查 DNS 设置 check the DNS settings",
-            ));
-            return probes;
-        }
-    };
-    let Some(address) = addresses.first().copied() else {
-        probes.push(Probe::problem(
-            "域名解析 DNS",
-            format!("{host}: no address"),
-            "检查 DNS 记录 check the host's DNS records",
-        ));
-        return probes;
-    };
-    probes.push(Probe::ok(
-        "域名解析 DNS",
-        format!("{host} → {}", address.ip()),
-    ));
-    let started = Instant::now();
-    match tokio::time::timeout(NETWORK_DEADLINE, tokio::net::TcpStream::connect(address)).await {
-        Ok(Ok(_)) => probes.push(Probe::ok(
-            "连接 connection",
-            format!("{address} in {} ms", started.elapsed().as_millis()),
-        )),
-        Ok(Err(e)) => {
-            probes.push(Probe::problem(
-                "连接 connection",
-                format!("{address}: {e}"),
-                format!(
-                    "确认供应商在端口 {port} 上运行，且防火墙放行 make sure the supplier listens on port {port} and no firewall is in the way"
+                DNS,
+                Said::data(format!("{host}: {e}")),
+                Said::new(
+                    "检查主机名拼写、DNS 或代理",
+                    "check the host name's spelling, the DNS and any proxy",
                 ),
             ));
             return probes;
         }
         Err(_) => {
             probes.push(Probe::problem(
-                "连接 connection",
-                format!("{address}: no answer within {} s", NETWORK_DEADLINE.as_secs()),
-                "检查网络、防火墙或 VPN check the network, firewall or VPN between here and the supplier",
+                DNS,
+                within(NETWORK_DEADLINE).with(host.clone()),
+                Said::new("检查 DNS 设置", "check the DNS settings"),
+            ));
+            return probes;
+        }
+    };
+    let Some(address) = addresses.first().copied() else {
+        probes.push(Probe::problem(
+            DNS,
+            Said::new("没有地址", "no address").with(host.clone()),
+            Said::new("检查该主机的 DNS 记录", "check the host's DNS records"),
+        ));
+        return probes;
+    };
+    probes.push(Probe::ok(
+        DNS,
+        Said::data(format!("{host} → {}", address.ip())),
+    ));
+    let started = Instant::now();
+    match tokio::time::timeout(NETWORK_DEADLINE, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(_)) => probes.push(Probe::ok(
+            CONNECTION,
+            Said::data(format!("{address}, {} ms", started.elapsed().as_millis())),
+        )),
+        Ok(Err(e)) => {
+            probes.push(Probe::problem(
+                CONNECTION,
+                Said::data(format!("{address}: {e}")),
+                Said::new(
+                    format!("确认供应商在端口 {port} 上运行，且防火墙放行"),
+                    format!("make sure the supplier listens on port {port} and no firewall is in the way"),
+                ),
+            ));
+            return probes;
+        }
+        Err(_) => {
+            probes.push(Probe::problem(
+                CONNECTION,
+                within(NETWORK_DEADLINE).with(address.to_string()),
+                Said::new(
+                    "检查本机与供应商之间的网络、防火墙或 VPN",
+                    "check the network, firewall or VPN between here and the supplier",
+                ),
             ));
             return probes;
         }
     }
 
     let Some(credentials) = config.credentials(None) else {
+        let (user, password) = (
+            &config.credentials.username_env,
+            &config.credentials.password_env,
+        );
         probes.push(Probe::problem(
-            "凭据 credentials",
-            "未设置 not set",
-            format!(
-                "设置环境变量 {} 和 {}（或 mallcheck.toml 的 [credentials]）set {} and {} (or [credentials] in mallcheck.toml)",
-                config.credentials.username_env,
-                config.credentials.password_env,
-                config.credentials.username_env,
-                config.credentials.password_env
+            CREDENTIALS,
+            Said::new("未设置", "not set"),
+            Said::new(
+                format!("设置环境变量 {user} 和 {password}（或 mallcheck.toml 的 [credentials]）"),
+                format!("set {user} and {password} (or [credentials] in mallcheck.toml)"),
             ),
         ));
         return probes;
     };
+    let source = if std::env::var(&config.credentials.password_env).is_ok_and(|v| !v.is_empty()) {
+        config.credentials.password_env.clone()
+    } else {
+        "mallcheck.toml".into()
+    };
     probes.push(Probe::ok(
-        "凭据 credentials",
-        format!(
-            "username {:?}, password from {}",
-            credentials.username,
-            if std::env::var(&config.credentials.password_env).is_ok_and(|v| !v.is_empty()) {
-                config.credentials.password_env.clone()
-            } else {
-                "mallcheck.toml".into()
-            }
+        CREDENTIALS,
+        Said::new(
+            format!("用户名 {:?}，密码来自 {source}", credentials.username),
+            format!(
+                "username {:?}, password from {source}",
+                credentials.username
+            ),
         ),
     ));
     let client = match Client::new(
@@ -235,9 +318,9 @@ pub async fn examine(profile: Profile, args: &DoctorArgs) -> Vec<Probe> {
         Ok(client) => client,
         Err(e) => {
             probes.push(Probe::problem(
-                "客户端 client",
-                e.to_string(),
-                "检查 --target check --target",
+                CLIENT,
+                Said::data(e.to_string()),
+                Said::new("检查 --target", "check --target"),
             ));
             return probes;
         }
@@ -255,17 +338,20 @@ pub async fn examine(profile: Profile, args: &DoctorArgs) -> Vec<Probe> {
     );
     probes.push(match (&exchange.error, &exchange.response, &issued) {
         (_, _, Some(token)) => Probe::ok(
-            "token",
-            format!(
-                "已获取 issued{}",
+            TOKEN,
+            Said::new("已获取", "issued").with(
                 token
                     .expires_at
                     .as_ref()
-                    .map(|e| format!(", expires_at {e}"))
-                    .unwrap_or_default()
+                    .map(|e| format!("expires_at {e}"))
+                    .unwrap_or_default(),
             ),
         ),
-        (Some(error), _, _) => Probe::problem("token", error.describe(), transport_fix(error, &url)),
+        (Some(error), _, _) => Probe::problem(
+            TOKEN,
+            Said::data(error.describe()),
+            transport_fix(error, &url),
+        ),
         (None, Some(response), None) => {
             let answer = exchange.answer();
             let desc = answer
@@ -280,27 +366,35 @@ pub async fn examine(profile: Profile, args: &DoctorArgs) -> Vec<Probe> {
                 } else {
                     "no JSON"
                 };
+                let base = crate::target::without_password(&base);
                 Probe::problem(
-                    "token",
-                    format!("HTTP {} with {kind} at {}", response.status, exchange.request.url),
-                    {
-                        let base = crate::target::without_password(&base);
-                        format!(
-                            "token 接口应在 {base}{token_path}：检查基础地址或网关 the token interface should answer at {base}{token_path}: check the base URL, or a gateway or login page in front of the supplier"
-                        )
-                    },
+                    TOKEN,
+                    Said::data(format!(
+                        "HTTP {} with {kind} at {}",
+                        response.status, exchange.request.url
+                    )),
+                    Said::new(
+                        format!("token 接口应在 {base}{token_path}：检查基础地址，或供应商前面的网关、登录页"),
+                        format!("the token interface should answer at {base}{token_path}: check the base URL, or a gateway or login page in front of the supplier"),
+                    ),
                 )
             } else {
                 Probe::problem(
-                    "token",
-                    format!("供应商拒绝 refused: desc {desc:?} (HTTP {})", response.status),
-                    format!(
-                        "检查凭据 {vars}（用户名、明文密码；只发送其 md5）check the credentials in {vars} (username, plain password: only its md5 is sent); if desc speaks of time, see the clock below"
+                    TOKEN,
+                    Said::new("供应商拒绝", "refused")
+                        .with(format!("desc {desc:?} (HTTP {})", response.status)),
+                    Said::new(
+                        format!("检查凭据 {vars}（用户名、明文密码；只发送其 md5）；若 desc 提到时间，见下面的时钟"),
+                        format!("check the credentials in {vars} (username, plain password: only its md5 is sent); if desc speaks of time, see the clock below"),
                     ),
                 )
             }
         }
-        (None, None, None) => Probe::problem("token", "无回答 no answer", "重试 try again"),
+        (None, None, None) => Probe::problem(
+            TOKEN,
+            Said::new("无回答", "no answer"),
+            Said::new("重试", "try again"),
+        ),
     });
 
     // The sign carries a timestamp the supplier checks against its clock.
@@ -315,21 +409,36 @@ pub async fn examine(profile: Profile, args: &DoctorArgs) -> Vec<Probe> {
             let offset_s = (date.timestamp_millis() - midpoint as i64) / 1000;
             if offset_s.abs() > CLOCK_WARN_SECONDS {
                 probes.push(Probe::warn(
-                    "时钟 clock",
-                    format!("供应商时钟相差 the supplier's clock is {offset_s:+} s from this machine's"),
-                    "签名中的时间戳可能被拒绝（TOK-TIMESTAMP-WINDOW）：用 NTP 同步时钟 the signed timestamp may be refused (TOK-TIMESTAMP-WINDOW): sync the clocks with NTP",
+                    CLOCK,
+                    Said::new(
+                        format!("供应商时钟与本机相差 {offset_s:+} 秒"),
+                        format!("the supplier's clock is {offset_s:+} s from this machine's"),
+                    ),
+                    Said::new(
+                        "签名中的时间戳可能被拒绝（TOK-TIMESTAMP-WINDOW）：用 NTP 同步时钟",
+                        "the signed timestamp may be refused (TOK-TIMESTAMP-WINDOW): sync the clocks with NTP",
+                    ),
                 ));
             } else {
                 probes.push(Probe::ok(
-                    "时钟 clock",
-                    format!("{offset_s:+} s from this machine's (Date header)"),
+                    CLOCK,
+                    Said::new(
+                        format!("与本机相差 {offset_s:+} 秒（Date 头）"),
+                        format!("{offset_s:+} s from this machine's (Date header)"),
+                    ),
                 ));
             }
         }
         None if exchange.response.is_some() => probes.push(Probe::warn(
-            "时钟 clock",
-            "回答没有 Date 头，无法比较 the answer has no Date header: the offset is not known",
-            "确认本机时钟准确 make sure this machine's clock is right (NTP)",
+            CLOCK,
+            Said::new(
+                "回答没有 Date 头，无法比较",
+                "the answer has no Date header: the offset is not known",
+            ),
+            Said::new(
+                "确认本机时钟准确（NTP）",
+                "make sure this machine's clock is right (NTP)",
+            ),
         )),
         None => {}
     }
@@ -337,7 +446,7 @@ pub async fn examine(profile: Profile, args: &DoctorArgs) -> Vec<Probe> {
 }
 
 /// What to try for a transport error of the token call.
-fn transport_fix(error: &TransportError, url: &url::Url) -> String {
+fn transport_fix(error: &TransportError, url: &url::Url) -> Said {
     match error {
         TransportError::Tls { .. } if url.scheme() == "https" => {
             let mut plain = url.clone();
@@ -345,23 +454,37 @@ fn transport_fix(error: &TransportError, url: &url::Url) -> String {
             if plain.password().is_some() {
                 let _ = plain.set_password(Some(crate::exchange::MASKED));
             }
-            format!(
-                "该端口可能是普通 HTTP this port may speak plain HTTP: try {}",
-                plain.as_str().trim_end_matches('/')
+            let plain = plain.as_str().trim_end_matches('/').to_string();
+            Said::new(
+                format!("该端口可能是普通 HTTP：试试 {plain}"),
+                format!("this port may speak plain HTTP: try {plain}"),
             )
         }
-        TransportError::Tls { .. } => "检查证书 check the supplier's certificate".into(),
-        TransportError::Timeout { .. } => {
-            "供应商未在时限内回答：检查网关，或用 --timeout 放宽 the supplier did not answer in time: check a gateway in front of it, or allow more with --timeout".into()
+        TransportError::Tls { .. } => {
+            Said::new("检查供应商的证书", "check the supplier's certificate")
         }
-        TransportError::Closed { .. } => {
-            "连接被关闭：若该端口是 HTTPS，请用 https:// the connection was closed: if this port speaks TLS, use https://".into()
-        }
-        TransportError::Redirect { .. } | TransportError::RedirectLoop { .. } => {
-            "基础地址被重定向：使用重定向后的地址 the base URL is redirected: use the address it redirects to".into()
-        }
-        _ => "检查 --target 与网络 check --target and the network".into(),
+        TransportError::Timeout { .. } => Said::new(
+            "供应商未在时限内回答：检查其前面的网关，或用 --timeout 放宽",
+            "the supplier did not answer in time: check a gateway in front of it, or allow more with --timeout",
+        ),
+        TransportError::Closed { .. } => Said::new(
+            "连接被关闭：若该端口是 HTTPS，请用 https://",
+            "the connection was closed: if this port speaks TLS, use https://",
+        ),
+        TransportError::Redirect { .. } | TransportError::RedirectLoop { .. } => Said::new(
+            "基础地址被重定向：使用重定向后的地址",
+            "the base URL is redirected: use the address it redirects to",
+        ),
+        _ => Said::new("检查 --target 与网络", "check --target and the network"),
     }
+}
+
+/// "No answer within N s", in both languages.
+fn within(deadline: Duration) -> Said {
+    Said::new(
+        format!("{} 秒内没有回答", deadline.as_secs()),
+        format!("no answer within {} s", deadline.as_secs()),
+    )
 }
 
 fn now_ms() -> u64 {

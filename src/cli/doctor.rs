@@ -9,7 +9,11 @@ use crate::exit;
 use crate::profile::Profile;
 
 /// 0 when nothing needs fixing, 1 when something does.
-pub fn doctor_command(profile: Profile, args: DoctorArgs) -> ExitCode {
+pub fn doctor_command(
+    profile: Profile,
+    args: DoctorArgs,
+    lang: Option<crate::events::Lang>,
+) -> ExitCode {
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(e) => {
@@ -25,22 +29,36 @@ pub fn doctor_command(profile: Profile, args: DoctorArgs) -> ExitCode {
             Health::Warn => "!",
             Health::Problem => "✘",
         };
-        text.push_str(&format!("  {mark} {}: {}\n", probe.what, probe.detail));
+        text.push_str(&format!(
+            "  {mark} {}: {}\n",
+            probe.what.render(lang),
+            probe.detail.render(lang)
+        ));
         if let Some(fix) = &probe.fix {
-            text.push_str(&format!("      → {fix}\n"));
+            text.push_str(&format!("      → {}\n", fix.render(lang)));
         }
     }
     let problems = probes
         .iter()
         .filter(|p| p.health == Health::Problem)
         .count();
-    if problems == 0 {
-        text.push_str("可以运行 ready: `mallcheck run` (add --allow-orders only against a test environment)\n");
+    let say = |zh: String, en: String| match lang {
+        Some(crate::events::Lang::Zh) => zh,
+        Some(crate::events::Lang::En) => en,
+        None => format!("{zh} {en}"),
+    };
+    text.push_str(&if problems == 0 {
+        say(
+            "可以运行：`mallcheck run`（只对测试环境加 --allow-orders）".into(),
+            "ready: `mallcheck run` (add --allow-orders only against a test environment)".into(),
+        )
     } else {
-        text.push_str(&format!(
-            "{problems} 个问题需要修正 problem(s) to fix before a run\n"
-        ));
-    }
+        say(
+            format!("{problems} 个问题需要在运行前修正"),
+            format!("{problems} problem(s) to fix before a run"),
+        )
+    });
+    text.push('\n');
     super::stdout(&text);
     ExitCode::from(if problems == 0 {
         exit::OK

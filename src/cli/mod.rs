@@ -293,6 +293,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Doctor { target, config } => Ok(doctor::doctor_command(
             load()?,
             crate::doctor::DoctorArgs { target, config },
+            lang,
         )),
         Command::Report {
             dir,

@@ -632,6 +632,19 @@ fn init_then_doctor_lead_to_a_first_run() {
         said.contains("token: 已获取 issued") && said.contains("时钟 clock"),
         "{said}"
     );
+    // In one language when asked: every word of the probes, not only their names.
+    let has_chinese = |t: &str| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let (code, said) = doctor(&right, &["--lang", "en"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        !has_chinese(&said) && said.contains("ready: `mallcheck run`"),
+        "{said}"
+    );
+    let (_, said) = doctor(&wrong, &["--lang", "zh"]);
+    assert!(
+        said.contains("供应商拒绝") && !said.contains("check the credentials"),
+        "{said}"
+    );
     let https = serve.url.replacen("http://", "https://", 1);
     let (code, said) = doctor(&right, &["--target", &https]);
     assert_eq!(code, Some(1));
