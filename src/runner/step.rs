@@ -349,6 +349,9 @@ async fn send(
             .map(|t| t.first_issued_ms);
         shared.client.note_token_exchange(&exchange);
         shared.emit_exchange(&exchange);
+        // The token scenario's own call may be the first to find the supplier unreachable:
+        // the calls after it are then refused at once, without an exchange of their own.
+        note_unreachable(shared, &exchange);
         return Ok(Sent {
             exchange,
             reissued_since,
