@@ -38,23 +38,7 @@ fn run(dir: &Path, out: &str, faults: &[&str], extra: &[&str]) -> Output {
 
 /// report.json of a run folder, checked against its schema.
 fn report(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json written");
-    let report: Value = serde_json::from_str(&text).expect("report.json is JSON");
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string("schemas/mallcheck/report.schema.json").expect("report schema"),
-    )
-    .expect("schema JSON");
-    let validator = jsonschema::validator_for(&schema).expect("the report schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .take(5)
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "report.json breaks its schema: {errors:#?}"
-    );
-    report
+    crate::common::schema_checked_report(&dir.join("report.json"))
 }
 
 fn rows<'a>(report: &'a Value, status: &str) -> Vec<&'a Value> {

@@ -82,6 +82,27 @@ pub fn mallcheck(
     command.output().expect("the binary runs")
 }
 
+/// The report.json at `path`, checked against `schemas/mallcheck/report.schema.json`.
+pub fn schema_checked_report(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("report.json written");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("report.json is JSON");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("schemas/mallcheck/report.schema.json").expect("report schema"),
+    )
+    .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the report schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .take(5)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report.json breaks its schema: {errors:#?}"
+    );
+    report
+}
+
 /// A `mallcheck serve` process, killed when dropped (also when the test fails).
 pub struct Serve {
     child: std::process::Child,
