@@ -420,6 +420,36 @@ impl Knowledge {
         }
     }
 
+    /// What an answer judged by [`super::judge_exchange`] (or read compactly) tells: its result
+    /// when it succeeded, its `desc` when it did not. `run` and `sweep` learn through this.
+    pub fn learn_judged(
+        &mut self,
+        interface: &str,
+        params: &Map<String, Value>,
+        judged: &super::Judged,
+    ) {
+        if !judged.succeeded() {
+            // Read in place: knowledge keeps its first characters, and a desc may be megabytes.
+            let other;
+            let desc = match judged.answer.as_ref().and_then(|a| a.desc()) {
+                Some(text) => text,
+                None => {
+                    other = judged
+                        .value()
+                        .and_then(|a| a.get("desc"))
+                        .map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_string))
+                        .unwrap_or_else(|| "no readable answer".into());
+                    other.as_str()
+                }
+            };
+            self.learn_failure(interface, params, desc);
+        } else if let Some(codes) = &judged.sku_codes {
+            self.learn_pool_codes(params, codes);
+        } else {
+            self.learn(interface, params, judged.result(), judged.content_clean());
+        }
+    }
+
     /// A failed detail call still tells something: the SKU has no usable detail.
     pub fn learn_failure(&mut self, interface: &str, params: &Map<String, Value>, desc: &str) {
         self.refusals

@@ -320,6 +320,14 @@ impl Config {
         }
     }
 
+    /// The parsing bounds of one answer (`max_answer_items`, `max_answer_depth`).
+    pub fn answer_limits(&self) -> crate::checks::AnswerLimits {
+        crate::checks::AnswerLimits {
+            max_items: self.max_answer_items,
+            max_depth: self.max_answer_depth,
+        }
+    }
+
     pub fn is_test_environment(&self) -> bool {
         self.environment.as_deref() == Some("test")
     }

@@ -525,31 +525,7 @@ async fn learn(
     let interface = rendered.interface;
     let succeeded = judged.succeeded();
     if let Ok(mut knowledge) = shared.knowledge.lock() {
-        if let (true, Some(codes)) = (succeeded, &judged.sku_codes) {
-            knowledge.learn_pool_codes(&rendered.params, codes);
-        } else if succeeded {
-            knowledge.learn(
-                &interface.id,
-                &rendered.params,
-                judged.result(),
-                judged.content_clean(),
-            );
-        } else {
-            // Read in place: knowledge keeps its first characters, and a desc may be megabytes.
-            let other;
-            let desc = match judged.answer.as_ref().and_then(|a| a.desc()) {
-                Some(text) => text,
-                None => {
-                    other = judged
-                        .value()
-                        .and_then(|a| a.get("desc"))
-                        .map(as_text)
-                        .unwrap_or_else(|| "no readable answer".into());
-                    other.as_str()
-                }
-            };
-            knowledge.learn_failure(&interface.id, &rendered.params, desc);
-        }
+        knowledge.learn_judged(&interface.id, &rendered.params, judged);
     }
     shared
         .orders
@@ -768,10 +744,7 @@ fn exchange_input<'a>(
         expect_success,
         token_first_issued_ms,
         latency_bound_ms: shared.config.stock_latency_ms,
-        limits: checks::AnswerLimits {
-            max_items: shared.config.max_answer_items,
-            max_depth: shared.config.max_answer_depth,
-        },
+        limits: shared.config.answer_limits(),
     }
 }
 

@@ -296,10 +296,7 @@ impl Ctx {
     }
 
     fn limits(&self) -> checks::AnswerLimits {
-        checks::AnswerLimits {
-            max_items: self.config.max_answer_items,
-            max_depth: self.config.max_answer_depth,
-        }
+        self.config.answer_limits()
     }
 
     /// The token answers the client fetched on its own: judged like any answer (the first
@@ -823,15 +820,8 @@ async fn judge_batch(
                     .map_or("no answer".to_string(), TransportError::describe)
             })
         });
-        if judged.succeeded() {
-            knowledge.learn(interface, &params, judged.result(), judged.content_clean());
-        } else if unread.is_none() {
-            let desc = judged
-                .answer
-                .as_ref()
-                .and_then(|a| a.desc())
-                .unwrap_or("no readable answer");
-            knowledge.learn_failure(interface, &params, desc);
+        if judged.succeeded() || unread.is_none() {
+            knowledge.learn_judged(interface, &params, &judged);
         }
         match sku_index {
             Some(i) => {
