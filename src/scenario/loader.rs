@@ -14,6 +14,9 @@ use super::yaml::{self, Located};
 use crate::profile::{Profile, RequirementSet, StandaloneSchema};
 
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");
+/// The anchors every scenario file may use (`<<: *delivery`), read ahead of each file. It holds
+/// no scenario of its own.
+const FRAGMENTS_FILE: &str = "fragments.yaml";
 const SCENARIO_SCHEMA: &str = include_str!("../../schemas/mallcheck/scenario.schema.json");
 
 /// Template roots that are always there.
@@ -87,7 +90,7 @@ fn read_files(source: &ScenarioSource) -> Result<Vec<SourceFile>, LoadError> {
         ScenarioSource::Embedded => {
             fn walk(dir: &Dir<'static>, out: &mut Vec<SourceFile>) {
                 for file in dir.files() {
-                    if is_yaml(file.path()) {
+                    if is_yaml(file.path()) && file.path() != Path::new(FRAGMENTS_FILE) {
                         let name = file.path().to_string_lossy().replace('\\', "/");
                         out.push(SourceFile {
                             folder_set: folder_set(&name),
@@ -155,6 +158,14 @@ fn read_files(source: &ScenarioSource) -> Result<Vec<SourceFile>, LoadError> {
     Ok(files)
 }
 
+/// The text of `scenarios/fragments.yaml`.
+fn fragments() -> &'static str {
+    EMBEDDED
+        .get_file(FRAGMENTS_FILE)
+        .and_then(|f| f.contents_utf8())
+        .unwrap_or_default()
+}
+
 /// Loads, validates and cross-checks every scenario of `source`.
 pub fn load_scenarios(
     source: &ScenarioSource,
@@ -177,7 +188,7 @@ pub fn load_scenarios(
             column,
             message,
         };
-        let located = match yaml::parse(&file.text) {
+        let located = match yaml::parse_after(fragments(), &file.text) {
             Ok(located) => located,
             Err(e) => {
                 problems.push(problem(e.line, e.column, format!("YAML: {}", e.message)));
@@ -201,7 +212,8 @@ pub fn load_scenarios(
             }
             continue;
         }
-        // `x-` keys hold fragments for anchors (`<<: *delivery`), already copied where used.
+        // `x-` keys (and `x-fragments`, read ahead of the file) hold fragments for anchors
+        // (`<<: *delivery`), already copied where used.
         let mut value = located.value.clone();
         if let Some(map) = value.as_object_mut() {
             map.retain(|key, _| !key.starts_with("x-"));

@@ -46,6 +46,38 @@ pub struct YamlError {
     pub message: String,
 }
 
+/// Parses `text` read after `prelude` (a text of anchors the document may use), with every
+/// line number counted in `text` alone. An error inside the prelude keeps its own line, and
+/// says so.
+pub fn parse_after(prelude: &str, text: &str) -> Result<Located, YamlError> {
+    if prelude.is_empty() {
+        return parse(text);
+    }
+    let prelude = prelude.trim_end_matches('\n');
+    let shift = prelude.lines().count();
+    // A document start marker would end the prelude's document: read it as a blank line.
+    let text = match text.strip_prefix("---") {
+        Some(rest) if rest.starts_with(['\n', '\r']) || rest.is_empty() => rest,
+        _ => text,
+    };
+    match parse(&format!("{prelude}\n{text}")) {
+        Ok(mut located) => {
+            for position in located.positions.values_mut() {
+                position.line = position.line.saturating_sub(shift).max(1);
+            }
+            Ok(located)
+        }
+        Err(mut e) if e.line > shift => {
+            e.line -= shift;
+            Err(e)
+        }
+        Err(mut e) => {
+            e.message = format!("in the fragments read before this file: {}", e.message);
+            Err(e)
+        }
+    }
+}
+
 pub fn parse(text: &str) -> Result<Located, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
@@ -341,6 +373,24 @@ mod tests {
         assert!(doc.value["one"].get("<<").is_none());
         let error = parse("a: &x [1]\nb:\n  <<: *x\n").expect_err("not a mapping");
         assert!(error.message.contains("merge key"), "{error}");
+    }
+
+    #[test]
+    fn fragments_read_ahead_lend_their_anchors_and_keep_the_file_s_own_lines() {
+        let prelude = "x-fragments:\n  delivery: &delivery {name: n, freight: 0}\n";
+        let text = "---\nid: a\nsteps:\n  - params: {<<: *delivery, freight: 5}\n";
+        let doc = parse_after(prelude, text).expect("parses");
+        assert_eq!(doc.value["steps"][0]["params"]["name"], "n");
+        assert_eq!(doc.value["steps"][0]["params"]["freight"], 5);
+        assert_eq!(doc.position("/steps/0").line, 4, "lines of the file itself");
+        let error = parse_after(prelude, "id: a\nb: [1\n").expect_err("unclosed");
+        assert!(error.line <= 3, "{error}");
+        let error = parse_after(prelude, "id: a\nid: b\n").expect_err("duplicate");
+        assert_eq!(error.line, 2, "{error}");
+        assert!(
+            parse_after("x: [1\n", "id: a\n").is_err(),
+            "a broken prelude"
+        );
     }
 
     #[test]
