@@ -125,7 +125,7 @@ impl Baseline {
     pub fn load(path: &Path, profile: &Profile) -> Result<Baseline, String> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             format!(
-                "无法读取基线文件 cannot read the baseline {}: {e}",
+                "无法读取基线文件 / cannot read the baseline {}: {e}",
                 path.display()
             )
         })?;
@@ -137,7 +137,7 @@ impl Baseline {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
             format!(
-                "{file}:{line}: 基线文件格式错误 malformed baseline: {}",
+                "{file}:{line}: 基线文件格式错误 / malformed baseline: {}",
                 e.message().trim()
             )
         })?;
@@ -148,7 +148,7 @@ impl Baseline {
             let at = |what: String| format!("{file}:{line}: {what}");
             if profile.requirement(&raw.requirement).is_none() {
                 return Err(at(format!(
-                    "未知需求 unknown requirement {:?}; `mallcheck requirements` lists them",
+                    "未知需求 / unknown requirement {:?}; `mallcheck requirements` lists them",
                     raw.requirement
                 )));
             }
@@ -156,26 +156,26 @@ impl Baseline {
                 && profile.interface(id).is_none()
             {
                 return Err(at(format!(
-                    "未知接口 unknown interface {id:?}; `mallcheck list` shows the ids"
+                    "未知接口 / unknown interface {id:?}; `mallcheck list` shows the ids"
                 )));
             }
             if let Some(pointer) = &raw.pointer
                 && !(pointer.is_empty() || pointer.starts_with('/'))
             {
                 return Err(at(format!(
-                    "指针应以 / 开头 a pointer pattern starts with / (like /result/*/price), not {pointer:?}"
+                    "指针应以「/」开头（如 /result/*/price），而不是 {pointer:?} / a pointer pattern starts with / (like /result/*/price), not {pointer:?}"
                 )));
             }
             let reason = raw.reason.unwrap_or_default().trim().to_string();
             if reason.is_empty() {
                 return Err(at(
-                    "缺少接受理由 reason = \"…\" is missing: every accepted failure says why"
+                    "缺少接受理由 / reason = \"…\" is missing: every accepted failure says why"
                         .into(),
                 ));
             }
             if reason.starts_with("TODO") {
                 return Err(at(format!(
-                    "接受理由仍是占位符 the reason is still the placeholder {reason:?}: write why this failure is accepted"
+                    "接受理由仍是占位符 / the reason is still the placeholder {reason:?}: write why this failure is accepted"
                 )));
             }
             entries.push(Entry {

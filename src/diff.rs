@@ -6,6 +6,7 @@
 //! A failure is named as a baseline names it (requirement, check, interface, scenario), never
 //! by its message. Pure functions over two `report.json`s.
 
+use crate::lang::{Lang, message, pick};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -34,13 +35,13 @@ impl RunFolder {
         };
         let text = std::fs::read_to_string(&file).map_err(|e| {
             format!(
-                "无法读取 cannot read {}: {e} (a run folder, the --out of a run, holds report.json)",
+                "无法读取 / cannot read {}: {e} (a run folder, the --out of a run, holds report.json)",
                 file.display()
             )
         })?;
         let report: Report = serde_json::from_str(&text).map_err(|e| {
             format!(
-                "{}:{}:{}: 不是 mallcheck 的 report.json not a mallcheck report.json: {e}",
+                "{}:{}:{}: 不是 mallcheck 的 report.json / not a mallcheck report.json: {e}",
                 file.display(),
                 e.line(),
                 e.column()
@@ -211,31 +212,42 @@ pub fn diff(a: &RunFolder, b: &RunFolder) -> RunDiff {
     // The embedded supplier listens on a new port each run: it is the same supplier.
     let same_target = (ra.embedded && rb.embedded) || ra.target == rb.target;
     if !same_target {
-        because.push(format!(
-            "目标不同 different target: {} → {}",
-            ra.target, rb.target
-        ));
+        let (a, b) = (&ra.target, &rb.target);
+        because.push(format!("目标不同：{a} → {b} / different target: {a} → {b}"));
     }
     if ra.profile_sha256 != rb.profile_sha256 {
-        because.push("配置文件夹不同 different profile (profile_sha256)".into());
+        because.push("协议配置不同（profile_sha256） / different profile (profile_sha256)".into());
     }
     if let (Some(x), Some(y)) = (&a.config_sha256, &b.config_sha256)
         && x != y
     {
-        because.push("配置不同 different config (manifest config_sha256)".into());
+        because.push(
+            "配置文件不同（manifest config_sha256） / different config (manifest config_sha256)"
+                .into(),
+        );
     }
     if ra.narrowed_by != rb.narrowed_by {
+        // Each side of the scope in its own language, so that the line stays one text of two.
+        let scope = |narrowed: &[String], lang| {
+            narrowed
+                .iter()
+                .map(|n| message(n, Some(lang)).replace(" / ", ", "))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let zh = |n: &[String]| scope(n, Lang::Zh);
+        let en = |n: &[String]| scope(n, Lang::En);
         because.push(format!(
-            "范围不同 different scope: [{}] → [{}]",
-            ra.narrowed_by.join("; "),
-            rb.narrowed_by.join("; ")
+            "范围不同：[{}] → [{}] / different scope: [{}] → [{}]",
+            zh(&ra.narrowed_by),
+            zh(&rb.narrowed_by),
+            en(&ra.narrowed_by),
+            en(&rb.narrowed_by)
         ));
     }
     if ra.tool != rb.tool {
-        because.push(format!(
-            "版本不同 different tool: {} → {}",
-            ra.tool, rb.tool
-        ));
+        let (a, b) = (&ra.tool, &rb.tool);
+        because.push(format!("版本不同：{a} → {b} / different tool: {a} → {b}"));
     }
     let same_sample = ra.scope.seed == rb.scope.seed && ra.scope.sample == rb.scope.sample;
 
@@ -329,8 +341,8 @@ pub fn diff(a: &RunFolder, b: &RunFolder) -> RunDiff {
     }
 }
 
-/// The diff for a person, bilingual, one item a line.
-pub fn render(d: &RunDiff) -> String {
+/// The diff for a person, one item a line, in `lang` (both languages without one).
+pub fn render(d: &RunDiff, lang: Option<Lang>) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let run = |r: &RunInfo| {
@@ -339,29 +351,61 @@ pub fn render(d: &RunDiff) -> String {
             r.dir, r.run_id, r.seed, r.sample, r.verdict_required
         )
     };
-    let _ = writeln!(out, "比较 diff A: {}", run(&d.a));
+    let _ = writeln!(
+        out,
+        "{} A: {}",
+        crate::lang::tr("比较", "diff", lang),
+        run(&d.a)
+    );
     let _ = writeln!(out, "          B: {}", run(&d.b));
+    let each_reason = |lang| {
+        d.not_comparable_because
+            .iter()
+            .map(|r| pick(r, Some(lang)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
     if d.comparable {
         let _ = writeln!(
             out,
-            "可比 comparable: 目标、配置、范围相同 same target, profile, config and scope"
+            "{}",
+            pick(
+                "可比：目标、配置、范围相同 / comparable: same target, profile, config and scope",
+                lang
+            )
         );
     } else {
         let _ = writeln!(
             out,
-            "! 不可直接比较 not comparable: {}",
-            d.not_comparable_because.join("; ")
+            "! {}",
+            pick(
+                &format!(
+                    "不可直接比较：{} / not comparable: {}",
+                    each_reason(Lang::Zh),
+                    each_reason(Lang::En)
+                ),
+                lang
+            )
         );
     }
     if !d.same_sample {
         let _ = writeln!(
             out,
-            "! 抽样不同 different sample (seed {} → {}, sample {} → {}): a finding on sampled SKUs may come or go without a change of the supplier; --seed {} repeats A's",
-            d.a.seed, d.b.seed, d.a.sample, d.b.sample, d.a.seed
+            "! {}",
+            pick(
+                &format!(
+                    "抽样不同（种子 {sa} → {sb}，抽样 {na} → {nb}）：抽样 SKU 上的问题可能在供应商未改动时出现或消失；--seed {sa} 重现 A 的抽样 / different sample (seed {sa} → {sb}, sample {na} → {nb}): a finding on sampled SKUs may come or go without a change of the supplier; --seed {sa} repeats A's",
+                    sa = d.a.seed,
+                    sb = d.b.seed,
+                    na = d.a.sample,
+                    nb = d.b.sample
+                ),
+                lang
+            )
         );
     }
     let mut list = |title: &str, mark: &str, items: &[Finding]| {
-        let _ = writeln!(out, "\n{title} ({}):", items.len());
+        let _ = writeln!(out, "\n{} ({}):", pick(title, lang), items.len());
         for f in items {
             let _ = writeln!(
                 out,
@@ -371,23 +415,27 @@ pub fn render(d: &RunDiff) -> String {
                 f.status,
                 f.rows_a,
                 f.rows_b,
-                crate::excerpt::shorten(&one_line(&f.example), 160)
+                crate::excerpt::shorten(&message(&one_line(&f.example), lang), 160)
             );
         }
     };
-    list("新失败 new failures", "+", &d.new_failures);
-    list("已修复 fixed", "-", &d.fixed);
-    list("仍未通过 still failing", "=", &d.still_failing);
+    list("新失败 / new failures", "+", &d.new_failures);
+    list("已修复 / fixed", "-", &d.fixed);
+    list("仍未通过 / still failing", "=", &d.still_failing);
     if !d.not_judged_in_b.is_empty() {
         list(
-            "B 中未判定 not judged in B (neither fixed nor new)",
+            "B 中未判定 / not judged in B (neither fixed nor new)",
             "?",
             &d.not_judged_in_b,
         );
     }
     let _ = writeln!(
         out,
-        "\n未改动供应商也可能变化的结果 changed without a change of the supplier ({}):",
+        "\n{} ({}):",
+        pick(
+            "未改动供应商也可能变化的结果 / changed without a change of the supplier",
+            lang
+        ),
         d.changed.len()
     );
     for c in &d.changed {
@@ -494,9 +542,9 @@ mod tests {
             (d.changed[0].a.as_str(), d.changed[0].b.as_str()),
             ("pass", "not_tested")
         );
-        let text = render(&d);
+        let text = render(&d, None);
         assert!(text.contains("+ D / price-rule / prices / s1"), "{text}");
-        assert!(text.contains("抽样不同 different sample"), "{text}");
+        assert!(text.contains("different sample"), "{text}");
         // The other way round: B's pass failing again is new, D was not judged (not fixed).
         let back = diff(&b, &a);
         assert_eq!(ids(&back.new_failures), ["B", "C"]);

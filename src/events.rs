@@ -311,15 +311,16 @@ impl RunScope {
         }
         if !self.orders_allowed {
             why.push(
-                "不下单 orders not allowed (no --allow-orders, not environment = \"test\")".into(),
+                "不下单 / orders not allowed (no --allow-orders, not environment = \"test\")"
+                    .into(),
             );
         }
         if !self.admin {
-            why.push("无管理接口 no admin endpoints".into());
+            why.push("无管理接口 / no admin endpoints".into());
         }
         if !self.not_implemented.is_empty() {
             why.push(format!(
-                "供应商声明未实现 declared not implemented: {}",
+                "供应商声明未实现 / declared not implemented: {}",
                 self.not_implemented.join(", ")
             ));
         }

@@ -32,24 +32,24 @@ impl TransportError {
     pub fn describe(&self) -> String {
         match self {
             TransportError::Connect { message } => format!(
-                "无法连接 cannot connect: {message} (供应商是否在该主机和端口上运行？is the supplier running at this host and port? `mallcheck doctor` checks the target)"
+                "无法连接：{message}（供应商是否在该主机和端口上运行？`mallcheck doctor` 可检查目标） / cannot connect: {message} (is the supplier running at this host and port? `mallcheck doctor` checks the target)"
             ),
-            TransportError::Timeout { after_ms } => format!("超时 timed out after {after_ms} ms"),
+            TransportError::Timeout { after_ms } => format!("超时 / timed out after {after_ms} ms"),
             TransportError::Tls { message } => format!(
-                "TLS 失败 TLS failed: {message} (若该端口是普通 HTTP，请用 http:// 而不是 https:// if this port speaks plain HTTP, use http://, not https://)"
+                "TLS 失败：{message}（若该端口是普通 HTTP，请用 http:// 而不是 https://） / TLS failed: {message} (if this port speaks plain HTTP, use http://, not https://)"
             ),
             TransportError::Redirect { location } => {
-                format!("重定向到其他主机 redirect to another host not followed: {location}")
+                format!("重定向到其他主机 / redirect to another host not followed: {location}")
             }
             TransportError::RedirectLoop { location, hops } => format!(
-                "重定向循环 redirect loop: still redirected after {hops} hops, last to {location}; answer the interface itself, without a redirect"
+                "重定向循环 / redirect loop: still redirected after {hops} hops, last to {location}; answer the interface itself, without a redirect"
             ),
             TransportError::Closed { message } => format!(
-                "供应商在回答完成前关闭了连接 the supplier closed the connection before a whole answer arrived (is the server crashing, or a proxy dropping the call?): {message}"
+                "供应商在回答完成前关闭了连接 / the supplier closed the connection before a whole answer arrived (is the server crashing, or a proxy dropping the call?): {message}"
             ),
-            TransportError::Read { message } => format!("读取中断 read failed: {message}"),
+            TransportError::Read { message } => format!("读取中断 / read failed: {message}"),
             TransportError::InvalidRequest { message } => {
-                format!("请求未发出 request not sent: {message}")
+                format!("请求未发出 / request not sent: {message}")
             }
         }
     }
@@ -67,7 +67,7 @@ pub struct RecordedRequest {
 }
 
 /// Written above the curl line of a call that creates, confirms or cancels an order.
-pub const REPLAY_WARNING: &str = "⚠ 此调用会创建或改变订单，切勿对生产环境重放 this call creates or changes an order: never replay it against production";
+pub const REPLAY_WARNING: &str = "⚠ 此调用会创建或改变订单，切勿对生产环境重放 / this call creates or changes an order: never replay it against production";
 
 /// What a secret is replaced by in a recorded exchange (the client masks them as it records).
 pub const MASKED: &str = "***";

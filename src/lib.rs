@@ -19,6 +19,7 @@ pub mod exchange;
 pub(crate) mod exit;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod lang;
 pub mod profile;
 pub mod report;
 pub(crate) mod runner;

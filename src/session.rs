@@ -122,7 +122,7 @@ pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionErro
     let source = match (&args.scenarios, &args.only_scenarios) {
         (Some(_), Some(_)) => {
             return Err(SessionError::Input(
-                "--scenarios adds to the built-in scenarios, --only-scenarios replaces them: give one / 二者只能选一".into(),
+                "--scenarios 在内置场景之外添加，--only-scenarios 替换内置场景：二者只能选一 / --scenarios adds to the built-in scenarios, --only-scenarios replaces them: give one".into(),
             ));
         }
         (Some(dir), None) => ScenarioSource::EmbeddedAnd(dir.clone()),
@@ -133,7 +133,7 @@ pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionErro
     let scenarios = runner::select(&all, &args.selection);
     if scenarios.is_empty() {
         return Err(SessionError::Input(
-            "没有符合条件的场景 no scenario matches the selection (--scenario / --tag / --interface)".into(),
+            "没有符合条件的场景（--scenario、--tag、--interface） / no scenario matches the selection (--scenario, --tag, --interface)".into(),
         ));
     }
     let target = args
@@ -172,7 +172,7 @@ pub fn prepare(profile: Profile, args: &RunArgs) -> Result<Prepared, SessionErro
 fn check_writable(dir: &Path) -> Result<(), SessionError> {
     let failed = |e: &dyn std::fmt::Display| {
         SessionError::Input(format!(
-            "无法写入报告目录 cannot write reports to {}: {e} (choose another --out)",
+            "无法写入报告目录 / cannot write reports to {}: {e} (choose another --out)",
             dir.display()
         ))
     };
@@ -289,9 +289,9 @@ pub async fn execute(
     let (interrupt, interrupted) = tokio::sync::watch::channel(None::<String>);
     let signals = tokio::spawn(async move {
         let reason = tokio::select! {
-            () = wait_for_stop_signal() => "被中断 interrupted".to_string(),
+            () = wait_for_stop_signal() => "被中断 / interrupted".to_string(),
             () = tokio::time::sleep(max_time) => format!(
-                "运行时间上限已到 run time limit reached after {} s (--max-time, max_time_seconds)",
+                "运行时间上限已到 / run time limit reached after {} s (--max-time, max_time_seconds)",
                 max_time.as_secs()
             ),
         };
@@ -371,7 +371,7 @@ pub async fn connect(
     };
     let client = client_for(profile, config, &base_url, credentials)?;
     let target_label = if embedded.is_some() {
-        format!("{base_url} (内置参考供应商 embedded reference supplier)")
+        format!("{base_url}: 内置参考供应商 / embedded reference supplier")
     } else {
         crate::target::without_password(&base_url)
     };
@@ -386,7 +386,7 @@ pub async fn connect(
 fn credentials_for(config: &Config, url: &str) -> Result<Credentials, SessionError> {
     config.credentials(None).ok_or_else(|| {
         SessionError::Input(format!(
-            "缺少凭据 no credentials for {url}: set {} and {} (or username/password under [credentials] in mallcheck.toml)",
+            "缺少凭据 / no credentials for {url}: set {} and {} (or username/password under [credentials] in mallcheck.toml)",
             config.credentials.username_env, config.credentials.password_env
         ))
     })
@@ -438,7 +438,7 @@ pub async fn cleanup(
                 .join(", ")
         };
         return Err(SessionError::Input(format!(
-            "缺少 --target no target: give --target URL (or target in mallcheck.toml); open orders: {listed}"
+            "缺少 --target / no target: give --target URL (or target in mallcheck.toml); open orders: {listed}"
         )));
     };
     let base_url = url.trim_end_matches('/').to_string();

@@ -10,24 +10,26 @@ pub fn check_base_url(text: &str, profile: &Profile) -> Result<String, String> {
     let text = &mask_userinfo(trimmed);
     if !trimmed.contains("://") {
         return Err(format!(
-            "目标地址缺少协议 the target {text:?} has no scheme: write it as http://{text} (or https:// when the supplier speaks TLS)"
+            "目标地址缺少协议 / the target {text:?} has no scheme: write it as http://{text} (or https:// when the supplier speaks TLS)"
         ));
     }
     let url = url::Url::parse(trimmed).map_err(|e| {
-        format!("目标地址无效 the target {text:?} is not a URL ({e}); a base URL looks like https://mall-api.example.cn")
+        format!("目标地址无效 / the target {text:?} is not a URL ({e}); a base URL looks like https://mall-api.example.cn")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
-            "目标地址只能是 http:// 或 https:// the target must be http:// or https://, not {}://",
+            "目标地址只能是 http:// 或 https:// / the target must be http:// or https://, not {}://",
             url.scheme()
         ));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("目标地址缺少主机 the target {text:?} has no host"));
+        return Err(format!(
+            "目标地址缺少主机 / the target {text:?} has no host"
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!(
-            "目标地址不应带查询或片段 the target {text:?} carries a query or a fragment: give the base URL only"
+            "目标地址不应带查询或片段 / the target {text:?} carries a query or a fragment: give the base URL only"
         ));
     }
     // A base ending in the segment every interface path starts with (`/api`) doubles it.
@@ -53,7 +55,7 @@ pub fn check_base_url(text: &str, profile: &Profile) -> Result<String, String> {
             let _ = fixed.set_password(Some(crate::exchange::MASKED));
         }
         return Err(format!(
-            "目标地址以 /{last} 结尾，而接口路径已以 /{last}/ 开头，会调用 {base_path}{example} the target ends in /{last} and every interface path already starts with /{last}/ (e.g. {example}): calls would go to {base_path}{example}; use {} instead",
+            "目标地址以 /{last} 结尾，而接口路径已以 /{last}/ 开头，会调用 {base_path}{example} / the target ends in /{last} and every interface path already starts with /{last}/ (e.g. {example}): calls would go to {base_path}{example}; use {} instead",
             fixed.as_str().trim_end_matches('/')
         ));
     }

@@ -101,9 +101,9 @@ pub(crate) fn readable_text(exchange: &Exchange, limits: AnswerLimits) -> Result
             .error
             .as_ref()
             .map(|e| e.describe())
-            .unwrap_or_else(|| "没有记录响应 no response recorded".to_string());
+            .unwrap_or_else(|| "没有记录响应 / no response recorded".to_string());
         return Err(Unread::NotJson(Box::new(not_json(format!(
-            "没有响应体 no answer body: {why}"
+            "没有响应体 / no answer body: {why}"
         )))));
     };
     let body = response.body.as_slice();
@@ -117,13 +117,13 @@ pub(crate) fn readable_text(exchange: &Exchange, limits: AnswerLimits) -> Result
         // whether it is JSON is not known (GEN-HTTP-STATUS carries the error). A redirect is a
         // whole answer, judged as it is.
         return Err(Unread::NotRead(format!(
-            "答复没有完整到达，未解析 the answer did not arrive whole and was not parsed: {}",
+            "答复没有完整到达，未解析 / the answer did not arrive whole and was not parsed: {}",
             error.describe()
         )));
     }
     if response.truncated {
         return Err(Unread::NotRead(format!(
-            "响应体超过上限 {} 字节，未完整读取 the body is larger than the cap of {} bytes (max_body_mib) and was not read in full",
+            "响应体超过上限 {} 字节，未完整读取 / the body is larger than the cap of {} bytes (max_body_mib) and was not read in full",
             body.len(),
             body.len()
         )));
@@ -133,8 +133,8 @@ pub(crate) fn readable_text(exchange: &Exchange, limits: AnswerLimits) -> Result
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Unread::NotJson(Box::new(
-            not_json("响应体为空 empty body".to_string())
-                .expected("JSON 文本 a JSON text")
+            not_json("响应体为空 / empty body".to_string())
+                .expected("JSON 文本 / a JSON text")
                 .actual(excerpt(body)),
         )));
     }
@@ -151,16 +151,16 @@ pub(crate) fn readable_text(exchange: &Exchange, limits: AnswerLimits) -> Result
     {
         return Err(Unread::NotJson(Box::new(
             not_json(format!(
-                "响应体经 Content-Encoding: {encoding} 压缩，而请求未声明接受压缩 the body is compressed (Content-Encoding: {encoding}) although the mall sent no Accept-Encoding: answer plain JSON"
+                "响应体经 Content-Encoding: {encoding} 压缩，而请求未声明接受压缩 / the body is compressed (Content-Encoding: {encoding}) although the mall sent no Accept-Encoding: answer plain JSON"
             ))
-            .expected("未压缩的 JSON 文本 an uncompressed JSON text")
+            .expected("未压缩的 JSON 文本 / an uncompressed JSON text")
             .actual(excerpt(body)),
         )));
     }
     if body.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Err(Unread::NotJson(Box::new(
             not_json(
-                "响应体以 UTF-8 BOM 开头 body starts with a UTF-8 byte-order mark (not allowed in JSON)"
+                "响应体以 UTF-8 BOM 开头 / body starts with a UTF-8 byte-order mark (not allowed in JSON)"
                     .to_string(),
             )
             .actual(excerpt(body)),
@@ -171,7 +171,7 @@ pub(crate) fn readable_text(exchange: &Exchange, limits: AnswerLimits) -> Result
         Err(e) => {
             return Err(Unread::NotJson(Box::new(
                 not_json(format!(
-                    "响应体不是有效的 UTF-8 body is not valid UTF-8 at byte {}",
+                    "响应体不是有效的 UTF-8 / body is not valid UTF-8 at byte {}",
                     e.valid_up_to()
                 ))
                 .actual(excerpt(body)),
@@ -184,13 +184,13 @@ pub(crate) fn readable_text(exchange: &Exchange, limits: AnswerLimits) -> Result
 /// The GEN-JSON finding of a body serde_json refused.
 pub(crate) fn not_json_error(text: &str, e: &serde_json::Error) -> Unread {
     let message = if text.trim_start().starts_with('<') {
-        format!("响应体像是 HTML 页面而不是 JSON body looks like an HTML page, not JSON ({e})")
+        format!("响应体像是 HTML 页面而不是 JSON / body looks like an HTML page, not JSON ({e})")
     } else {
-        format!("响应体不是 JSON body is not JSON: {e}")
+        format!("响应体不是 JSON / body is not JSON: {e}")
     };
     Unread::NotJson(Box::new(
         Finding::new(ids::JSON, "GEN-JSON", message)
-            .expected("JSON 文本 a JSON text")
+            .expected("JSON 文本 / a JSON text")
             .actual(excerpt(text.as_bytes())),
     ))
 }
@@ -246,7 +246,7 @@ fn over_limits(body: &[u8], limits: AnswerLimits) -> Option<String> {
                 items += 1;
                 if depth > limits.max_depth {
                     return Some(format!(
-                        "答案嵌套超过 {} 层，未解析 the answer nests arrays and objects deeper than {} levels (max_answer_depth) and was not parsed",
+                        "答案嵌套超过 {} 层，未解析 / the answer nests arrays and objects deeper than {} levels (max_answer_depth) and was not parsed",
                         limits.max_depth, limits.max_depth
                     ));
                 }
@@ -257,7 +257,7 @@ fn over_limits(body: &[u8], limits: AnswerLimits) -> Option<String> {
         }
         if items > limits.max_items {
             return Some(format!(
-                "答案超过 {} 个值，未解析 the answer holds more than {} values (max_answer_items) and was not parsed",
+                "答案超过 {} 个值，未解析 / the answer holds more than {} values (max_answer_items) and was not parsed",
                 limits.max_items, limits.max_items
             ));
         }
@@ -285,7 +285,7 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
         out.push('…');
     }
     if body.is_empty() {
-        out.push_str("(空 empty)");
+        out.push_str(super::EMPTY);
     }
     out
 }

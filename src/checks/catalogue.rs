@@ -50,11 +50,11 @@ pub(crate) fn batch_complete(
                     ids::BATCH_COMPLETE,
                     BATCH_REQ,
                     format!(
-                        "SKU {sku} 被返回多次（第 {first} 项与第 {index} 项） sku {sku} answered more than once (items {first} and {index})"
+                        "SKU {sku} 被返回多次（第 {first} 项与第 {index} 项） / sku {sku} answered more than once (items {first} and {index})"
                     ),
                 )
                 .at(pointer)
-                .expected("每个 SKU 一次 each SKU once")
+                .expected("每个 SKU 一次 / each SKU once")
                 .actual(sku.clone()),
             );
             continue;
@@ -64,7 +64,7 @@ pub(crate) fn batch_complete(
                 Finding::new(
                     ids::BATCH_COMPLETE,
                     BATCH_REQ,
-                    format!("返回了未请求的 SKU {sku} sku {sku} answered but not asked for"),
+                    format!("返回了未请求的 SKU {sku} / sku {sku} answered but not asked for"),
                 )
                 .at(pointer)
                 .expected(walk::shorten(&asked.join(","), 200))
@@ -86,7 +86,7 @@ pub(crate) fn batch_complete(
             continue;
         }
         let message = format!(
-            "批量请求中的 SKU {sku} 没有返回 sku {sku} was asked for in the batch but not answered ({} of {} answered)",
+            "批量请求中的 SKU {sku} 没有返回 / sku {sku} was asked for in the batch but not answered ({} of {} answered)",
             answered_asked,
             distinct.len()
         );
@@ -95,7 +95,7 @@ pub(crate) fn batch_complete(
                 Finding::new(ids::BATCH_COMPLETE, requirement, message.clone())
                     .at("/result")
                     .expected(sku.to_string())
-                    .actual("(缺失 missing)"),
+                    .actual(super::MISSING),
             );
         }
     }
@@ -145,7 +145,7 @@ pub(crate) fn detail_complete(sent: &Map<String, Value>, result: &Value) -> Chec
             Finding::new(
                 ids::DETAIL_COMPLETE,
                 DETAIL_REQ,
-                format!("商品 {sku} 的详情不是对象 detail of sku {sku} is not an object"),
+                format!("商品 {sku} 的详情不是对象 / detail of sku {sku} is not an object"),
             )
             .at("/result")
             .actual(walk::text(result)),
@@ -161,11 +161,11 @@ pub(crate) fn detail_complete(sent: &Map<String, Value>, result: &Value) -> Chec
             let actual = object
                 .get(*field)
                 .map(walk::text)
-                .unwrap_or_else(|| "(缺失 missing)".to_string());
+                .unwrap_or_else(|| super::MISSING.to_string());
             let mut finding = Finding::new(
                 ids::DETAIL_COMPLETE,
                 DETAIL_REQ,
-                format!("商品 {sku} {zh} {field} detail of sku {sku}: {en}: {field}"),
+                format!("商品 {sku} {zh} {field} / detail of sku {sku}: {en}: {field}"),
             )
             .at(walk::child("/result", field))
             .actual(actual);
@@ -188,26 +188,26 @@ fn field_problem(
             Value::String(s) if s.trim().is_empty() => Some((
                 "必填字段为空",
                 "mandatory field is empty",
-                "非空文本 a non-empty text",
+                "非空文本 / a non-empty text",
             )),
             Value::String(_) | Value::Number(_) => None,
             _ => Some((
                 "必填字段不是文本",
                 "mandatory field is not a text",
-                "非空文本 a non-empty text",
+                "非空文本 / a non-empty text",
             )),
         },
         FieldKind::Url => match value.as_str() {
             Some(s) if s.trim().is_empty() => Some((
                 "必填字段为空",
                 "mandatory field is empty",
-                "http(s):// 绝对地址 an absolute http(s) URL",
+                "http(s):// 绝对地址 / an absolute http(s) URL",
             )),
             Some(s) if is_absolute_http_url(s) => None,
             _ => Some((
                 "地址不是 http(s) 绝对地址",
                 "not an absolute http(s) URL",
-                "http(s):// 绝对地址 an absolute http(s) URL",
+                "http(s):// 绝对地址 / an absolute http(s) URL",
             )),
         },
         FieldKind::Flag => {
@@ -217,7 +217,7 @@ fn field_problem(
                 Value::String(s) => matches!(s.as_str(), "0" | "1"),
                 _ => false,
             };
-            (!ok).then_some(("标志不是 0/1", "flag is not 0/1", "0 或 1 0 or 1"))
+            (!ok).then_some(("标志不是 0/1", "flag is not 0/1", "0 或 1 / 0 or 1"))
         }
     }
 }
@@ -250,7 +250,7 @@ pub(crate) fn detail_same_sku(sent: &Map<String, Value>, result: &Value) -> Opti
                 ids::DETAIL_SAME_SKU,
                 SAME_SKU_REQ,
                 format!(
-                    "请求 SKU {asked} 却返回了 SKU {answered} 的详情 asked for sku {asked}, answered the detail of sku {answered}"
+                    "请求 SKU {asked} 却返回了 SKU {answered} 的详情 / asked for sku {asked}, answered the detail of sku {answered}"
                 ),
             )
             .at("/result/sku")
@@ -275,10 +275,10 @@ pub(crate) fn pool_ids(result: &Value) -> CheckRun {
             Finding::new(
                 ids::POOL_IDS,
                 POOL_REQ,
-                "品目池列表为空 the list of pools is empty",
+                "品目池列表为空 / the list of pools is empty",
             )
             .at("/result")
-            .expected("至少一个品目池 at least one pool")
+            .expected("至少一个品目池 / at least one pool")
             .actual("[]"),
         ),
         Some(pools) => {
@@ -286,7 +286,7 @@ pub(crate) fn pool_ids(result: &Value) -> CheckRun {
                 Finding::new(
                     ids::POOL_IDS,
                     POOL_REQ,
-                    format!("品目池 id {id} 重复（第 {first} 项与第 {index} 项） pool id {id} appears twice (items {first} and {index})"),
+                    format!("品目池 id {id} 重复（第 {first} 项与第 {index} 项） / pool id {id} appears twice (items {first} and {index})"),
                 )
             }));
         }
@@ -327,7 +327,7 @@ pub(crate) fn stock_answer(
                     ids::STOCK_ANSWER,
                     REQ,
                     format!(
-                        "SKU {sku} 的库存地区不是所查地区 stock of sku {sku} answers another area"
+                        "SKU {sku} 的库存地区不是所查地区 / stock of sku {sku} answers another area"
                     ),
                 )
                 .at(walk::child(&base, "area_id"))
@@ -344,7 +344,7 @@ pub(crate) fn stock_answer(
                     ids::STOCK_ANSWER,
                     REQ,
                     format!(
-                        "SKU {sku} 的库存数量无法读取 the stock of sku {sku} is not a readable whole number: {}",
+                        "SKU {sku} 的库存数量无法读取 / the stock of sku {sku} is not a readable whole number: {}",
                         walk::text(raw)
                     ),
                 )
@@ -361,7 +361,7 @@ pub(crate) fn stock_answer(
                     Finding::new(
                         ids::STOCK_ANSWER,
                         REQ,
-                        format!("SKU {sku} 库存 {num} 与描述 {desc} 不符 stock {num} contradicts desc {desc:?}"),
+                        format!("SKU {sku} 库存 {num} 与描述 {desc} 不符 / stock {num} contradicts desc {desc:?}"),
                     )
                     .at(walk::child(&base, "desc"))
                     .expected(expected)
@@ -418,7 +418,7 @@ pub(crate) fn feed_window(
                     ids::FEED_WINDOW,
                     requirement,
                     format!(
-                        "时间不在所请求的时间段内 entry {i} ({}) has time {} outside the window asked for {window}",
+                        "时间不在所请求的时间段内 / entry {i} ({}) has time {} outside the window asked for {window}",
                         item.get("sku").map(crate::scenario::template::as_text).unwrap_or_default(),
                         time.format(format)
                     ),
@@ -433,7 +433,7 @@ pub(crate) fn feed_window(
     if run.findings.is_empty() && unreadable > 0 {
         return Some(run.unjudged(
             requirement,
-            format!("{unreadable} 条时间无法读取 {unreadable} entries have no time in the profile's format ({format})"),
+            format!("{unreadable} 条时间无法读取 / {unreadable} entries have no time in the profile's format ({format})"),
         ));
     }
     Some(run)
@@ -507,7 +507,7 @@ fn duplicates_by<'a>(
         findings.push(
             make(&walk::shorten(&key, 60), first, index)
                 .at(format!("/result/{index}{suffix}"))
-                .expected("唯一 unique")
+                .expected("唯一 / unique")
                 .actual(walk::shorten(&key, 60)),
         );
     }
@@ -531,7 +531,7 @@ fn sku_listed_twice(sku: &str, first: usize, index: usize) -> Finding {
         ids::SKU_LIST,
         SKU_LIST_REQ,
         format!(
-            "SKU {sku} 重复（第 {first} 项与第 {index} 项） sku {sku} listed twice (items {first} and {index})"
+            "SKU {sku} 重复（第 {first} 项与第 {index} 项） / sku {sku} listed twice (items {first} and {index})"
         ),
     )
 }
@@ -544,10 +544,10 @@ pub fn sku_in_two_pools(sku: &str, first_pool: &str, pool: &str) -> Finding {
         ids::SKU_LIST,
         SKU_LIST_REQ,
         format!(
-            "SKU {sku} 同时列在品目池 {first_pool} 与 {pool} 中 sku {sku} is listed by pool {first_pool} and again by pool {pool}"
+            "SKU {sku} 同时列在品目池 {first_pool} 与 {pool} 中 / sku {sku} is listed by pool {first_pool} and again by pool {pool}"
         ),
     )
-    .expected("每个 SKU 只在一个品目池 each SKU in one pool")
+    .expected("每个 SKU 只在一个品目池 / each SKU in one pool")
     .actual(format!("{first_pool}, {pool}"))
 }
 
@@ -575,7 +575,7 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
             Finding::new(
                 ids::AREA_NAMES,
                 LEVELS_REQ,
-                "地区结果不是对象（中文名 → 编码） areas are not an object (Chinese name → id)",
+                "地区结果不是对象（中文名 → 编码） / areas are not an object (Chinese name → id)",
             )
             .at("/result")
             .expected("{\"和平区\": \"120101\", …}")
@@ -583,7 +583,7 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
                 answer
                     .result()
                     .map(walk::text)
-                    .unwrap_or_else(|| "(缺失 missing)".to_string()),
+                    .unwrap_or_else(|| super::MISSING.to_string()),
             ),
         );
         return CheckRun::new(ids::AREA_NAMES, requirements, findings);
@@ -593,10 +593,10 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
             Finding::new(
                 ids::AREA_NAMES,
                 LEVELS_REQ,
-                "地区列表为空 no areas in the answer",
+                "地区列表为空 / no areas in the answer",
             )
             .at("/result")
-            .expected("至少一个地区 at least one area")
+            .expected("至少一个地区 / at least one area")
             .actual("{}"),
         );
     }
@@ -611,7 +611,7 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
                     ids::AREA_NAMES,
                     naming_req,
                     format!(
-                        "地区名 {shown} 出现多次（编码 {} 与 {}），无法按名称匹配 area name {shown} appears more than once (ids {} and {}); the mall cannot match by name",
+                        "地区名 {shown} 出现多次（编码 {} 与 {}），无法按名称匹配 / area name {shown} appears more than once (ids {} and {}); the mall cannot match by name",
                         walk::text(first_id),
                         walk::text(id),
                         walk::text(first_id),
@@ -619,7 +619,7 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
                     ),
                 )
                 .at(pointer.clone())
-                .expected("名称唯一 unique names")
+                .expected("名称唯一 / unique names")
                 .actual(shown.clone()),
             );
         } else {
@@ -630,10 +630,12 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
                 Finding::new(
                     ids::AREA_NAMES,
                     naming_req,
-                    format!("地区名 {shown} 不含汉字 area name {shown} holds no Chinese character"),
+                    format!(
+                        "地区名 {shown} 不含汉字 / area name {shown} holds no Chinese character"
+                    ),
                 )
                 .at(pointer.clone())
-                .expected("中文地区名 a Chinese area name")
+                .expected("中文地区名 / a Chinese area name")
                 .actual(shown.clone()),
             );
         }
@@ -644,13 +646,13 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
                         ids::AREA_NAMES,
                         naming_req,
                         format!(
-                            "地区编码 {id_text} 同时用于 {} 和 {shown} area id {id_text} is used by both {} and {shown}",
+                            "地区编码 {id_text} 同时用于 {} 和 {shown} / area id {id_text} is used by both {} and {shown}",
                             walk::shorten(other, 40),
                             walk::shorten(other, 40)
                         ),
                     )
                     .at(pointer)
-                    .expected("编码唯一 unique ids")
+                    .expected("编码唯一 / unique ids")
                     .actual(id_text),
                 ),
                 Some(_) => {}

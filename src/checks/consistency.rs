@@ -14,7 +14,7 @@ const SKU_LIST_REQ: &str = "SKU-LIST";
 const NEW_SKUS_REQ: &str = "NEW-SKUS";
 const CHANGED_SKUS_REQ: &str = "CHANGED-SKUS";
 
-const NOTHING: &str = "没有可判断的数据 nothing to judge";
+const NOTHING: &str = "没有可判断的数据 / nothing to judge";
 
 /// X-SKU-HAS-DATA for one pooled SKU: what the run learned has its detail, price, shelf state
 /// and images; a finding naming what is missing otherwise. `run` calls it on its sample and
@@ -22,23 +22,23 @@ const NOTHING: &str = "没有可判断的数据 nothing to judge";
 pub fn sku_has_data(k: &Knowledge, sku: &str) -> Option<Finding> {
     let mut missing = Vec::new();
     if !k.detail_answered.contains(sku) {
-        missing.push("详情 detail");
+        missing.push("详情 / detail");
     }
     if !k.prices.contains_key(sku) {
-        missing.push("价格 price");
+        missing.push("价格 / price");
     }
     if !k.shelf.contains_key(sku) {
-        missing.push("上下架 shelf state");
+        missing.push("上下架 / shelf state");
     }
     if k.images.get(sku).copied().unwrap_or(0) == 0 {
-        missing.push("图片 images");
+        missing.push("图片 / images");
     }
     (!missing.is_empty()).then(|| {
         Finding::new(
             ids::SKU_HAS_DATA,
             HAS_DATA_REQ,
             format!(
-                "商品池中的 SKU {sku} 缺少数据 pooled SKU {sku} lacks: {}",
+                "商品池中的 SKU {sku} 缺少数据 / pooled SKU {sku} lacks: {}",
                 missing.join(", ")
             ),
         )
@@ -61,7 +61,7 @@ pub fn onshelf_sellable(k: &Knowledge, sku: &str) -> Option<Finding> {
             ids::ONSHELF_SELLABLE,
             SELLABLE_REQ,
             format!(
-                "上架商品 {sku} 不可售 on-shelf SKU {sku} is not sellable: {}{}",
+                "上架商品 {sku} 不可售 / on-shelf SKU {sku} is not sellable: {}{}",
                 if detail_complete {
                     ""
                 } else {
@@ -100,7 +100,7 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
         CheckRun::not_judged(
             ids::ONSHELF_SELLABLE,
             &[SELLABLE_REQ],
-            "样本中没有上架商品 no on-shelf SKU among the sampled ones",
+            "样本中没有上架商品 / no on-shelf SKU among the sampled ones",
         )
     });
 
@@ -114,7 +114,7 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
             new_in_pool.push(Finding::new(
                 ids::NEW_IN_POOL,
                 NEW_IN_POOL_REQ,
-                format!("新增 SKU {sku} 不在任何商品池中 new SKU {sku} is in no pool of 2.4"),
+                format!("新增 SKU {sku} 不在任何商品池中 / new SKU {sku} is in no pool of 2.4"),
             ));
         }
         for (sku, pool) in &k.new_skus {
@@ -128,7 +128,7 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
                 own_pool.push(Finding::new(
                     ids::POOL_MEMBERSHIP,
                     SKU_LIST_REQ,
-                    format!("新增 SKU {sku} 的品目池 {pool} 未列出它（列在 {listed_in}） new SKU {sku} belongs to pool {pool} by the feed, but that pool does not list it (pool {listed_in} does)"),
+                    format!("新增 SKU {sku} 的品目池 {pool} 未列出它（列在 {listed_in}） / new SKU {sku} belongs to pool {pool} by the feed, but that pool does not list it (pool {listed_in} does)"),
                 ));
             }
         }
@@ -142,7 +142,7 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
                 ids::POOL_MEMBERSHIP,
                 SKU_LIST_REQ,
                 format!(
-                    "{} 个品目池返回同样的 SKU 列表 all {} pools answer the same SKU list: the pool id is ignored",
+                    "{} 个品目池返回同样的 SKU 列表 / all {} pools answer the same SKU list: the pool id is ignored",
                     shapes.len(),
                     shapes.len()
                 ),
@@ -165,14 +165,14 @@ pub fn catalogue_consistency(k: &Knowledge, sampled: &[&str], pools: &[&str]) ->
         runs.push(CheckRun::not_judged(
             ids::FEED_NOT_EMPTY,
             &[NEW_SKUS_REQ],
-            "新增商品接口返回空列表 the new-SKU feed is empty",
+            "新增商品接口返回空列表 / the new-SKU feed is empty",
         ));
     }
     if k.changed_skus == 0 {
         runs.push(CheckRun::not_judged(
             ids::FEED_NOT_EMPTY,
             &[CHANGED_SKUS_REQ],
-            "修改商品接口返回空列表 the changed-SKU feed is empty",
+            "修改商品接口返回空列表 / the changed-SKU feed is empty",
         ));
     }
     runs

@@ -25,7 +25,7 @@ pub(crate) fn envelope(profile: &Profile, answer: &Answer) -> CheckRun {
                 ids::ENVELOPE,
                 ENVELOPE_REQ,
                 format!(
-                    "返回基本结构不符 envelope {{success, desc, result}} broken: {}",
+                    "返回基本结构不符 / envelope {{success, desc, result}} broken: {}",
                     v.message
                 ),
             )
@@ -40,7 +40,9 @@ pub(crate) fn envelope(profile: &Profile, answer: &Answer) -> CheckRun {
             Finding::new(
                 ids::ENVELOPE,
                 ENVELOPE_REQ,
-                format!("顶层成员 {key} 出现多次 top-level member {key:?} appears more than once"),
+                format!(
+                    "顶层成员 {key} 出现多次 / top-level member {key:?} appears more than once"
+                ),
             )
             .at(walk::child("", key)),
         );
@@ -58,15 +60,15 @@ pub(crate) fn desc_on_failure(answer: &Answer) -> CheckRun {
             .value
             .get("desc")
             .map(walk::text)
-            .unwrap_or_else(|| "(缺失 missing)".to_string());
+            .unwrap_or_else(|| super::MISSING.to_string());
         vec![
             Finding::new(
                 ids::DESC_ON_FAILURE,
                 DESC_REQ,
-                "调用失败但 desc 没有说明原因 success is false but desc gives no reason",
+                "调用失败但 desc 没有说明原因 / success is false but desc gives no reason",
             )
             .at("/desc")
-            .expected("非空的失败原因 a non-empty reason")
+            .expected("非空的失败原因 / a non-empty reason")
             .actual(actual),
         ]
     };
@@ -100,7 +102,7 @@ pub(crate) fn violation_finding(
         ids::SCHEMA,
         interface.schema_requirement.as_str(),
         format!(
-            "result 不符合 {} 的结构 result does not match the schema of {}: {} (schema {})",
+            "result 不符合 {} 的结构 / result does not match the schema of {}: {} (schema {})",
             interface.id,
             interface.id,
             walk::shorten(&v.message, 300),
@@ -124,7 +126,7 @@ pub(crate) fn schema_run(
         findings.push(Finding::new(
             ids::SCHEMA,
             requirement,
-            format!("…另有 {more} 处同类问题 … and {more} more findings of this kind"),
+            format!("…另有 {more} 处同类问题 / … and {more} more findings of this kind"),
         ));
     }
     CheckRun::new(ids::SCHEMA, &[requirement], findings)

@@ -36,7 +36,7 @@ pub fn judge_step_expectations(
                 ids::EXPECT,
                 &requirements,
                 format!(
-                    "{}答案未读取，无从判定 the answer was not read: {why}",
+                    "{}答案未读取，无从判定 / the answer was not read: {why}",
                     step.title
                 ),
             )]
@@ -57,7 +57,7 @@ pub fn judge_step_expectations(
                     ids::EXPECT,
                     &requirements,
                     format!(
-                        "{}拒绝了无法履行的调用，但 desc 不含过期标记 {marker:?}，无从判定是否校验了 token the call was made one no supplier can fulfil (the target is not cleared for orders) and was refused without the marker {marker:?}: the refusal may be about the unknown SKU or order, not the token; run with --allow-orders against a test environment to judge it",
+                        "{}拒绝了无法履行的调用，但 desc 不含过期标记 {marker:?}，无从判定是否校验了 token / the call was made one no supplier can fulfil (the target is not cleared for orders) and was refused without the marker {marker:?}: the refusal may be about the unknown SKU or order, not the token; run with --allow-orders against a test environment to judge it",
                         step.title
                     ),
                 )];
@@ -108,9 +108,9 @@ pub fn judge_expectations(
                 None => format!("no usable answer ({no_answer})"),
             };
             let message = if expected {
-                format!("{title}应当成功 expected success, got {actual}")
+                format!("{title}应当成功 / expected success, got {actual}")
             } else {
-                format!("{title}应当被拒绝 expected a refusal (success: false), got {actual}")
+                format!("{title}应当被拒绝 / expected a refusal (success: false), got {actual}")
             };
             expectation("/success", message, format!("success = {expected}"), actual)
         });
@@ -120,7 +120,9 @@ pub fn judge_expectations(
         let finding = (!whole_desc.contains(needle.as_str())).then(|| {
             expectation(
                 "/desc",
-                format!("{title}desc 应包含 {needle:?} desc must contain {needle:?}, got {desc:?}"),
+                format!(
+                    "{title}desc 应包含 {needle:?} / desc must contain {needle:?}, got {desc:?}"
+                ),
                 format!("desc contains {needle:?}"),
                 format!("{desc:?}"),
             )
@@ -140,7 +142,7 @@ pub fn judge_expectations(
             runs.push(CheckRun::not_judged(
                 ids::EXPECT,
                 &requirements,
-                format!("{title}调用未成功，{} 无从判定 the call did not succeed, so {} cannot be judged", value.at, value.at),
+                format!("{title}调用未成功，{} 无从判定 / the call did not succeed, so {} cannot be judged", value.at, value.at),
             ));
             continue;
         }
@@ -190,21 +192,21 @@ pub fn judge_value(expect: &ValueExpect, answer: Option<&Value>, title: &str) ->
         && exists != actual.is_some()
     {
         return if exists {
-            fail("缺少 missing".into(), "present".into())
+            fail("缺少 / missing".into(), "present".into())
         } else {
-            fail("不应存在 should be absent".into(), "absent".into())
+            fail("不应存在 / should be absent".into(), "absent".into())
         };
     }
     if let Some(expected) = &expect.equals
         && !actual.is_some_and(|a| same(a, expected))
     {
-        return fail(format!("应为 expected {expected}"), expected.to_string());
+        return fail(format!("应为 / expected {expected}"), expected.to_string());
     }
     if let Some(unexpected) = &expect.not_equals
         && actual.is_some_and(|a| same(a, unexpected))
     {
         return fail(
-            format!("不应为 must not be {unexpected}"),
+            format!("不应为 / must not be {unexpected}"),
             format!("≠ {unexpected}"),
         );
     }
@@ -213,7 +215,7 @@ pub fn judge_value(expect: &ValueExpect, answer: Option<&Value>, title: &str) ->
     {
         let list = Value::Array(options.clone()).to_string();
         return fail(
-            format!("应为其一 expected one of {list}"),
+            format!("应为其一 / expected one of {list}"),
             format!("one of {list}"),
         );
     }
@@ -226,7 +228,7 @@ pub fn judge_value(expect: &ValueExpect, answer: Option<&Value>, title: &str) ->
             .collect();
         if !missing.is_empty() {
             return fail(
-                format!("缺少 missing keys: {}", missing.join("、")),
+                format!("缺少 / missing keys: {}", missing.join("、")),
                 format!("has {}", keys.join("、")),
             );
         }
@@ -239,7 +241,7 @@ pub fn judge_value(expect: &ValueExpect, answer: Option<&Value>, title: &str) ->
         };
         if !found {
             return fail(
-                format!("应包含 must contain {needle}"),
+                format!("应包含 / must contain {needle}"),
                 format!("contains {needle}"),
             );
         }
@@ -252,7 +254,7 @@ pub fn judge_value(expect: &ValueExpect, answer: Option<&Value>, title: &str) ->
         };
         if len < min {
             return fail(
-                format!("至少 {min} 项 needs at least {min} items, has {len}"),
+                format!("至少 {min} 项 / needs at least {min} items, has {len}"),
                 format!("≥ {min} items"),
             );
         }

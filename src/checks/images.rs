@@ -40,11 +40,11 @@ pub(crate) fn image_url_check(interface_id: &str, result: &Value) -> CheckRun {
                     ids::IMAGE_URLS,
                     REACHABLE_REQ,
                     format!(
-                        "图片地址不是可直接访问的 http(s) 绝对地址 image URL is not an absolute http(s) link: {url}"
+                        "图片地址不是可直接访问的 http(s) 绝对地址 / image URL is not an absolute http(s) link: {url}"
                     ),
                 )
                 .at(pointer)
-                .expected("http(s)://host/… 绝对地址 an absolute http(s) URL")
+                .expected("http(s)://host/… 绝对地址 / an absolute http(s) URL")
                 .actual(url),
             );
         }
@@ -85,7 +85,7 @@ pub(crate) fn judge_image(pointer: &str, url: &str, probe: &Exchange) -> CheckRu
                 Finding::new(
                     ids::IMAGE,
                     REACHABLE_REQ,
-                    format!("图片无法访问 image not reachable: {shown}: {why}"),
+                    format!("图片无法访问 / image not reachable: {shown}: {why}"),
                 )
                 .at(pointer)
                 .expected("2xx，Content-Type image/* 2xx with an image")
@@ -97,11 +97,11 @@ pub(crate) fn judge_image(pointer: &str, url: &str, probe: &Exchange) -> CheckRu
         return fail(error.describe());
     }
     let Some(response) = &probe.response else {
-        return fail("没有响应 no response".to_string());
+        return fail("没有响应 / no response".to_string());
     };
     if !(200..300).contains(&response.status) {
         return fail(format!(
-            "HTTP 状态 {} HTTP status {}",
+            "HTTP 状态 {} / HTTP status {}",
             response.status, response.status
         ));
     }
@@ -110,18 +110,18 @@ pub(crate) fn judge_image(pointer: &str, url: &str, probe: &Exchange) -> CheckRu
         .get(..6)
         .is_some_and(|p| p.eq_ignore_ascii_case("image/"));
     if response.body.is_empty() && !response.truncated {
-        return fail("响应体为空 empty body".to_string());
+        return fail("响应体为空 / empty body".to_string());
     }
     if is_image_type || has_image_magic(&response.body) {
         return CheckRun::new(ids::IMAGE, &[REACHABLE_REQ], Vec::new());
     }
     let content_type = if content_type.is_empty() {
-        "(无 none)"
+        super::NONE
     } else {
         content_type
     };
     fail(format!(
-        "不是图片 not an image: Content-Type {content_type}, body starts with {}",
+        "不是图片 / not an image: Content-Type {content_type}, body starts with {}",
         walk::shorten(&excerpt(&response.body), 40)
     ))
 }
@@ -175,7 +175,7 @@ pub(crate) fn judge_image_host(
         Finding::new(
             ids::IMAGE,
             "IMG-REACHABLE",
-            format!("图片地址不是外网地址 the image URL points at a private host ({host}): buyers cannot open it"),
+            format!("图片地址不是外网地址 / the image URL points at a private host ({host}): buyers cannot open it"),
         )
         .at(pointer)
         .expected("a public host")

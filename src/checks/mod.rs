@@ -56,6 +56,22 @@ pub(crate) use walk::shorten;
 
 /// One way an answer breaks a requirement. Whether it is a failure or a warning is decided by
 /// the requirement's level (MUST fails; SHOULD and BEYOND warn), not by the check.
+/// What a finding's `actual` says when there was nothing to show. Its own words, so that the
+/// terminal can say them in one language ([`say_marker`]) while a value the supplier sent is
+/// always shown as it came.
+pub const MISSING: &str = "(缺失 / missing)";
+pub const EMPTY: &str = "(空 / empty)";
+pub const NONE: &str = "(无 / none)";
+
+/// `actual` in `lang` when it is one of mallcheck's own markers, else as the supplier sent it.
+pub fn say_marker(actual: &str, lang: Option<crate::lang::Lang>) -> String {
+    if [MISSING, EMPTY, NONE].contains(&actual) {
+        crate::lang::pick(actual, lang)
+    } else {
+        actual.to_string()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable check id, e.g. `no-newline`, `batch-complete`.
@@ -421,7 +437,7 @@ fn no_answer(exchange: &Exchange) -> Option<String> {
     exchange
         .error
         .as_ref()
-        .map(|e| format!("没有答复 no answer: {}", e.describe()))
+        .map(|e| format!("没有答复 / no answer: {}", e.describe()))
 }
 
 /// Every check that applied to the exchange, with its findings, and the answer parsed once.

@@ -166,13 +166,13 @@ pub(crate) fn judge_amount(
         Amount::Positive => "> 0",
         Amount::ZeroOrMore => "≥ 0",
     };
-    let expected = format!("{limit}，至多两位小数 {limit}, at most two decimals");
+    let expected = format!("{limit}，至多两位小数 / {limit}, at most two decimals");
     let Some(amount) = decimal_of(value) else {
         return Some(
             Finding::new(
                 check,
                 requirement,
-                format!("不是有效金额 not a valid amount: {what} {text}"),
+                format!("不是有效金额 / not a valid amount: {what} {text}"),
             )
             .at(pointer)
             .expected(expected)
@@ -185,12 +185,12 @@ pub(crate) fn judge_amount(
     };
     let message = if value.is_string() {
         format!(
-            "金额为字符串（配置约定为 JSON 数字） amount sent as text, the profile sends JSON numbers: {what} \"{text}\""
+            "金额为字符串（配置约定为 JSON 数字） / amount sent as text, the profile sends JSON numbers: {what} \"{text}\""
         )
     } else if !sign_ok {
-        format!("金额必须 {limit} amount must be {limit}: {what} {text}")
+        format!("金额必须 {limit} / amount must be {limit}: {what} {text}")
     } else if amount.normalize().scale() > 2 {
-        format!("金额超过两位小数 amount has more than two decimal places: {what} {text}")
+        format!("金额超过两位小数 / amount has more than two decimal places: {what} {text}")
     } else {
         return None;
     };

@@ -32,7 +32,7 @@ pub(crate) fn ratings(result: &Value) -> CheckRun {
                         ids::RATINGS,
                         COMMENTS_REQ,
                         format!(
-                            "评价数值超出范围 rating out of range: sku {sku} {member} {} not in 0..{max}",
+                            "评价数值超出范围 / rating out of range: sku {sku} {member} {} not in 0..{max}",
                             walk::text(value)
                         ),
                     )
@@ -54,7 +54,7 @@ pub(crate) fn ratings(result: &Value) -> CheckRun {
                         ids::RATINGS,
                         COMMENTS_REQ,
                         format!(
-                            "好评、中评、差评率之和不为 1 good + medium + bad rates do not sum to 1: sku {sku} {good} + {medium} + {bad} = {sum}"
+                            "好评、中评、差评率之和不为 1 / good + medium + bad rates do not sum to 1: sku {sku} {good} + {medium} + {bad} = {sum}"
                         ),
                     )
                     .at(walk::child(&pointer, "good"))
@@ -81,7 +81,7 @@ pub(crate) fn tiers(result: &Value) -> CheckRun {
                             ids::TIERS,
                             TIERED_REQ,
                             format!(
-                                "阶梯起订量未严格递增 tiers not strictly ascending: sku {sku} min_num {min_num} after {before}"
+                                "阶梯起订量未严格递增 / tiers not strictly ascending: sku {sku} min_num {min_num} after {before}"
                             ),
                         )
                         .at(walk::child(&tier_pointer, "min_num"))
@@ -99,7 +99,7 @@ pub(crate) fn tiers(result: &Value) -> CheckRun {
                             ids::TIERS,
                             TIERED_REQ,
                             format!(
-                                "优惠率超出 (0, 1] rate not in (0, 1]: sku {sku} rate {}",
+                                "优惠率超出 / (0, 1] rate not in (0, 1]: sku {sku} rate {}",
                                 walk::text(value)
                             ),
                         )
@@ -139,7 +139,7 @@ pub(crate) fn offer_dates(profile: &Profile, interface_id: &str, result: &Value)
                     ids::OFFER_DATES,
                     requirement,
                     format!(
-                        "活动开始时间不早于结束时间 offer starts no earlier than it ends: sku {sku} start_time {} ≥ end_time {}",
+                        "活动开始时间不早于结束时间 / offer starts no earlier than it ends: sku {sku} start_time {} ≥ end_time {}",
                         start.format(format),
                         end.format(format)
                     ),
@@ -158,7 +158,7 @@ pub(crate) fn offer_dates(profile: &Profile, interface_id: &str, result: &Value)
                     ids::OFFER_DATES,
                     requirement,
                     format!(
-                        "团购数量必须大于 0 group-buy quantity must be > 0: sku {sku} num {}",
+                        "团购数量必须大于 0 / group-buy quantity must be > 0: sku {sku} num {}",
                         walk::text(value)
                     ),
                 )
@@ -183,7 +183,7 @@ pub(crate) fn reconcile_sums(result: &Value) -> CheckRun {
                     ids::RECONCILE_SUMS,
                     RECONCILE_REQ,
                     format!(
-                        "对账订单数与列表不符 count does not match the orders listed: count {} ≠ {} orders",
+                        "对账订单数与列表不符 / count does not match the orders listed: count {} ≠ {} orders",
                         walk::text(count),
                         orders.len()
                     ),
@@ -208,7 +208,7 @@ pub(crate) fn reconcile_sums(result: &Value) -> CheckRun {
                     ids::RECONCILE_SUMS,
                     RECONCILE_REQ,
                     format!(
-                        "对账金额与订单金额之和不符 amount does not equal the sum of order prices: amount {} ≠ Σ order_price {sum}",
+                        "对账金额与订单金额之和不符 / amount does not equal the sum of order prices: amount {} ≠ Σ order_price {sum}",
                         walk::text(amount)
                     ),
                 )
@@ -245,7 +245,7 @@ pub fn offers_below_agreement(
         return CheckRun::not_judged(
             ids::OFFER_PRICE,
             &[OFFER_REQ],
-            "没有优惠商品 no offers to compare",
+            "没有优惠商品 / no offers to compare",
         );
     }
     let mut findings = Findings::default();
@@ -256,7 +256,7 @@ pub fn offers_below_agreement(
             None => findings.push(Finding::new(
                 ids::OFFER_PRICE,
                 OFFER_REQ,
-                format!("优惠商品没有协议价 offer on sku {sku} has no agreement price in the prices interface"),
+                format!("优惠商品没有协议价 / offer on sku {sku} has no agreement price in the prices interface"),
             ).at(pointer.clone())),
         }
     }
@@ -282,7 +282,7 @@ fn judge_offer(pointer: &str, sku: &str, offer: Decimal, agreement: Decimal) -> 
             ids::OFFER_PRICE,
             OFFER_REQ,
             format!(
-                "优惠价高于协议价 offer price above the agreement price: sku {sku} offer {offer} > agreement price {agreement}"
+                "优惠价高于协议价 / offer price above the agreement price: sku {sku} offer {offer} > agreement price {agreement}"
             ),
         )
         .at(pointer)

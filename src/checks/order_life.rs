@@ -91,7 +91,7 @@ pub fn order_life(
                             ids::ORDER_LIFE,
                             QUERY_REQ,
                             format!(
-                                "订单状态倒退 the order's state went back: {} at {:.1} s, then {} at {at}",
+                                "订单状态倒退 / the order's state went back: {} at {:.1} s, then {} at {at}",
                                 codes.name(&seen.state),
                                 seen.after_ms as f64 / 1000.0,
                                 codes.name(&sighting.state),
@@ -117,7 +117,7 @@ pub fn order_life(
                             ids::ORDER_LIFE,
                             QUERY_REQ,
                             format!(
-                                "订单已全部妥投但状态未变为已完成 deliver_state says everything was delivered, but the state is still {} at {at}",
+                                "订单已全部妥投但状态未变为已完成 / deliver_state says everything was delivered, but the state is still {} at {at}",
                                 codes.name(&sighting.state)
                             ),
                         )
@@ -135,7 +135,7 @@ pub fn order_life(
                             ids::ORDER_LIFE,
                             QUERY_REQ,
                             format!(
-                                "已妥投订单的 deliver_state 不是全部妥投 a delivered order's deliver_state is {deliver_state}, not {all} (all delivered), at {at}"
+                                "已妥投订单的 deliver_state 不是全部妥投 / a delivered order's deliver_state is {deliver_state}, not {all} (all delivered), at {at}"
                             ),
                         )
                         .at("/result/deliver_state")
@@ -154,7 +154,7 @@ pub fn order_life(
                         ids::ORDER_LIFE,
                         QUERY_REQ,
                         format!(
-                            "已确认的订单显示为已取消 a confirmed order nobody cancelled reads cancelled ({}) at {at}",
+                            "已确认的订单显示为已取消 / a confirmed order nobody cancelled reads cancelled ({}) at {at}",
                             sighting.state
                         ),
                     )
@@ -204,7 +204,7 @@ pub fn order_life(
     run.unjudged(
         QUERY_REQ,
         format!(
-            "等待 {:.0} s 后订单仍未{} the order did not become {target} within {:.0} s (last seen: {last})",
+            "等待 {:.0} s 后订单仍未{} / the order did not become {target} within {:.0} s (last seen: {last})",
             waited_ms as f64 / 1000.0,
             match target {
                 "delivered" => "妥投",
@@ -257,7 +257,7 @@ pub fn order_lines(ordered: &Value, select_result: &Value) -> CheckRun {
         return CheckRun::not_judged(
             ids::ORDER_LINES,
             &[QUERY_REQ],
-            "无法读取订单行 cannot read the order lines (sku, num) of select",
+            "无法读取订单行 / cannot read the order lines (sku, num) of select",
         );
     };
     if ordered == shown {
@@ -268,7 +268,7 @@ pub fn order_lines(ordered: &Value, select_result: &Value) -> CheckRun {
             ids::ORDER_LINES,
             QUERY_REQ,
             format!(
-                "查询到的订单行与下单不符 select's lines are not the ones ordered: ordered {}, select shows {}",
+                "查询到的订单行与下单不符 / select's lines are not the ones ordered: ordered {}, select shows {}",
                 describe(&ordered),
                 describe(&shown)
             ),
@@ -294,7 +294,7 @@ pub fn shipment_matches(
         return CheckRun::not_judged(
             ids::TRACK_SHIPMENT,
             &[TRACK_REQ],
-            "无法读取 select 的订单行 cannot read select's order lines",
+            "无法读取 select 的订单行 / cannot read select's order lines",
         );
     };
     let waybills = track_result
@@ -307,7 +307,7 @@ pub fn shipment_matches(
             Finding::new(
                 ids::TRACK_SHIPMENT,
                 TRACK_REQ,
-                format!("订单已{state}但物流接口没有运单 select calls the order {state}, but track has no waybill"),
+                format!("订单已{state}但物流接口没有运单 / select calls the order {state}, but track has no waybill"),
             )
             .at("/result/waybill")
             .expected("≥ 1 waybill")
@@ -324,7 +324,7 @@ pub fn shipment_matches(
         return CheckRun::not_judged(
             ids::TRACK_SHIPMENT,
             &[TRACK_REQ],
-            "无法读取运单商品 cannot read the waybills' shipment_items (sku, num)",
+            "无法读取运单商品 / cannot read the waybills' shipment_items (sku, num)",
         );
     };
     let mut findings = Vec::new();
@@ -337,7 +337,7 @@ pub fn shipment_matches(
                 ids::TRACK_SHIPMENT,
                 TRACK_REQ,
                 format!(
-                    "运单商品与订单行不符 the waybills carry {} but the order's lines are {}",
+                    "运单商品与订单行不符 / the waybills carry {} but the order's lines are {}",
                     describe(&shipped),
                     describe(&lines)
                 ),
@@ -356,7 +356,7 @@ pub fn shipment_matches(
             Finding::new(
                 ids::TRACK_SHIPMENT,
                 TRACK_REQ,
-                format!("订单已{state}但没有物流轨迹 select calls the order {state}, but track has no trace entry"),
+                format!("订单已{state}但没有物流轨迹 / select calls the order {state}, but track has no trace entry"),
             )
             .at("/result/track")
             .expected("≥ 1 trace entry")
@@ -375,7 +375,7 @@ pub fn track_refused(state: &str, why: &str) -> CheckRun {
             Finding::new(
                 ids::TRACK_SHIPMENT,
                 TRACK_REQ,
-                format!("订单已{state}但物流接口拒绝查询 select calls the order {state}, but track refused it: {why}"),
+                format!("订单已{state}但物流接口拒绝查询 / select calls the order {state}, but track refused it: {why}"),
             )
             .at("/success"),
         ],

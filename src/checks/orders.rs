@@ -26,7 +26,7 @@ pub(crate) fn order_total(interface_id: &str, result: &Value) -> Option<CheckRun
         Some(CheckRun::not_judged(
             ids::ORDER_TOTAL,
             &[TOTAL_REQ],
-            format!("无法读取 cannot read {what}"),
+            format!("无法读取 / cannot read {what}"),
         ))
     };
     let (Some(total), Some(Value::Array(lines))) = (
@@ -57,7 +57,7 @@ pub(crate) fn order_total(interface_id: &str, result: &Value) -> Option<CheckRun
                     ids::ORDER_TOTAL,
                     TOTAL_REQ,
                     format!(
-                        "订单行合计溢出 the sum of the order lines overflows: order_price {total}"
+                        "订单行合计溢出 / the sum of the order lines overflows: order_price {total}"
                     ),
                 )
                 .at("/result/order_price"),
@@ -83,7 +83,7 @@ pub(crate) fn order_total(interface_id: &str, result: &Value) -> Option<CheckRun
             ids::ORDER_TOTAL,
             TOTAL_REQ,
             format!(
-                "订单总价与明细不符 order total does not match its lines: order_price {total} ≠ Σ price×num + freight = {formula} + {freight} = {sum}"
+                "订单总价与明细不符 / order total does not match its lines: order_price {total} ≠ Σ price×num + freight = {formula} + {freight} = {sum}"
             ),
         )
         .at("/result/order_price")
@@ -103,7 +103,7 @@ pub fn oversell(attempts: u64, stock: u64, accepted: u64) -> CheckRun {
                 ids::CONCURRENT_PREORDERS,
                 LOCK_REQ,
                 format!(
-                    "并发预下单超卖 oversold under concurrency: {attempts} pre-orders of 1 unit sent at once on a stock of {stock}, {accepted} accepted"
+                    "并发预下单超卖 / oversold under concurrency: {attempts} pre-orders of 1 unit sent at once on a stock of {stock}, {accepted} accepted"
                 ),
             )
             .expected(format!("≤ {stock} accepted"))
@@ -129,7 +129,7 @@ pub fn stock_follows_lock(
             ids::STOCK_FOLLOWS_LOCK,
             &[LOCK_REQ],
             format!(
-                "无法读取库存数量 the stock of {sku} could not be read before and after the pre-order"
+                "无法读取库存数量 / the stock of {sku} could not be read before and after the pre-order"
             ),
         );
     };
@@ -142,7 +142,7 @@ pub fn stock_follows_lock(
                 ids::STOCK_FOLLOWS_LOCK,
                 LOCK_REQ,
                 format!(
-                    "预下单未锁定库存 a pre-order of {k} unit(s) of {sku} did not lock them: stock {before} before, {locked} after"
+                    "预下单未锁定库存 / a pre-order of {k} unit(s) of {sku} did not lock them: stock {before} before, {locked} after"
                 ),
             )
             .expected(expected.to_string())
@@ -155,7 +155,7 @@ pub fn stock_follows_lock(
                 ids::STOCK_FOLLOWS_LOCK,
                 LOCK_REQ,
                 format!(
-                    "取消预下单未释放库存 cancelling the pre-order of {sku} did not release its units: stock {before} before, {released} after the cancel"
+                    "取消预下单未释放库存 / cancelling the pre-order of {sku} did not release its units: stock {before} before, {released} after the cancel"
                 ),
             )
             .expected(before.to_string())
@@ -174,7 +174,7 @@ pub fn sold_out_refused(sku: &str, stock: i64, extra_accepted: bool) -> CheckRun
                 ids::SOLD_OUT_REFUSED,
                 LOCK_REQ,
                 format!(
-                    "库存已被预下单占满仍可下单 all {stock} unit(s) of {sku} were held by a pre-order, and one more was still accepted"
+                    "库存已被预下单占满仍可下单 / all {stock} unit(s) of {sku} were held by a pre-order, and one more was still accepted"
                 ),
             )
             .at("/success")
@@ -214,7 +214,7 @@ pub fn order_transition(
         return CheckRun::not_judged(
             ids::ORDER_TRANSITION,
             &[requirement],
-            format!("{name}: 没有可读的答复 no readable answer"),
+            format!("{name}: 没有可读的答复 / no readable answer"),
         );
     };
     let wrong = match transition.expect {
@@ -228,7 +228,7 @@ pub fn order_transition(
             ids::ORDER_TRANSITION,
             requirement,
             format!(
-                "订单状态转换 order transition {name}: expected {}, the supplier {seen} (desc = {:?})",
+                "订单状态转换 / order transition {name}: expected {}, the supplier {seen} (desc = {:?})",
                 transition.expect.as_str(),
                 crate::excerpt::shorten(desc, 200)
             ),

@@ -28,12 +28,12 @@ pub(crate) fn price_rule(result: &Value) -> CheckRun {
                         ids::PRICE_RULE,
                         RULE_REQ,
                         format!(
-                            "无法读取价格，不能比较协议价与市场价 sku {sku}: {field} is missing or not an exact decimal, so the agreement price cannot be compared with the market price"
+                            "无法读取价格，不能比较协议价与市场价 / sku {sku}: {field} is missing or not an exact decimal, so the agreement price cannot be compared with the market price"
                         ),
                     )
                     .at(walk::child(&pointer, field))
-                    .expected("一个不超过两位小数的数 a decimal amount")
-                    .actual(value.map(walk::text).unwrap_or_else(|| "(缺失 missing)".into())),
+                    .expected("一个不超过两位小数的数 / a decimal amount")
+                    .actual(value.map(walk::text).unwrap_or_else(|| super::MISSING.into())),
                 );
                 continue;
             }
@@ -45,7 +45,7 @@ pub(crate) fn price_rule(result: &Value) -> CheckRun {
                     ids::PRICE_RULE,
                     RULE_REQ,
                     format!(
-                        "协议价高于市场价 agreement price above market price: sku {sku} price {price} > market_price {market}"
+                        "协议价高于市场价 / agreement price above market price: sku {sku} price {price} > market_price {market}"
                     ),
                 )
                 .at(walk::child(&pointer, "price"))

@@ -191,7 +191,7 @@ pub fn judge_sku_list(input: &ExchangeInput<'_>) -> JudgedSkuList {
                 (other, _) => CheckRun::not_judged(
                     other,
                     &[input.interface.schema_requirement.as_str()],
-                    format!("{other} 不适用于 SKU 列表 {other} does not apply to a SKU list"),
+                    format!("{other} 不适用于 SKU 列表 / {other} does not apply to a SKU list"),
                 ),
             });
         }

@@ -26,11 +26,11 @@ pub(crate) fn token_issued(result: &Value) -> CheckRun {
             Finding::new(
                 ids::TOKEN_ISSUED,
                 ISSUE_REQ,
-                "成功的授权响应没有 access_token a successful token answer holds no access_token",
+                "成功的授权响应没有 access_token / a successful token answer holds no access_token",
             )
             .at("/result/access_token")
-            .expected("非空字符串 a non-empty string")
-            .actual(token.map(walk::text).unwrap_or_else(|| "(缺失 missing)".to_string())),
+            .expected("非空字符串 / a non-empty string")
+            .actual(token.map(walk::text).unwrap_or_else(|| super::MISSING.to_string())),
         ]
         };
     CheckRun::new(ids::TOKEN_ISSUED, &[ISSUE_REQ], findings)
@@ -63,7 +63,7 @@ pub(crate) fn token_lifetime(input: &ExchangeInput<'_>, result: &Value) -> Optio
                     ids::TOKEN_LIFETIME,
                     TTL_REQ,
                     format!(
-                        "token 有效期应为 {ttl} 秒（36 小时） token lifetime must be {ttl} s (36 h): expires_in {}",
+                        "token 有效期应为 {ttl} 秒（36 小时） / token lifetime must be {ttl} s (36 h): expires_in {}",
                         walk::text(value)
                     ),
                 )
@@ -100,7 +100,7 @@ fn token_lifetime_again(
                 Finding::new(
                     ids::TOKEN_LIFETIME,
                     TTL_REQ,
-                    format!("再次发放的 token 剩余有效期应在 0 与 {ttl} 秒之间 a token handed out again must have between 0 and {ttl} s left: expires_in {}", walk::text(value)),
+                    format!("再次发放的 token 剩余有效期应在 0 与 {ttl} 秒之间 / a token handed out again must have between 0 and {ttl} s left: expires_in {}", walk::text(value)),
                 )
                 .at("/result/expires_in")
                 .actual(walk::text(value)),
@@ -123,7 +123,7 @@ fn token_lifetime_again(
                 Finding::new(
                     ids::TOKEN_LIFETIME,
                     TTL_REQ,
-                    format!("再次发放的 token 的 expires_at 应在首次发放后 36 小时内且未过期 a token handed out again must end within 36 h of its first issue, and not be past: {}", walk::text(value)),
+                    format!("再次发放的 token 的 expires_at 应在首次发放后 36 小时内且未过期 / a token handed out again must end within 36 h of its first issue, and not be past: {}", walk::text(value)),
                 )
                 .at("/result/expires_at")
                 .actual(walk::text(value)),
@@ -148,7 +148,7 @@ fn judge_expires_at(input: &ExchangeInput<'_>, value: &Value, ttl: i64) -> Optio
     else {
         return Some(
             finding(format!(
-                "expires_at 不是 {} 格式的时间 expires_at is not a time in the format {}: {}",
+                "expires_at 不是 {} 格式的时间 / expires_at is not a time in the format {}: {}",
                 settings.timestamp_format,
                 settings.timestamp_format,
                 walk::shorten(text, 40)
@@ -161,15 +161,15 @@ fn judge_expires_at(input: &ExchangeInput<'_>, value: &Value, ttl: i64) -> Optio
     // call. A stated expiry that fits any of them is right; one that fits none is wrong.
     let mut bases: Vec<(DateTime<Utc>, &str)> = Vec::new();
     if let Some(date) = supplier_date(input) {
-        bases.push((date, "响应 Date 头 the Date header"));
+        bases.push((date, "响应 Date 头 / the Date header"));
     }
     if let Some(sent) = request_timestamp(input, &offset) {
-        bases.push((sent, "请求 timestamp the request's timestamp"));
+        bases.push((sent, "请求 timestamp / the request's timestamp"));
     }
     let started = i64::try_from(input.exchange.started_at_ms).ok()?;
     bases.push((
         DateTime::<Utc>::from_timestamp_millis(started)?,
-        "调用开始时间 the call's start",
+        "调用开始时间 / the call's start",
     ));
     let ttl_delta = chrono::TimeDelta::try_seconds(ttl)?;
     let mut closest: Option<(i64, DateTime<Utc>, &str)> = None;
@@ -194,14 +194,14 @@ fn judge_expires_at(input: &ExchangeInput<'_>, value: &Value, ttl: i64) -> Optio
         // supplier's clients would.
         return Some(
             finding(format!(
-                "expires_at 在签发时已经过去 the stated expiry was already past when the token was issued: {text}, expected {expected_text} ± 10 min (issue time from {clock}); a mall would fetch a new token before every call"
+                "expires_at 在签发时已经过去 / the stated expiry was already past when the token was issued: {text}, expected {expected_text} ± 10 min (issue time from {clock}); a mall would fetch a new token before every call"
             ))
             .expected(expected_text),
         );
     }
     Some(
         finding(format!(
-            "expires_at 与签发时间 + 36 小时相差 {hours:+.2} 小时 expires_at is {hours:+.2} h off issue time + 36 h: {text}, expected {expected_text} ± 10 min (issue time from {clock})"
+            "expires_at 与签发时间 + 36 小时相差 {hours:+.2} 小时 / expires_at is {hours:+.2} h off issue time + 36 h: {text}, expected {expected_text} ± 10 min (issue time from {clock})"
         ))
         .expected(expected_text),
     )
@@ -258,7 +258,7 @@ pub fn saved_token_age(
             ids::SAVED_TOKEN_LIFETIME,
             &[TTL_REQ],
             format!(
-                "保存的 token 签发于 {hours:.1} 小时前，接近 36 小时边界 the saved token is {hours:.1} h old, too near the 36 h edge; run again later"
+                "保存的 token 签发于 {hours:.1} 小时前，接近 36 小时边界 / the saved token is {hours:.1} h old, too near the 36 h edge; run again later"
             ),
         ))
     }
@@ -269,7 +269,7 @@ pub fn saved_token_pending() -> CheckRun {
     CheckRun::not_judged(
         ids::CLOCK_ONLY,
         &[TTL_REQ],
-        "已保存本次 token，36 小时后再运行以检查失效 token saved in the state folder; a run 36 h or more later checks that it is refused",
+        "已保存本次 token，36 小时后再运行以检查失效 / token saved in the state folder; a run 36 h or more later checks that it is refused",
     )
 }
 
@@ -284,9 +284,9 @@ pub fn saved_token_verdict(
     let finding = match age {
         SavedTokenAge::Expired { hours } => {
             let refused = success == Some(false) && desc.contains(marker);
-            (!refused).then(|| format!("{hours:.1} 小时前签发的 token 仍未失效或未标记 a token issued {hours:.1} h ago must be refused with {marker:?}; got success = {success:?}, desc = {desc:?}"))
+            (!refused).then(|| format!("{hours:.1} 小时前签发的 token 仍未失效或未标记 / a token issued {hours:.1} h ago must be refused with {marker:?}; got success = {success:?}, desc = {desc:?}"))
         }
-        SavedTokenAge::Young { hours } => (success != Some(true)).then(|| format!("{hours:.1} 小时前签发的 token 已被拒绝 a token issued {hours:.1} h ago (< 36 h) was refused: desc = {desc:?}")),
+        SavedTokenAge::Young { hours } => (success != Some(true)).then(|| format!("{hours:.1} 小时前签发的 token 已被拒绝 / a token issued {hours:.1} h ago (< 36 h) was refused: desc = {desc:?}")),
     };
     let findings: Vec<Finding> = finding
         .map(|message| Finding::new(ids::SAVED_TOKEN_LIFETIME, TTL_REQ, message))

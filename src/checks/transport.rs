@@ -18,19 +18,19 @@ pub(crate) fn http_status(exchange: &Exchange) -> CheckRun {
     let finding = match (&exchange.error, &exchange.response) {
         (Some(error), _) => Some(
             Finding::new(ids::HTTP_STATUS, STATUS_REQ, error.describe())
-                .expected("HTTP 200 与 JSON 信封 HTTP 200 with the JSON envelope"),
+                .expected("HTTP 200 与 JSON 信封 / HTTP 200 with the JSON envelope"),
         ),
         (None, None) => Some(Finding::new(
             ids::HTTP_STATUS,
             STATUS_REQ,
-            "没有收到响应 no response received",
+            "没有收到响应 / no response received",
         )),
         (None, Some(response)) if !(200..300).contains(&response.status) => Some(
             Finding::new(
                 ids::HTTP_STATUS,
                 STATUS_REQ,
                 format!(
-                    "HTTP 状态码 {} 不是 2xx；业务失败也应以 200 返回信封 HTTP status {} is not 2xx; a business failure still answers 200 with the envelope",
+                    "HTTP 状态码 {} 不是 2xx；业务失败也应以 200 返回信封 / HTTP status {} is not 2xx; a business failure still answers 200 with the envelope",
                     response.status, response.status
                 ),
             )
@@ -49,7 +49,7 @@ pub(crate) fn http_status(exchange: &Exchange) -> CheckRun {
                 ids::HTTP_STATUS,
                 POST_REQ,
                 format!(
-                    "接口不接受 POST（HTTP 405）the interface refuses POST (HTTP 405; allows {})",
+                    "接口不接受 POST（HTTP 405） / the interface refuses POST (HTTP 405; allows {})",
                     response.header("Allow").unwrap_or("?")
                 ),
             )
@@ -88,17 +88,17 @@ pub(crate) fn no_newline(body: &[u8], whole: bool) -> CheckRun {
         let name = match byte {
             b'\n' => "LF (\\n)".to_string(),
             b'\r' => "CR (\\r)".to_string(),
-            other => format!("控制字符 control byte 0x{other:02x}"),
+            other => format!("控制字符 / control byte 0x{other:02x}"),
         };
         findings.push(
             Finding::new(
                 ids::NO_NEWLINE,
                 NEWLINE_REQ,
                 format!(
-                    "响应体含 {count} 个换行或控制字符，第一个 {name} 位于字节 {offset}（第 {line} 行第 {column} 列） body holds {count} line break(s) or control byte(s); the first, {name}, is at byte {offset} (line {line}, column {column})"
+                    "响应体含 {count} 个换行或控制字符，第一个 {name} 位于字节 {offset}（第 {line} 行第 {column} 列） / body holds {count} line break(s) or control byte(s); the first, {name}, is at byte {offset} (line {line}, column {column})"
                 ),
             )
-            .expected("单行、无控制字符 one line, no control characters")
+            .expected("单行、无控制字符 / one line, no control characters")
             .actual(format!("{count} × CR/LF/C0, first 0x{byte:02x} at byte {offset}")),
         );
     }
@@ -107,7 +107,7 @@ pub(crate) fn no_newline(body: &[u8], whole: bool) -> CheckRun {
             ids::NO_NEWLINE,
             &[NEWLINE_REQ],
             format!(
-                "只读到响应体的前 {} 字节，其余未读 only the first {} bytes of the body were read; the rest may hold a line break",
+                "只读到响应体的前 {} 字节，其余未读 / only the first {} bytes of the body were read; the rest may hold a line break",
                 body.len(),
                 body.len()
             ),
@@ -122,7 +122,7 @@ const REALTIME_REQ: &str = "STK-REALTIME";
 /// answer has no latency to judge (the status check reports it).
 pub(crate) fn latency(exchange: &Exchange, bound_ms: u64) -> CheckRun {
     if exchange.response.is_none() {
-        return CheckRun::not_judged(ids::STOCK_LATENCY, &[REALTIME_REQ], "没有响应 no answer");
+        return CheckRun::not_judged(ids::STOCK_LATENCY, &[REALTIME_REQ], "没有响应 / no answer");
     }
     let findings = if exchange.duration_ms > bound_ms {
         vec![
@@ -130,7 +130,7 @@ pub(crate) fn latency(exchange: &Exchange, bound_ms: u64) -> CheckRun {
                 ids::STOCK_LATENCY,
                 REALTIME_REQ,
                 format!(
-                    "库存接口响应过慢 answered in {} ms, above the {bound_ms} ms bound",
+                    "库存接口响应过慢 / answered in {} ms, above the {bound_ms} ms bound",
                     exchange.duration_ms
                 ),
             )

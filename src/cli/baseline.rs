@@ -23,20 +23,21 @@ pub fn baseline_command(dir: &Path, output: Option<PathBuf>) -> ExitCode {
             if let Err(e) = crate::report::write_atomically(&path, text.as_bytes()) {
                 return usage(&e.to_string());
             }
-            eprintln!(
-                "已写入基线 baseline written: {} ({entries} 条 entries)",
-                path.display()
-            );
+            let path = path.display();
+            super::say(format!(
+                "已写入基线 {path}（{entries} 条） / baseline written: {path} ({entries} entries)"
+            ));
         }
     }
     if entries == 0 {
-        eprintln!("该运行没有失败或警告 the run has no failure or warning: the baseline is empty");
-    } else {
-        eprintln!(
-            "请把每条 reason 的 \"{}\" 改为接受的理由，否则 --baseline 会拒绝该文件 Replace every reason \"{}\": --baseline refuses a file that still has it",
-            crate::baseline::PLACEHOLDER_REASON,
-            crate::baseline::PLACEHOLDER_REASON
+        super::say(
+            "该运行没有失败或警告，基线为空 / the run has no failure or warning: the baseline is empty",
         );
+    } else {
+        let placeholder = crate::baseline::PLACEHOLDER_REASON;
+        super::say(format!(
+            "请把每条 reason 的 \"{placeholder}\" 改为接受的理由，否则 --baseline 会拒绝该文件 / Replace every reason \"{placeholder}\": --baseline refuses a file that still has it"
+        ));
     }
     ExitCode::from(exit::OK)
 }
@@ -54,7 +55,7 @@ pub fn diff_command(a: &Path, b: &Path, json: bool) -> ExitCode {
             Err(e) => return usage(&e.to_string()),
         }
     } else {
-        super::stdout(&crate::diff::render(&d));
+        super::stdout(&crate::diff::render(&d, crate::lang::chosen()));
     }
     if d.has_new_must_failures() {
         ExitCode::from(exit::CONFORMANCE_FAILURE)
@@ -89,7 +90,7 @@ pub fn rerun_of(dir: &Path) -> Result<Rerun, String> {
         .collect();
     if scenarios.is_empty() {
         return Err(format!(
-            "{} 中没有失败、警告或受阻的场景 nothing failed, warned or was blocked in {}: nothing to rerun",
+            "{} 中没有失败、警告或受阻的场景 / nothing failed, warned or was blocked in {}: nothing to rerun",
             dir.display(),
             dir.display()
         ));
@@ -102,6 +103,6 @@ pub fn rerun_of(dir: &Path) -> Result<Rerun, String> {
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("mallcheck: {message}");
+    super::complain(message);
     ExitCode::from(exit::USAGE)
 }

@@ -17,7 +17,7 @@ pub fn doctor_command(
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("mallcheck: {e}");
+            super::complain(&e);
             return ExitCode::from(exit::RUNTIME);
         }
     };
@@ -132,10 +132,10 @@ pub fn init_command(
     force: bool,
 ) -> ExitCode {
     if output.exists() && !force {
-        eprintln!(
-            "mallcheck: {} 已存在 already exists; --force overwrites it",
+        super::complain(format!(
+            "{0} 已存在，--force 覆盖 / {0} already exists; --force overwrites it",
             output.display()
-        );
+        ));
         return ExitCode::from(exit::USAGE);
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -156,32 +156,34 @@ pub fn init_command(
     };
     let target = target.unwrap_or_else(|| {
         ask(
-            "供应商基础地址 supplier base URL",
+            &crate::lang::say("供应商基础地址 / supplier base URL"),
             "https://test.supplier.example.cn",
         )
     });
     let environment = environment.unwrap_or_else(|| {
         ask(
-            "环境 environment (test = orders allowed, production = none)",
+            &crate::lang::say(
+                "环境（test 可下单，production 不下单） / environment (test = orders allowed, production = none)",
+            ),
             "production",
         )
     });
     if !crate::config::ENVIRONMENTS.contains(&environment.as_str()) {
-        eprintln!(
-            "mallcheck: environment {environment:?}: 只能是 must be one of {}",
+        super::complain(format!(
+            "environment {environment:?}: 只能是 {0} / must be one of {0}",
             crate::config::ENVIRONMENTS.join(", ")
-        );
+        ));
         return ExitCode::from(exit::USAGE);
     }
     let text = config_template(&target, &environment);
     if let Err(e) = crate::report::write_atomically(output, text.as_bytes()) {
-        eprintln!("mallcheck: {e}");
+        super::complain(&e);
         return ExitCode::from(exit::USAGE);
     }
-    eprintln!(
-        "已写入 wrote {}; next: export MALLCHECK_USERNAME=… MALLCHECK_PASSWORD=…, then `mallcheck doctor`",
+    super::say(format!(
+        "已写入 {0}；下一步：export MALLCHECK_USERNAME=… MALLCHECK_PASSWORD=…，然后 `mallcheck doctor` / wrote {0}; next: export MALLCHECK_USERNAME=… MALLCHECK_PASSWORD=…, then `mallcheck doctor`",
         output.display()
-    );
+    ));
     ExitCode::from(exit::OK)
 }
 

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 
 use clap::{Arg, Command};
 
-use crate::events::Lang;
+use crate::lang::{Lang, pick};
 
 /// The language asked for: `--lang` on the command line (read before clap, since help is
 /// printed while parsing), then `MALLCHECK_LANG`, then on a terminal the locale.
@@ -37,15 +37,6 @@ pub fn chosen(args: &[OsString]) -> Option<Lang> {
         .and_then(|v| Lang::parse(&v).ok())
 }
 
-/// One side of a "中文 / English" text; both without a language, or when it has no " / ".
-pub fn pick(text: &str, lang: Option<Lang>) -> String {
-    match (lang, text.split_once(" / ")) {
-        (Some(Lang::Zh), Some((zh, _))) => zh.trim().to_string(),
-        (Some(Lang::En), Some((_, en))) => en.trim().to_string(),
-        _ => text.to_string(),
-    }
-}
-
 /// The command with every about and help text in one language.
 pub fn localize(command: Command, lang: Option<Lang>) -> Command {
     if lang.is_none() {
@@ -70,15 +61,6 @@ pub fn localize(command: Command, lang: Option<Lang>) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_side_of_a_bilingual_text() {
-        let text = "运行参考供应商 / Run the reference supplier.";
-        assert_eq!(pick(text, Some(Lang::Zh)), "运行参考供应商");
-        assert_eq!(pick(text, Some(Lang::En)), "Run the reference supplier.");
-        assert_eq!(pick(text, None), text);
-        assert_eq!(pick("English only", Some(Lang::Zh)), "English only");
-    }
 
     #[test]
     fn the_flag_wins_over_the_environment() {

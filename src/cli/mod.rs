@@ -228,7 +228,22 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("无法启动运行时 cannot start the async runtime: {e}"))
+        .map_err(|e| format!("无法启动运行时 / cannot start the async runtime: {e}"))
+}
+
+/// Prints one of mallcheck's own texts ("中文 / English", both sides saying everything) to stderr
+/// in the chosen language.
+pub(crate) fn say(text: impl std::fmt::Display) {
+    eprintln!("{}", crate::lang::say(&text.to_string()));
+}
+
+/// An error of this command: `mallcheck: …` on stderr, in the chosen language (an error's
+/// Chinese half may only name the problem, so Chinese keeps both; see `crate::lang::message`).
+pub(crate) fn complain(error: impl std::fmt::Display) {
+    eprintln!(
+        "mallcheck: {}",
+        crate::lang::say_message(&error.to_string())
+    );
 }
 
 /// Writes to stdout; a closed pipe (`mallcheck list | head`) is not an error.
@@ -242,6 +257,7 @@ pub fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let chosen = lang::chosen(&args);
+    crate::lang::choose(chosen);
     let parsed = lang::localize(Cli::command(), chosen)
         .try_get_matches_from(&args)
         .and_then(|matches| Cli::from_arg_matches(&matches));
@@ -260,7 +276,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("mallcheck: {message}");
+            complain(message);
             ExitCode::from(exit::USAGE)
         }
     }
@@ -328,12 +344,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let profile = load()?;
             if let Some(dir) = &flags.rerun_failed {
                 let rerun = baseline::rerun_of(dir)?;
+                let (count, from) = (rerun.scenarios.len(), dir.display());
+                let seed = flags.seed.unwrap_or(rerun.seed);
+                let list = rerun.scenarios.join(", ");
                 eprintln!(
-                    "重跑 rerun: {} 个场景 scenarios from {} (and what they require), seed {}: {}",
-                    rerun.scenarios.len(),
-                    dir.display(),
-                    flags.seed.unwrap_or(rerun.seed),
-                    rerun.scenarios.join(", ")
+                    "{}",
+                    crate::lang::say(&format!(
+                        "重跑 {from} 中的 {count} 个场景（及其前置），种子 {seed}：{list} / rerun: {count} scenarios from {from} (and what they require), seed {seed}: {list}"
+                    ))
                 );
                 flags.scenario_ids.extend(rerun.scenarios);
                 flags.seed = flags.seed.or(Some(rerun.seed));
@@ -345,7 +363,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 .find(|id| profile.interface(id).is_none())
             {
                 return Err(format!(
-                    "未知接口 unknown interface {unknown:?}; `mallcheck list` shows the ids"
+                    "未知接口 / unknown interface {unknown:?}; `mallcheck list` shows the ids"
                 ));
             }
             Ok(run::run_command(

@@ -80,7 +80,8 @@ pub fn cleanup_command(profile: Profile, args: session::CleanupArgs) -> ExitCode
     match runtime.block_on(session::cleanup(profile, &args)) {
         Err(e) => fail(&e),
         Ok(closed) => {
-            for line in crate::report::terminal::order_cleanup_lines(&closed) {
+            for line in crate::report::terminal::order_cleanup_lines(&closed, crate::lang::chosen())
+            {
                 eprintln!("{}", line.trim_start_matches('\n'));
             }
             for note in closed.cancelled.iter().chain(&closed.already_closed) {
@@ -88,7 +89,7 @@ pub fn cleanup_command(profile: Profile, args: session::CleanupArgs) -> ExitCode
                     "  ✓ {} {}: {}",
                     note.yggc_order,
                     note.order_id.as_deref().unwrap_or(""),
-                    note.note
+                    crate::lang::say_message(&note.note)
                 );
             }
             if closed.not_cancelled.is_empty() {
@@ -108,13 +109,28 @@ fn print_plan(prepared: &session::Prepared, args: &RunArgs) {
         .as_deref()
         .unwrap_or("the embedded reference supplier");
     let mut text = format!(
-        "计划 plan: {} 个改变供应商状态的调用 calls would change the state of {target} (orders {}); 未发送任何请求 nothing was sent\n",
-        changes.len(),
-        if allow_orders {
-            "allowed"
-        } else {
-            "not allowed: order scenarios are skipped, token checks send harmless parameters"
-        }
+        "{}\n",
+        crate::lang::tr(
+            &format!(
+                "计划：{count} 个调用会改变 {target} 的状态（下单{orders}）；未发送任何请求",
+                count = changes.len(),
+                orders = if allow_orders {
+                    "：允许"
+                } else {
+                    "：不允许，订单场景跳过，token 检查发送无害参数"
+                }
+            ),
+            &format!(
+                "plan: {count} calls would change the state of {target} (orders {orders}); nothing was sent",
+                count = changes.len(),
+                orders = if allow_orders {
+                    "allowed"
+                } else {
+                    "not allowed: order scenarios are skipped, token checks send harmless parameters"
+                }
+            ),
+            crate::lang::chosen()
+        )
     );
     for change in &changes {
         text.push_str(&format!(
@@ -130,27 +146,29 @@ fn print_plan(prepared: &session::Prepared, args: &RunArgs) {
 pub fn verify_command(dir: &std::path::Path) -> ExitCode {
     match crate::report::manifest::verify(dir) {
         Err(message) => {
-            eprintln!("mallcheck: {message}");
+            super::complain(&message);
             ExitCode::from(exit::USAGE)
         }
         Ok(found) => {
             for (what, names) in [
-                ("已改动 changed", &found.changed),
-                ("缺失 missing", &found.missing),
-                ("清单外 not in the manifest", &found.unlisted),
+                ("已改动 / changed", &found.changed),
+                ("缺失 / missing", &found.missing),
+                ("清单外 / not in the manifest", &found.unlisted),
             ] {
                 for name in names {
-                    eprintln!("  ✗ {what}: {name}");
+                    eprintln!("  ✗ {}: {name}", crate::lang::say(what));
                 }
             }
             if found.is_empty() {
-                eprintln!(
-                    "校验通过 verified: {} files match manifest.json",
+                super::say(format!(
+                    "校验通过：{0} 个文件与 manifest.json 一致 / verified: {0} files match manifest.json",
                     found.checked
-                );
+                ));
                 ExitCode::from(exit::OK)
             } else {
-                eprintln!("校验失败 not verified: the folder is not the one the run wrote");
+                super::say(
+                    "校验失败：该目录不是运行写出的样子 / not verified: the folder is not the one the run wrote",
+                );
                 ExitCode::from(exit::CONFORMANCE_FAILURE)
             }
         }
@@ -183,14 +201,14 @@ pub fn report_command(
     };
     match crate::report::record::replay(dir, &mut [reporter]) {
         Err(message) => {
-            eprintln!("mallcheck: {message}");
+            super::complain(&message);
             ExitCode::from(exit::USAGE)
         }
         Ok(warnings) => {
             for warning in warnings {
-                eprintln!("  ! {warning}");
+                eprintln!("  ! {}", crate::lang::say_message(&warning));
             }
-            eprintln!("已生成 written: {}", path.display());
+            super::say(format!("已生成 {0} / written: {0}", path.display()));
             ExitCode::from(exit::OK)
         }
     }
@@ -211,7 +229,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {
 }
 
 fn fail(error: &SessionError) -> ExitCode {
-    eprintln!("mallcheck: {error}");
+    super::complain(error);
     match error {
         SessionError::Input(_) => ExitCode::from(exit::USAGE),
         SessionError::Runtime(_) => ExitCode::from(exit::RUNTIME),

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::table::Table;
 use crate::exit;
+use crate::lang::Lang;
 use crate::profile::Profile;
 use crate::supplier::{self, AreaIds, SupplierConfig, SupplierError};
 
@@ -103,26 +104,27 @@ fn options_note(config: &SupplierConfig) -> String {
     let default = SupplierConfig::default();
     let mut notes = Vec::new();
     if config.admin {
-        notes.push("管理接口 admin endpoints on".to_string());
+        notes.push("管理接口已开启 / admin endpoints on".to_string());
     }
     if (config.ship_after_seconds, config.deliver_after_seconds)
         != (default.ship_after_seconds, default.deliver_after_seconds)
     {
         notes.push(format!(
-            "确认后 {} 秒发货、{} 秒送达 orders ship {} s and are delivered {} s after confirmation",
-            config.ship_after_seconds,
-            config.deliver_after_seconds,
+            "确认后 {0} 秒发货、{1} 秒送达 / orders ship {0} s and are delivered {1} s after confirmation",
             config.ship_after_seconds,
             config.deliver_after_seconds
         ));
     }
     if config.area_ids == AreaIds::Own {
-        notes.push("自有地区编号 own area ids".to_string());
+        notes.push("自有地区编号 / own area ids".to_string());
     }
     if config.reissue_valid_token {
-        notes.push("有效 token 重复发放 valid tokens handed out again".to_string());
+        notes.push("有效 token 重复发放 / valid tokens handed out again".to_string());
     }
-    notes.iter().map(|note| format!(", {note}")).collect()
+    notes
+        .iter()
+        .map(|note| format!(", {}", crate::lang::say(note)))
+        .collect()
 }
 
 /// Starts the supplier on `--addr`, prints its base URL as the first line on stdout once it
@@ -132,7 +134,7 @@ pub fn serve_command(profile: Profile, flags: ServeFlags) -> ExitCode {
     let runtime = match super::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("mallcheck: {e}");
+            super::complain(&e);
             return ExitCode::from(exit::RUNTIME);
         }
     };
@@ -148,7 +150,7 @@ async fn serve(profile: Arc<Profile>, addr: SocketAddr, config: SupplierConfig) 
     let running = match supplier::start(profile, config, addr).await {
         Ok(running) => running,
         Err(e) => {
-            eprintln!("mallcheck: {e}");
+            super::complain(&e);
             let code = match e {
                 SupplierError::Bind { .. } => exit::RUNTIME,
                 _ => exit::USAGE,
@@ -159,17 +161,27 @@ async fn serve(profile: Arc<Profile>, addr: SocketAddr, config: SupplierConfig) 
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{}", running.base_url());
     let _ = stdout.flush();
+    let lang = crate::lang::chosen();
     let faults = if fault_list.is_empty() {
-        "无 none".to_string()
+        crate::lang::tr("无", "none", lang)
     } else {
         fault_list
     };
+    let url = running.base_url();
     eprintln!(
-        "参考供应商已启动 reference supplier listening on {} — {skus} 个商品 SKUs, 种子 seed {seed}, 故障 faults: {faults}{options}; Ctrl-C 停止 to stop",
-        running.base_url(),
+        "{}",
+        crate::lang::tr(
+            &format!(
+                "参考供应商已启动 {url} — {skus} 个商品，种子 {seed}，故障：{faults}{options}；Ctrl-C 停止"
+            ),
+            &format!(
+                "reference supplier listening on {url} — {skus} SKUs, seed {seed}, faults: {faults}{options}; Ctrl-C to stop"
+            ),
+            lang
+        )
     );
     signals.wait().await;
-    eprintln!("正在停止 stopping…");
+    super::say("正在停止… / stopping…");
     running.shutdown().await;
     ExitCode::SUCCESS
 }
@@ -226,22 +238,32 @@ pub fn faults_command(json: bool) -> ExitCode {
         match serde_json::to_string_pretty(&Value::Array(entries)) {
             Ok(text) => super::stdout(&format!("{text}\n")),
             Err(e) => {
-                eprintln!("mallcheck: {e}");
+                super::complain(&e);
                 return ExitCode::from(exit::RUNTIME);
             }
         }
         return ExitCode::SUCCESS;
     }
-    let mut table = Table::new(["id", "需求 requirements", "说明", "description"]);
+    let lang = crate::lang::chosen();
+    let mut table = Table::new(match lang {
+        Some(Lang::Zh) => vec!["id", "需求", "说明"],
+        Some(Lang::En) => vec!["id", "requirements", "description"],
+        None => vec!["id", "需求 requirements", "说明", "description"],
+    });
     for fault in faults {
-        table.row(vec![
-            fault.id.to_string(),
-            fault.requirements.join(", "),
-            fault.description_zh.to_string(),
-            fault.description_en.to_string(),
-        ]);
+        let mut row = vec![fault.id.to_string(), fault.requirements.join(", ")];
+        if lang != Some(Lang::En) {
+            row.push(fault.description_zh.to_string());
+        }
+        if lang != Some(Lang::Zh) {
+            row.push(fault.description_en.to_string());
+        }
+        table.row(row);
     }
     super::stdout(&table.render());
-    super::stdout(&format!("{} 个故障 faults\n", faults.len()));
+    super::stdout(&format!(
+        "{}\n",
+        crate::lang::say(&format!("{0} 个故障 / {0} faults", faults.len()))
+    ));
     ExitCode::SUCCESS
 }

@@ -114,13 +114,13 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
         progress: !flags.quiet,
     };
     if args.rps.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        eprintln!("mallcheck: --rps must be a positive number");
+        super::complain("--rps 必须是正数 / --rps must be a positive number");
         return ExitCode::from(exit::USAGE);
     }
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("mallcheck: {e}");
+            super::complain(&e);
             return ExitCode::from(exit::RUNTIME);
         }
     };
@@ -128,7 +128,10 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
         Ok(outcome) => {
             print_summary(&outcome.summary, &outcome.dir);
             if let Some(why) = &outcome.stopped {
-                eprintln!("已停止 stopped: {why}; `--resume` 继续 continues it");
+                let (zh, en) = crate::lang::sides(why);
+                super::say(format!(
+                    "已停止：{zh}；`--resume` 继续 / stopped: {en}; `--resume` continues it"
+                ));
             }
             exit_code(&outcome.summary, outcome.stopped.as_deref())
         }
@@ -208,7 +211,7 @@ fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
 }
 
 fn fail(error: &SessionError) -> ExitCode {
-    eprintln!("mallcheck: {error}");
+    super::complain(error);
     match error {
         SessionError::Input(_) => ExitCode::from(exit::USAGE),
         SessionError::Runtime(_) => ExitCode::from(exit::RUNTIME),

@@ -8,9 +8,9 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn new<const N: usize>(header: [&str; N]) -> Table {
+    pub fn new<'a>(header: impl IntoIterator<Item = &'a str>) -> Table {
         Table {
-            header: header.iter().map(|h| h.to_string()).collect(),
+            header: header.into_iter().map(str::to_string).collect(),
             rows: Vec::new(),
         }
     }

@@ -273,7 +273,7 @@ impl Client {
                 id,
                 method,
                 self.shared.base_url.clone(),
-                format!("接口不在配置中 unknown interface {id:?}"),
+                format!("接口不在配置中 / unknown interface {id:?}"),
             );
         };
         // One deadline per interface that does not answer: it is not asked again in this run.
@@ -283,7 +283,7 @@ impl Client {
                 id,
                 method,
                 url,
-                format!("未发送 not sent: {id} timed out earlier in this run ({why})"),
+                format!("未发送 / not sent: {id} timed out earlier in this run ({why})"),
             );
         }
         let token_value = match token {
@@ -369,7 +369,7 @@ impl Client {
             format!("{}/{path}", self.shared.base_url)
         };
         Url::parse(&text).map_err(|e| {
-            let message = format!("地址无效 invalid URL: {e}");
+            let message = format!("地址无效 / invalid URL: {e}");
             Box::new(self.not_sent(interface, method, text.clone(), message))
         })
     }
@@ -416,7 +416,7 @@ impl Client {
                 "token",
                 Method::POST,
                 self.shared.base_url.clone(),
-                "配置中没有令牌接口 the profile has no token interface".to_string(),
+                "配置中没有令牌接口 / the profile has no token interface".to_string(),
             );
             return (exchange, None);
         };
@@ -566,7 +566,7 @@ impl Client {
                 if in_a_row >= SILENT_AFTER {
                     lock(&self.shared.silenced).get_or_insert_with(|| {
                         format!(
-                            "供应商不再应答 the supplier stopped answering: {in_a_row} calls in a row timed out (the last, {interface}, after {duration_ms} ms); the rest is not asked"
+                            "供应商不再应答 / the supplier stopped answering: {in_a_row} calls in a row timed out (the last, {interface}, after {duration_ms} ms); the rest is not asked"
                         )
                     });
                 }
@@ -619,7 +619,7 @@ impl Client {
                     purpose,
                     Method::GET,
                     url.to_string(),
-                    "不是 http(s) 绝对地址 not an absolute http(s) URL".to_string(),
+                    "不是 http(s) 绝对地址 / not an absolute http(s) URL".to_string(),
                 );
             }
             Err(e) => {
@@ -627,7 +627,7 @@ impl Client {
                     purpose,
                     Method::GET,
                     url.to_string(),
-                    format!("地址无效 invalid URL: {e}"),
+                    format!("地址无效 / invalid URL: {e}"),
                 );
             }
         };
@@ -912,13 +912,13 @@ fn check_base_url(text: &str) -> Result<String, ClientError> {
     };
     let url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("需要 http 或 https must be http or https"));
+        return Err(bad("需要 http 或 https / must be http or https"));
     }
     if !url.has_host() {
-        return Err(bad("缺少主机 no host"));
+        return Err(bad("缺少主机 / no host"));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("不能带查询或片段 must not have a query or fragment"));
+        return Err(bad("不能带查询或片段 / must not have a query or fragment"));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }

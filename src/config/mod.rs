@@ -278,7 +278,7 @@ impl Config {
             && !ENVIRONMENTS.contains(&environment.as_str())
         {
             problems.push(format!(
-                "environment = {environment:?}: 只能是 must be one of {} (\"test\" lets order scenarios run)",
+                "environment = {environment:?}: 只能是 / must be one of {} (\"test\" lets order scenarios run)",
                 ENVIRONMENTS.join(", ")
             ));
         }
@@ -295,21 +295,24 @@ impl Config {
         // 0 is a guard of its own for the [orders] limits (no order at all, none accepted).
         for (key, value) in at_least_one {
             if value == 0 {
-                problems.push(format!("{key} = 0: 至少为 1 must be at least 1"));
+                problems.push(format!("{key} = 0: 至少为 1 / must be at least 1"));
             }
         }
         if self.jobs > 64 {
-            problems.push(format!("jobs = {}: 至多 64 must be at most 64", self.jobs));
+            problems.push(format!(
+                "jobs = {}: 至多 64 / must be at most 64",
+                self.jobs
+            ));
         }
         if !(self.orders.poll_seconds.is_finite() && self.orders.poll_seconds > 0.0) {
             problems.push(format!(
-                "orders.poll_seconds = {}: 必须大于 0 must be above 0",
+                "orders.poll_seconds = {}: 必须大于 0 / must be above 0",
                 self.orders.poll_seconds
             ));
         }
         if !(self.orders.max_amount.is_finite() && self.orders.max_amount >= 0.0) {
             problems.push(format!(
-                "orders.max_amount = {}: 不能为负 must not be negative",
+                "orders.max_amount = {}: 不能为负 / must not be negative",
                 self.orders.max_amount
             ));
         }

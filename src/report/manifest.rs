@@ -108,9 +108,13 @@ impl Mismatches {
 pub fn verify(dir: &Path) -> Result<Mismatches, String> {
     let path = dir.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("没有清单 no manifest at {}: {e}", path.display()))?;
-    let manifest: Manifest = serde_json::from_str(&text)
-        .map_err(|e| format!("清单无法读取 {} is not a manifest: {e}", path.display()))?;
+        .map_err(|e| format!("没有清单 / no manifest at {}: {e}", path.display()))?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "清单无法读取 {0} / {0} is not a manifest: {e}",
+            path.display()
+        )
+    })?;
     let now = files_of(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let mut found = Mismatches::default();
     for (name, entry) in &manifest.files {

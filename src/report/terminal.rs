@@ -96,11 +96,13 @@ impl<W: Write + Send> TerminalReporter<W> {
 
     /// One of the two texts, or both.
     fn tr(&self, zh: &str, en: &str) -> String {
-        match self.lang {
-            Some(Lang::Zh) => zh.to_string(),
-            Some(Lang::En) => en.to_string(),
-            None => format!("{zh} {en}"),
-        }
+        crate::lang::tr(zh, en, self.lang)
+    }
+
+    /// A message of a check, a reason or an error in the reporter's language (see
+    /// `crate::lang::message`).
+    fn say(&self, text: &str) -> String {
+        crate::lang::message(text, self.lang)
     }
 
     fn build(
@@ -199,7 +201,7 @@ impl<W: Write + Send> TerminalReporter<W> {
         };
         lines.push(format!(
             "  {} {:<28} {title} {}",
-            self.paint(symbol(status)),
+            self.paint(symbol(status, self.lang)),
             info.id,
             self.paint(
                 format!(
@@ -216,7 +218,10 @@ impl<W: Write + Send> TerminalReporter<W> {
             )
         ));
         if let Some(note) = note {
-            lines.push(format!("      {}", self.paint(printable(note).dimmed())));
+            lines.push(format!(
+                "      {}",
+                self.paint(printable(&self.say(note)).dimmed())
+            ));
         }
         let mut groups: BTreeMap<(u8, &str), Vec<&ResultRow>> = BTreeMap::new();
         for row in rows.iter().filter(|r| {
@@ -257,7 +262,7 @@ impl<W: Write + Send> TerminalReporter<W> {
                 "    {mark} [{}] {} {}{more}",
                 self.paint(requirement.bold()),
                 self.paint(printable(&place).cyan()),
-                printable(&row.message)
+                printable(&self.say(&row.message))
             ));
             if let Some(reason) = &row.accepted {
                 lines.push(format!(
@@ -272,23 +277,29 @@ impl<W: Write + Send> TerminalReporter<W> {
                 lines.push(format!(
                     "        {}: {}\n        {}:   {}",
                     self.tr("期望", "expected"),
-                    printable(expected),
+                    printable(&self.say(expected)),
                     self.tr("实际", "actual"),
-                    printable(actual)
+                    printable(&crate::checks::say_marker(actual, self.lang))
                 ));
             }
             // A warning line (`# …`) may come before the command.
             for line in row.curl.iter().flat_map(|c| c.lines()) {
-                lines.push(format!(
-                    "        {}",
-                    self.paint(printable(&short_curl(line)).dimmed())
-                ));
+                // The warning line is mallcheck's own words; the command is as it was sent.
+                let line = match line.starts_with('#') {
+                    true => self.say(line),
+                    false => short_curl(line),
+                };
+                lines.push(format!("        {}", self.paint(printable(&line).dimmed())));
             }
         }
         if groups.len() > self.max_failures {
             let rest = groups.len() - self.max_failures;
             lines.push(format!(
-                "    … 另有 {rest} 项需求 and {rest} more requirements (see the report)"
+                "    … {}",
+                self.tr(
+                    &format!("另有 {rest} 项需求（见报告）"),
+                    &format!("and {rest} more requirements (see the report)")
+                )
             ));
         }
         lines
@@ -304,13 +315,18 @@ impl<W: Write + Send> TerminalReporter<W> {
     }
 }
 
-fn symbol(status: Status) -> ColoredString {
+fn symbol(status: Status, lang: Option<Lang>) -> ColoredString {
+    // One word: both languages would make every scenario line long.
+    let word = |zh: &str, en: &str| match lang {
+        Some(Lang::Zh) => zh.to_string(),
+        _ => en.to_string(),
+    };
     match status {
-        Status::Pass => "✔ PASS".green(),
-        Status::Fail => "✘ FAIL".red().bold(),
-        Status::Warn => "! WARN".yellow(),
-        Status::Skip => "- SKIP".dimmed(),
-        Status::Blocked => "■ BLOCKED".magenta(),
+        Status::Pass => format!("✔ {}", word("通过", "PASS")).green(),
+        Status::Fail => format!("✘ {}", word("未通过", "FAIL")).red().bold(),
+        Status::Warn => format!("! {}", word("警告", "WARN")).yellow(),
+        Status::Skip => format!("- {}", word("跳过", "SKIP")).dimmed(),
+        Status::Blocked => format!("■ {}", word("受阻", "BLOCKED")).magenta(),
     }
 }
 
@@ -345,7 +361,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 self.line(format!(
                     "{}:  {}",
                     self.tr("目标", "target"),
-                    printable(target)
+                    printable(&crate::lang::pick(target, self.lang))
                 ));
                 self.line(format!(
                     "{}: {profile}    {}: {run_id}",
@@ -386,7 +402,11 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     self.line(format!(
                         "{}: {}",
                         self.tr("范围", "scope"),
-                        narrowed.join("; ")
+                        narrowed
+                            .iter()
+                            .map(|n| self.say(n))
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     ));
                 }
                 self.bar.set_length(scenarios.len() as u64);
@@ -431,7 +451,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
             Event::OrderTransitions(seen) => self.transitions = seen.clone(),
             Event::Baseline(summary) => self.baseline = Some(summary.clone()),
             Event::OrdersClosed(closed) => {
-                for line in order_cleanup_lines(closed) {
+                for line in order_cleanup_lines(closed, self.lang) {
                     self.line(line);
                 }
             }
@@ -447,7 +467,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 self.bar.finish_and_clear();
                 if !self.transitions.is_empty() {
                     self.line(String::new());
-                    for line in transition_lines(&self.transitions) {
+                    for line in transition_lines(&self.transitions, self.lang) {
                         self.line(line);
                     }
                 }
@@ -462,7 +482,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                             format!(
                                 "  ✘ {requirement} ({count}×, {}): {}",
                                 row.scenario,
-                                crate::excerpt::shorten(&printable(&row.message), 160)
+                                crate::excerpt::shorten(&printable(&self.say(&row.message)), 160)
                             )
                         })
                         .collect();
@@ -510,7 +530,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                                 .red()
                                 .bold()
                         ),
-                        printable(reason)
+                        printable(&self.say(reason))
                     ));
                 }
                 let tr = |zh: &str, en: &str| self.tr(zh, en);
@@ -581,12 +601,21 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
 
 /// What closing the orders left open came to: counts, and every order that is still open with
 /// why (those need a person).
-pub fn order_cleanup_lines(closed: &OrderCleanup) -> Vec<String> {
-    let mut lines = vec![format!(
-        "\n订单清理 orders left open: {} 已取消 cancelled, {} 早已关闭 already closed, {} 未能取消 not cancelled",
+pub fn order_cleanup_lines(closed: &OrderCleanup, lang: Option<Lang>) -> Vec<String> {
+    let (cancelled, already, not) = (
         closed.cancelled.len(),
         closed.already_closed.len(),
-        closed.not_cancelled.len()
+        closed.not_cancelled.len(),
+    );
+    let mut lines = vec![format!(
+        "\n{}",
+        crate::lang::tr(
+            &format!("订单清理：{cancelled} 已取消，{already} 早已关闭，{not} 未能取消"),
+            &format!(
+                "orders left open: {cancelled} cancelled, {already} already closed, {not} not cancelled"
+            ),
+            lang
+        )
     )];
     let name = |note: &OrderNote| match &note.order_id {
         Some(id) => format!("{} (order_id {id}, run {})", note.yggc_order, note.run_id),
@@ -596,22 +625,33 @@ pub fn order_cleanup_lines(closed: &OrderCleanup) -> Vec<String> {
         lines.push(format!(
             "  ✗ {}: {}",
             printable(&name(note)),
-            printable(&note.note)
+            printable(&crate::lang::message(&note.note, lang))
         ));
     }
     if !closed.not_cancelled.is_empty() {
-        lines.push(
-            "  这些订单记录在状态目录的账本中；下次运行或 `mallcheck cleanup` 会再次尝试 kept in the ledger of the state folder: the next run and `mallcheck cleanup` try again".to_string(),
-        );
+        lines.push(format!(
+            "  {}",
+            crate::lang::tr(
+                "这些订单记录在状态目录的账本中；下次运行或 `mallcheck cleanup` 会再次尝试",
+                "kept in the ledger of the state folder: the next run and `mallcheck cleanup` try again",
+                lang
+            )
+        ));
     }
     lines
 }
 
 /// The order's life as driven: one line per transition, expected and seen; a mismatch on a
 /// judged transition is marked.
-pub fn transition_lines(seen: &[TransitionSeen]) -> Vec<String> {
-    let mut lines =
-        vec!["  订单状态转换 order transitions (from --action--> expected, seen):".to_string()];
+pub fn transition_lines(seen: &[TransitionSeen], lang: Option<Lang>) -> Vec<String> {
+    let mut lines = vec![format!(
+        "  {}",
+        crate::lang::tr(
+            "订单状态转换（起点 --动作--> 期望，所见）：",
+            "order transitions (from --action--> expected, seen):",
+            lang
+        )
+    )];
     for t in seen {
         let mismatch = t.requirement.is_some()
             && matches!(

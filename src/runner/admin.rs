@@ -92,7 +92,7 @@ async fn admin_call(
     shared.emit_exchange(&exchange);
     if !exchange.succeeded() {
         return Err(Abort(format!(
-            "管理接口失败 admin call {path} failed: {}",
+            "管理接口失败 / admin call {path} failed: {}",
             failure_summary(&exchange)
         )));
     }

@@ -88,7 +88,7 @@ fn pick_order_sku(
         .nth(index);
     let Some(sku) = chosen else {
         return Err(Abort(format!(
-            "没有可下单的商品 no SKU to order: none of the sampled SKUs is on shelf with stock ≥ {min_stock} and a known price{} ({})",
+            "没有可下单的商品 / no SKU to order: none of the sampled SKUs is on shelf with stock ≥ {min_stock} and a known price{} ({})",
             if allowed.is_empty() {
                 ""
             } else {
@@ -104,12 +104,12 @@ fn pick_order_sku(
     // any plausible real stock: a supplier may show a capped number ("50+") and accept 51.
     let Some(beyond) = stock.checked_add(1).map(|n| n.max(BEYOND_ANY_STOCK)) else {
         return Err(Abort(format!(
-            "库存数值异常 stock of {sku} is out of range: {stock}"
+            "库存数值异常 / stock of {sku} is out of range: {stock}"
         )));
     };
     let Some(beyond_total) = price.checked_mul(Decimal::from(beyond)) else {
         return Err(Abort(format!(
-            "订单金额溢出 the total for {beyond} × {price} is out of range"
+            "订单金额溢出 / the total for {beyond} × {price} is out of range"
         )));
     };
     local.insert(

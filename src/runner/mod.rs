@@ -219,13 +219,13 @@ pub async fn run(
                             &shared,
                             &scenario,
                             Status::Skip,
-                            format!("前置场景被跳过 skipped: prerequisite scenario `{blocker}` was skipped"),
+                            format!("前置场景被跳过 / skipped: prerequisite scenario `{blocker}` was skipped"),
                         ),
                         (None, Some((blocker, _))) => scenario::not_run(
                             &shared,
                             &scenario,
                             Status::Blocked,
-                            format!("前置场景未完成 blocked: prerequisite scenario `{blocker}` did not complete"),
+                            format!("前置场景未完成 / blocked: prerequisite scenario `{blocker}` did not complete"),
                         ),
                         (None, None) => scenario::run_scenario(&shared, &scenario).await,
                     };
@@ -240,7 +240,8 @@ pub async fn run(
                         &shared,
                         &scenario,
                         Status::Blocked,
-                        "前置场景不在本次运行中 blocked: a prerequisite is not in this run".into(),
+                        "前置场景不在本次运行中 / blocked: a prerequisite is not in this run"
+                            .into(),
                     );
                     statuses.push((scenario.set(), status_of(outcome)));
                     outcomes.insert(scenario.id.clone(), outcome);
@@ -271,7 +272,9 @@ pub async fn run(
                             &shared,
                             &scenario,
                             Status::Fail,
-                            format!("内部错误 internal error while running the scenario: {error}"),
+                            format!(
+                                "内部错误 / internal error while running the scenario: {error}"
+                            ),
                         );
                         statuses.push((scenario.set(), status_of(outcome)));
                         outcomes.insert(scenario.id.clone(), outcome);

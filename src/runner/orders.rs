@@ -253,7 +253,7 @@ pub(crate) async fn close_open(
             Closing::Cancelled => (
                 "cleanup_cancelled",
                 &mut cleanup.cancelled,
-                "已取消 cancelled".to_string(),
+                "已取消 / cancelled".to_string(),
             ),
             Closing::AlreadyClosed(note) => ("already_closed", &mut cleanup.already_closed, note),
             Closing::NotCancelled(note) => ("not_cancelled", &mut cleanup.not_cancelled, note),
@@ -286,7 +286,7 @@ async fn close_one(
         (None, None) => {
             return (
                 Closing::NotCancelled(
-                    "没有订单号，账本中也没有提交参数 no order id, and the ledger has no submit parameters to ask again: check this order by hand".into(),
+                    "没有订单号，账本中也没有提交参数 / no order id, and the ledger has no submit parameters to ask again: check this order by hand".into(),
                 ),
                 None,
             );
@@ -312,15 +312,15 @@ async fn close_one(
                     // made the order answers it again, so a refusal means there is none.
                     let closed = if answer.is_some() && !success {
                         Closing::AlreadyClosed(format!(
-                            "无需取消 nothing to cancel: asking again with the same yggc_order was refused ({why}); a supplier keeping ORD-IDEMPOTENT answers the order it made, so it made none"
+                            "无需取消 / nothing to cancel: asking again with the same yggc_order was refused ({why}); a supplier keeping ORD-IDEMPOTENT answers the order it made, so it made none"
                         ))
                     } else if answer.is_some() {
                         Closing::NotCancelled(format!(
-                            "以同一 yggc_order 重新提交未得到订单号 asking again with the same yggc_order was accepted without an order id ({why}): check this order by hand"
+                            "以同一 yggc_order 重新提交未得到订单号 / asking again with the same yggc_order was accepted without an order id ({why}): check this order by hand"
                         ))
                     } else {
                         Closing::NotCancelled(format!(
-                            "重新提交无应答 asking again with the same yggc_order got no answer ({why}); tried again by the next run and by `mallcheck cleanup`"
+                            "重新提交无应答 / asking again with the same yggc_order got no answer ({why}); tried again by the next run and by `mallcheck cleanup`"
                         ))
                     };
                     return (closed, None);
@@ -340,7 +340,7 @@ async fn close_one(
     if answer.is_none() {
         return (
             Closing::NotCancelled(format!(
-                "取消无应答 the cancel got no answer ({refusal}); tried again by the next run and by `mallcheck cleanup`"
+                "取消无应答 / the cancel got no answer ({refusal}); tried again by the next run and by `mallcheck cleanup`"
             )),
             Some(order_id),
         );
@@ -360,15 +360,15 @@ async fn close_one(
         .is_some_and(|s| Some(s) == text_of(profile.code("submit_state", "confirmed")));
     let closed_note = match closed {
         Some(name) => Closing::AlreadyClosed(format!(
-            "已关闭 already closed: the supplier says the order is {name} (cancel refused: {refusal})"
+            "已关闭 / already closed: the supplier says the order is {name} (cancel refused: {refusal})"
         )),
         // Only a scenario's confirm confirms an order, and its answer was lost (the run was
         // stopped): the order ships as that scenario meant, and nothing can undo it here.
         None if confirmed => Closing::AlreadyClosed(format!(
-            "已确认 confirmed: a scenario confirmed it before the run was stopped, and a confirmed order cannot be cancelled (cancel refused: {refusal})"
+            "已确认 / confirmed: a scenario confirmed it before the run was stopped, and a confirmed order cannot be cancelled (cancel refused: {refusal})"
         )),
         None => Closing::NotCancelled(format!(
-            "取消被拒 the cancel was refused ({refusal}); the order's state is {}: check it by hand",
+            "取消被拒 / the cancel was refused ({refusal}); the order's state is {}: check it by hand",
             state.unwrap_or_else(|| "unknown (select did not answer it)".into())
         )),
     };
@@ -567,7 +567,7 @@ fn guard(
     let allowed = &config.test_data.order_skus;
     let refuse = |why: String| {
         Err(format!(
-            "未发送：超出订单限制 not sent: {why} (mallcheck.toml guards every order to this target)"
+            "未发送：超出订单限制 / not sent: {why} (mallcheck.toml guards every order to this target)"
         ))
     };
     let lines = params.get("sku").and_then(Value::as_array);

@@ -37,7 +37,7 @@ impl SampleSize {
             other => match other.parse::<usize>() {
                 Ok(n) if n > 0 => Ok(SampleSize::PerPool(n)),
                 _ => Err(format!(
-                    "抽样数应为正整数或 all the sample is a positive number of SKUs per pool or `all`, not {other:?}"
+                    "抽样数应为正整数或 all / the sample is a positive number of SKUs per pool or `all`, not {other:?}"
                 )),
             },
         }

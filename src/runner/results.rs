@@ -125,7 +125,7 @@ impl<'a> Rows<'a> {
             Level::Must,
             None,
             Status::Fail,
-            format!("内部错误：未知需求编号 internal error: unknown requirement id {requirement:?} (not in requirements.toml)"),
+            format!("内部错误：未知需求编号 / internal error: unknown requirement id {requirement:?} (not in requirements.toml)"),
             None,
         );
         self.emit(row);
@@ -143,7 +143,7 @@ impl<'a> Rows<'a> {
             let unjudged = run.unjudged.iter().find(|u| &u.requirement == requirement);
             match unjudged {
                 Some(u) if !found => {
-                    let reason = format!("{}: 未判定 not judged: {}", run.check, u.reason);
+                    let reason = format!("{}: 未判定 / not judged: {}", run.check, u.reason);
                     self.skip(&run.check, requirement, interface, exchange, reason);
                 }
                 None if !found => self.pass(&run.check, requirement, interface, exchange),

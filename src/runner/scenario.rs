@@ -68,7 +68,7 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
             shared,
             scenario,
             Status::Skip,
-            "会创建订单，目标未声明为测试环境 skipped: creates orders; declare `environment = \"test\"` in mallcheck.toml or pass --allow-orders".into(),
+            "会创建订单，目标未声明为测试环境 / skipped: creates orders; declare `environment = \"test\"` in mallcheck.toml or pass --allow-orders".into(),
         );
     }
     if needs_admin(scenario) && !shared.options.admin {
@@ -78,7 +78,7 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
             scenario,
             crate::checks::ids::CLOCK_ONLY,
             Status::Skip,
-            "需要参考供应商的管理接口 skipped: needs the reference supplier's admin endpoints (clock, stock)".into(),
+            "需要参考供应商的管理接口 / skipped: needs the reference supplier's admin endpoints (clock, stock)".into(),
         );
     }
     shared.emit(Event::ScenarioStarted {
@@ -162,7 +162,7 @@ pub(crate) async fn run_scenario(shared: &Arc<Shared>, scenario: &Scenario) -> O
         duration_ms: started.elapsed().as_millis() as u64,
         note: stopped.clone().or_else(|| {
             nothing_judged.then(|| {
-                "没有判定任何检查 nothing was judged: the scenario did not apply or had nothing to judge".to_string()
+                "没有判定任何检查 / nothing was judged: the scenario did not apply or had nothing to judge".to_string()
             })
         }),
     });

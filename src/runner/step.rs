@@ -27,7 +27,7 @@ pub(crate) struct Abort(pub String);
 
 impl From<template::TemplateError> for Abort {
     fn from(e: template::TemplateError) -> Abort {
-        Abort(format!("模板无法求值 cannot evaluate a template: {e}"))
+        Abort(format!("模板无法求值 / cannot evaluate a template: {e}"))
     }
 }
 
@@ -173,7 +173,7 @@ impl Waiting {
         };
         let requirements: Vec<&str> = call.requirements.iter().map(String::as_str).collect();
         let reason = format!(
-            "等待 {waited} 后仍未满足 the expectations did not hold after {waited} ([orders] wait_seconds)"
+            "等待 {waited} 后仍未满足 / the expectations did not hold after {waited} ([orders] wait_seconds)"
         );
         rows.record(
             &checks::CheckRun::not_judged(ids::EXPECT, &requirements, reason.clone()),
@@ -210,7 +210,7 @@ fn render<'p>(
         let violations = shared.profile.validate_request(&interface.id, &wire);
         if let Some(v) = violations.first() {
             return Err(Abort(format!(
-                "场景参数不符合请求 schema the scenario's parameters for {} break the request schema at {}: {}",
+                "场景参数不符合请求 schema / the scenario's parameters for {} break the request schema at {}: {}",
                 interface.id,
                 if v.instance_pointer.is_empty() {
                     "/"
@@ -297,7 +297,7 @@ fn harmless(
     }
     if call.expect.success != Some(false) {
         return Err(Abort(format!(
-            "未获准下单 not sent: {} changes the supplier's state and this target is not cleared for orders (--allow-orders, or environment = \"test\")",
+            "未获准下单 / not sent: {} changes the supplier's state and this target is not cleared for orders (--allow-orders, or environment = \"test\")",
             interface.id
         )));
     }
@@ -317,18 +317,18 @@ async fn send(
     let interface = rendered.interface;
     let params = &rendered.params;
     if let Some(why) = shared.client.silenced() {
-        return Err(Abort(format!("未发送 blocked: {why}")));
+        return Err(Abort(format!("未发送 / blocked: {why}")));
     }
     if let Some(why) = shared.client.timed_out_before(&interface.id) {
         return Err(Abort(format!(
-            "未发送 blocked: {} timed out earlier in this run ({why}); not asked again",
+            "未发送 / blocked: {} timed out earlier in this run ({why}); not asked again",
             interface.id
         )));
     }
     if !interface.auth {
         if let Some(why) = shared.client.token_unanswered() {
             return Err(Abort(format!(
-                "授权接口无应答 blocked: the token interface did not answer earlier in this run ({why}); not asked again"
+                "授权接口无应答 / blocked: the token interface did not answer earlier in this run ({why}); not asked again"
             )));
         }
         let tamper = call.tamper.map(|t| match t {
@@ -362,14 +362,14 @@ async fn send(
             if let Some(why) = shared.client.token_unanswered() {
                 // Said once by the call that waited; the others are blocked at once.
                 return Err(Abort(format!(
-                    "未能获取 access token, blocked: the token interface did not answer earlier in this run ({why}); not asked again"
+                    "未能获取 access token / blocked: the token interface did not answer earlier in this run ({why}); not asked again"
                 )));
             }
             if let Err(failed) = shared.client.current_token().await {
                 shared.emit_exchange(&failed);
                 note_unreachable(shared, &failed);
                 return Err(Abort(format!(
-                    "未能获取 access token, blocked: no access token ({})",
+                    "未能获取 access token / blocked: no access token ({})",
                     failure_summary(&failed)
                 )));
             }
@@ -497,7 +497,7 @@ fn judge(
             .iter_mut()
             .flat_map(|r| r.findings.iter_mut())
         {
-            finding.message = format!("{} — 提示 {} hint: {}", finding.message, hint.zh, hint.en);
+            finding.message = crate::lang::with_hint(&finding.message, &hint.zh, &hint.en);
         }
     }
     // While polling, an accepted answer whose values are not there yet is judged for its form
@@ -669,7 +669,7 @@ pub(crate) async fn call(
     if !shared.options.allow_orders {
         return shared.client.internal_failure(
             iface::SUBMIT,
-            "未获准下单 not sent: this target is not cleared for orders".to_string(),
+            "未获准下单 / not sent: this target is not cleared for orders".to_string(),
         );
     }
     let kind = if expect_success {
@@ -858,7 +858,7 @@ fn for_each_items(
                 ids::EXPECT,
                 &requirements,
                 format!(
-                    "只测试了 {limit}/{} 项 only {limit} of {} items were tried (for_each limit)",
+                    "只测试了 {limit}/{} 项 / only {limit} of {} items were tried (for_each limit)",
                     items.len(),
                     items.len()
                 ),
@@ -922,7 +922,7 @@ fn note_unreachable(shared: &Shared, exchange: &Exchange) {
         && unreachable.is_none()
     {
         *unreachable = Some(format!(
-            "供应商不可达 supplier unreachable at {}: {}",
+            "供应商不可达 / supplier unreachable at {}: {}",
             exchange.request.url,
             failure_summary(exchange)
         ));

@@ -36,7 +36,7 @@ fn choose_sku(shared: &Shared) -> Result<(String, Decimal, i64), Abort> {
         .map(|(sku, n)| (sku.clone(), knowledge.prices[sku].0, *n))
         .ok_or_else(|| {
             Abort(format!(
-                "没有可锁定库存的商品 no SKU to lock: none of the sampled SKUs is on shelf, priced and shows at least 2 units of stock ({})",
+                "没有可锁定库存的商品 / no SKU to lock: none of the sampled SKUs is on shelf, priced and shows at least 2 units of stock ({})",
                 knowledge.why_nothing_to_order(2)
             ))
         })
@@ -89,7 +89,7 @@ impl Locker<'_> {
     ) -> Result<Option<Value>, Abort> {
         let total = self.price.checked_mul(Decimal::from(num)).ok_or_else(|| {
             Abort(format!(
-                "订单金额溢出 {num} × {} is out of range",
+                "订单金额溢出 / {num} × {} is out of range",
                 self.price
             ))
         })?;
@@ -231,7 +231,7 @@ pub(crate) async fn stock_lock(
     let before = locker.stock(rows).await;
     let Some(order_id) = locker.preorder(rows, 1, true).await? else {
         return Err(Abort(format!(
-            "预下单未成功 the pre-order of 1 unit of {sku} was refused or not sent (see the submit row): stock locking is not judged"
+            "预下单未成功 / the pre-order of 1 unit of {sku} was refused or not sent (see the submit row): stock locking is not judged"
         )));
     };
     let locked = locker.stock(rows).await;
@@ -251,7 +251,7 @@ pub(crate) async fn stock_lock(
             &CheckRun::not_judged(
                 ids::SOLD_OUT_REFUSED,
                 &[LOCK_REQ],
-                format!("最小库存 {stock} 超过 {max_units} the smallest stock seen ({sku}: {stock}) is above max_units = {max_units}: buying it out is not tried"),
+                format!("最小库存 {stock} 超过 {max_units} / the smallest stock seen ({sku}: {stock}) is above max_units = {max_units}: buying it out is not tried"),
             ),
             Some(iface::SUBMIT),
             None,
@@ -260,7 +260,7 @@ pub(crate) async fn stock_lock(
     }
     let Some(all) = locker.preorder(rows, stock, true).await? else {
         return Err(Abort(format!(
-            "预下单未成功 the pre-order of all {stock} units of {sku} was refused or not sent (see the submit row)"
+            "预下单未成功 / the pre-order of all {stock} units of {sku} was refused or not sent (see the submit row)"
         )));
     };
     let extra = locker.preorder(rows, 1, false).await?;

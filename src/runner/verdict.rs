@@ -155,7 +155,7 @@ pub fn not_implemented(
         && declared != &profile.settings.name
     {
         return Err(format!(
-            "声明的协议配置 the declaration says profile {declared:?}, but the run uses {:?}: pass --profile with the folder of {declared:?} (e.g. profiles/{declared})",
+            "声明的协议配置 / the declaration says profile {declared:?}, but the run uses {:?}: pass --profile with the folder of {declared:?} (e.g. profiles/{declared})",
             profile.settings.name
         ));
     }
@@ -175,7 +175,7 @@ pub fn not_implemented(
             Some(i) if !i.required => {}
             Some(_) => {
                 return Err(format!(
-                    "declaration.optional: {id:?} is a required interface (必需接口): every supplier implements it"
+                    "declaration.optional: {id:?}: 是必需接口，每个供应商都要实现 / a required interface: every supplier implements it"
                 ));
             }
             None => {

@@ -32,7 +32,7 @@ fn life_codes(profile: &Profile) -> Result<LifeCodes, Abort> {
         .collect();
     if path.len() < 3 {
         return Err(Abort(
-            "配置缺少订单状态码 the profile's [codes.order_state] lacks new, shipped or delivered"
+            "配置缺少订单状态码 / the profile's [codes.order_state] lacks new, shipped or delivered"
                 .into(),
         ));
     }
@@ -122,7 +122,7 @@ pub(crate) async fn await_order(
             // The refusal or the unreadable answer is judged above; without a state the life
             // cannot be followed.
             return Err(Abort(format!(
-                "订单查询失败 select of the order failed: {}",
+                "订单查询失败 / select of the order failed: {}",
                 super::step::failure_summary(&exchange)
             )));
         };
@@ -136,7 +136,7 @@ pub(crate) async fn await_order(
         }
         let Some(state) = result.get("state").filter(|s| !s.is_null()).cloned() else {
             return Err(Abort(
-                "订单查询没有 state select's answer has no state".into(),
+                "订单查询没有 state / select's answer has no state".into(),
             ));
         };
         let rank = codes.rank(&state);
@@ -192,14 +192,14 @@ pub(crate) async fn await_order(
             &CheckRun::not_judged(
                 ids::TRACK_SHIPMENT,
                 &["LOG-TRACK"],
-                format!("等待 {waited} 后订单仍未发货 the order had not shipped after {waited}"),
+                format!("等待 {waited} 后订单仍未发货 / the order had not shipped after {waited}"),
             ),
             Some(iface::TRACK),
             None,
         );
     }
     Err(Abort(format!(
-        "订单未在等待时间内{} the order did not become {until_name} within {waited} ([orders] wait_seconds); what follows is not judged",
+        "订单未在等待时间内{} / the order did not become {until_name} within {waited} ([orders] wait_seconds); what follows is not judged",
         if until_name == "shipped" {
             "发货"
         } else {
@@ -229,7 +229,7 @@ async fn judge_track(
             ids::TRACK_SHIPMENT,
             &["LOG-TRACK"],
             format!(
-                "物流查询失败 track failed: {}",
+                "物流查询失败 / track failed: {}",
                 super::step::failure_summary(&exchange)
             ),
         ),

@@ -351,7 +351,7 @@ pub async fn sweep(profile: Profile, args: &SweepArgs) -> Result<SweepOutcome, S
     }
     let dir = args.out.clone();
     std::fs::create_dir_all(&dir).map_err(|e| {
-        SessionError::Input(format!("无法创建 cannot create {}: {e}", dir.display()))
+        SessionError::Input(format!("无法创建 / cannot create {}: {e}", dir.display()))
     })?;
     let jsonl = dir.join(summary::JSONL);
     let earlier = if args.resume {
@@ -359,7 +359,7 @@ pub async fn sweep(profile: Profile, args: &SweepArgs) -> Result<SweepOutcome, S
     } else {
         if std::fs::metadata(&jsonl).is_ok_and(|m| m.len() > 0) {
             return Err(SessionError::Input(format!(
-                "{} 已存在 already holds a sweep: --resume continues it, or give another --out",
+                "{0} 已有一次扫描：--resume 继续它，或另给 --out / {0} already holds a sweep: --resume continues it, or give another --out",
                 jsonl.display()
             )));
         }
@@ -369,9 +369,8 @@ pub async fn sweep(profile: Profile, args: &SweepArgs) -> Result<SweepOutcome, S
         && earlier.partition.as_deref() != Some(partition.to_string().as_str())
     {
         return Err(SessionError::Input(format!(
-            "{} 是分片 {:?} 的记录 holds share {:?}, not {partition}",
+            "{0} 是分片 {1:?} 的记录，不是 {partition} / {0} holds share {1:?}, not {partition}",
             dir.display(),
-            earlier.partition,
             earlier.partition
         )));
     }
@@ -472,7 +471,7 @@ async fn walk(
     let mut unread: Vec<String> = Vec::new();
     let pools_judged = ctx.judge(iface::POOLS, &Map::new(), &pools_exchange);
     if !pools_judged.as_ref().is_some_and(|j| j.succeeded()) {
-        unread.push("品目池未读取 the pool list was not read".into());
+        unread.push("品目池未读取 / the pool list was not read".into());
     }
     if let Some(judged) = pools_judged {
         head.push(answer_line(iface::POOLS, Some("pools"), &judged.runs));
@@ -489,12 +488,12 @@ async fn walk(
     let area = find_area(&ctx, &mut head).await;
     if area.is_none() {
         unread.push(
-            "库存未查询：未找到测试地区 stock not asked: no test area found by name (set [test_data] province, city, county)".into(),
+            "库存未查询：未找到测试地区 / stock not asked: no test area found by name (set [test_data] province, city, county)".into(),
         );
     }
     match Arc::get_mut(&mut ctx) {
         Some(ctx) => ctx.area = area,
-        None => unread.push("库存未查询 stock not asked: the area could not be set".into()),
+        None => unread.push("库存未查询 / stock not asked: the area could not be set".into()),
     }
     bars.pools(pool_ids.len() as u64);
     let mut pooled = PooledSkus::default();
@@ -520,7 +519,7 @@ async fn walk(
         head.push(answer_line(iface::SKUS, Some(pool), &judged.runs));
         if judged.codes.is_none() {
             unread.push(format!(
-                "品目池 {pool} 的 SKU 列表未读取 the SKU list of pool {pool} was not read"
+                "品目池 {pool} 的 SKU 列表未读取 / the SKU list of pool {pool} was not read"
             ));
         }
         if let Some(codes) = &judged.codes {
@@ -568,7 +567,7 @@ async fn walk(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(None::<String>);
     let signals = tokio::spawn(async move {
         session::wait_for_stop_signal().await;
-        let _ = stop_tx.send(Some("被中断 interrupted".to_string()));
+        let _ = stop_tx.send(Some("被中断 / interrupted".to_string()));
     });
     let mut tasks = tokio::task::JoinSet::new();
     let mut ready: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
@@ -631,7 +630,7 @@ async fn walk(
     signals.abort();
     file.sync_data().map_err(io)?;
     if pool_ids.is_empty() {
-        unread.push("没有品目池 no pool to sweep".into());
+        unread.push("没有品目池 / no pool to sweep".into());
     }
     let stopped = stopped.or_else(|| {
         (!unread.is_empty()).then(|| {
@@ -641,7 +640,7 @@ async fn walk(
                 why.push(format!("… +{more}"));
             }
             format!(
-                "目录未读全 the catalogue was not read whole: {}",
+                "目录未读全 / the catalogue was not read whole: {}",
                 why.join("; ")
             )
         })
@@ -982,7 +981,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepSummary, SessionError>
     let target = out.join(summary::JSONL);
     if dirs.iter().any(|d| d.join(summary::JSONL) == target) {
         return Err(SessionError::Input(
-            "--out 不能是被合并的目录之一 --out must be a new folder, not one of the shares".into(),
+            "--out 不能是被合并的目录之一 / --out must be a new folder, not one of the shares"
+                .into(),
         ));
     }
     let mut merged = State {
@@ -994,7 +994,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepSummary, SessionError>
     for dir in dirs {
         let state = State::read(dir).ok_or_else(|| {
             SessionError::Input(format!(
-                "{} 不是一次 sweep 的目录 holds no {}",
+                "{0} 不是一次扫描的目录（没有 {1}） / {0} holds no {1}",
                 dir.display(),
                 summary::STATE
             ))
@@ -1002,13 +1002,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepSummary, SessionError>
         let share = state.partition.clone().unwrap_or_else(|| "1/1".to_string());
         if partitions.contains(&share) {
             return Err(SessionError::Input(format!(
-                "分片 {share} 出现两次 share {share} given twice"
+                "分片 {share} 出现两次 / share {share} given twice"
             )));
         }
         let n = share.split_once('/').map(|(_, n)| n.to_string());
         if count.get_or_insert_with(|| n.clone()) != &n {
             return Err(SessionError::Input(format!(
-                "分片数不一致 the shares are not of one partition: {share}"
+                "分片数不一致 / the shares are not of one partition: {share}"
             )));
         }
         if merged.target.is_empty() {
@@ -1070,7 +1070,8 @@ impl Progress {
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             };
             let pools = multi.add(indicatif::ProgressBar::new(0));
-            pools.set_style(style("品目池 pools {bar:30} {pos}/{len}"));
+            let pools_label = crate::lang::tr("品目池", "pools", crate::lang::chosen());
+            pools.set_style(style(&format!("{pools_label} {{bar:30}} {{pos}}/{{len}}")));
             let skus = multi.add(indicatif::ProgressBar::new(0));
             skus.set_style(style("SKU {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}"));
             (pools, skus)
@@ -1113,17 +1114,23 @@ impl Progress {
         state.3 += counted.3;
         if let Some((_, skus)) = &self.bars {
             skus.set_position(state.1);
-            skus.set_message(format!(
-                "不可售 unsellable {} 未判定 not judged {}",
-                state.2, state.3
+            skus.set_message(crate::lang::tr(
+                &format!("不可售 {} 未判定 {}", state.2, state.3),
+                &format!("unsellable {} not judged {}", state.2, state.3),
+                crate::lang::chosen(),
             ));
         }
         if self.plain && state.5.elapsed() >= Duration::from_secs(5) {
             state.5 = Instant::now();
             let rate = state.1 as f64 / state.4.elapsed().as_secs_f64().max(0.001);
+            let (done, total, unsellable, unjudged) = (state.1, state.0, state.2, state.3);
             eprintln!(
-                "sweep: {}/{} SKUs, {:.0}/s, 不可售 unsellable {}, 未判定 not judged {}",
-                state.1, state.0, rate, state.2, state.3
+                "sweep: {done}/{total} SKUs, {rate:.0}/s, {}",
+                crate::lang::tr(
+                    &format!("不可售 {unsellable}，未判定 {unjudged}"),
+                    &format!("unsellable {unsellable}, not judged {unjudged}"),
+                    crate::lang::chosen(),
+                )
             );
         }
     }

@@ -344,15 +344,18 @@ fn diff_names_new_and_fixed_failures_and_what_changed_the_runs() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
     let new_section = text
-        .split("新失败 new failures")
+        .split("新失败 / new failures")
         .nth(1)
-        .and_then(|s| s.split("已修复 fixed").next())
+        .and_then(|s| s.split("已修复 / fixed").next())
         .expect("a new-failures section");
     assert!(
         new_section.contains("+ PRC-NOT-ABOVE-MARKET / price-rule / prices / catalogue"),
         "{text}"
     );
-    assert!(text.contains("可比 comparable"), "{text}");
+    assert!(
+        text.contains("可比：") && text.contains("comparable:"),
+        "{text}"
+    );
     assert!(!text.contains("抽样不同"), "the same seed: {text}");
 
     let out = mallcheck(&["diff", "faulted", "clean", "--json"], &dir, &[]);
@@ -395,11 +398,12 @@ fn diff_names_new_and_fixed_failures_and_what_changed_the_runs() {
         "{d}"
     );
     let text = stdout(&mallcheck(&["diff", "clean", "narrow"], &dir, &[]));
+    assert!(text.contains("different sample (seed 424242 → 9"), "{text}");
     assert!(
-        text.contains("抽样不同 different sample (seed 424242 → 9"),
+        text.contains("范围不同：[] → [--scenario areas]")
+            && text.contains("different scope: [] → [--scenario areas]"),
         "{text}"
     );
-    assert!(text.contains("范围不同 different scope"), "{text}");
 
     // Not a run folder: exit 2, naming it.
     let bad = mallcheck(&["diff", "clean", "nowhere"], &dir, &[]);

@@ -161,7 +161,10 @@ fn a_run_killed_while_pre_orders_are_in_flight_leaves_nothing_open_after_cleanup
     let out = run(&["cleanup", "--target", &url], &dir);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("已取消 cancelled"), "{stderr}");
+    assert!(
+        stderr.contains("已取消") && stderr.contains("cancelled"),
+        "{stderr}"
+    );
     assert_eq!(still_open(&url), Vec::<String>::new(), "{stderr}");
 
     // Killed again (at the first point that leaves an order open: some pre-orders are sent

@@ -643,7 +643,79 @@ fn init_then_doctor_lead_to_a_first_run() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `--lang` picks one language for help and the terminal's own words (findings stay in both);
+/// `--lang` reaches the messages too: in English a finding, an error and a command's output say
+/// no Chinese of mallcheck's own (a value the supplier sent stays as it came); in Chinese the
+/// tool's words are Chinese and a finding keeps its English detail, so nothing is lost.
+#[test]
+fn messages_speak_the_chosen_language() {
+    let dir = temp_dir("lang-messages");
+    let has_chinese = |t: &str| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let run = |lang: &str, out: &str| {
+        let args = [
+            "--lang",
+            lang,
+            "run",
+            "--fault",
+            "price-above-market",
+            "--scenario",
+            "catalogue",
+            "--out",
+            out,
+        ];
+        let out = mallcheck(&args, &dir, &[]);
+        assert_eq!(out.status.code(), Some(1));
+        text(&out.stderr)
+    };
+    let english = run("en", "out-en");
+    let finding = english
+        .lines()
+        .find(|l| l.contains("[PRC-NOT-ABOVE-MARKET]"))
+        .unwrap_or_default();
+    assert!(
+        finding.contains("agreement price above market price: sku"),
+        "{english}"
+    );
+    assert!(!has_chinese(&english), "{english}");
+    let chinese = run("zh", "out-zh");
+    assert!(
+        chinese.contains("协议价高于市场价 / agreement price above market price: sku")
+            && chinese.contains("必需接口: 未通过")
+            && !chinese.contains("FAIL "),
+        "{chinese}"
+    );
+
+    let error = |lang: &str| {
+        let out = mallcheck(
+            &["--lang", lang, "run", "--target", "127.0.0.1:9"],
+            &dir,
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        text(&out.stderr)
+    };
+    let english = error("en");
+    assert!(
+        english.starts_with("mallcheck: the target \"127.0.0.1:9\" has no scheme")
+            && !has_chinese(&english),
+        "{english}"
+    );
+    assert!(error("zh").contains("目标地址缺少协议"));
+
+    let verify = |lang: &str| {
+        let out = mallcheck(&["--lang", lang, "verify", "out-en"], &dir, &[]);
+        assert_eq!(out.status.code(), Some(0));
+        text(&out.stderr)
+    };
+    assert!(verify("en").starts_with("verified: "), "{}", verify("en"));
+    let chinese = verify("zh");
+    assert!(
+        chinese.starts_with("校验通过") && !chinese.contains("verified"),
+        "{chinese}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--lang` picks one language for help and the terminal's own words;
 /// without it, off a terminal, both are shown. Completions come for every shell clap knows.
 #[test]
 fn lang_picks_one_language_and_completions_are_printed() {
@@ -761,7 +833,7 @@ fn a_declaration_tests_what_the_supplier_says_it_implements() {
 
     for (body, said) in [
         ("optional = [\"no_such\"]", "unknown interface \"no_such\""),
-        ("optional = [\"prices\"]", "is a required interface"),
+        ("optional = [\"prices\"]", "a required interface"),
         ("profile = \"jd-style\"", "--profile"),
         (
             "deviations = [{requirement = \"NOPE\", note = \"x\"}]",

@@ -1,0 +1,208 @@
+//! The language mallcheck speaks to the person at the terminal. Every text of its own is written
+//! bilingual, "中文 / English" (the side with Chinese characters is the Chinese one, whichever
+//! comes first); `--lang zh|en` keeps one side when it prints, and reports keep both. Without a
+//! chosen language both sides are printed.
+//!
+//! The choice is one per process (`choose`, set by the command line before anything prints), so
+//! that an error raised deep in the library speaks the user's language without every function
+//! carrying it.
+
+use std::sync::OnceLock;
+
+pub use crate::events::Lang;
+
+static CHOSEN: OnceLock<Option<Lang>> = OnceLock::new();
+
+/// Sets the language of this process's messages; the first call wins.
+pub fn choose(lang: Option<Lang>) {
+    let _ = CHOSEN.set(lang);
+}
+
+/// The language chosen for this process, `None` for both.
+pub fn chosen() -> Option<Lang> {
+    CHOSEN.get().copied().flatten()
+}
+
+/// One side of a text whose two sides each say everything, in the chosen language (see
+/// [`pick`]).
+pub fn say(text: &str) -> String {
+    pick(text, chosen())
+}
+
+/// A message of a check or an error in the chosen language (see [`message`]).
+pub fn say_message(text: &str) -> String {
+    message(text, chosen())
+}
+
+/// One of two texts in the chosen language, or both.
+pub fn tr(zh: &str, en: &str, lang: Option<Lang>) -> String {
+    match lang {
+        Some(Lang::Zh) => zh.to_string(),
+        Some(Lang::En) => en.to_string(),
+        None => format!("{zh} {en}"),
+    }
+}
+
+/// A message of a check or an error in `lang`. Their Chinese half names the problem and the
+/// English half says it with its values ("SKU 被返回多次 / sku 7 answered twice (items 0, 2)"),
+/// so in Chinese the whole message is kept, to lose nothing, and in English the English half,
+/// also of every message inside it ("未判定 / not judged: 等待超时 / timed out").
+pub fn message(text: &str, lang: Option<Lang>) -> String {
+    match lang {
+        Some(Lang::En) => per_line(text, |line| {
+            let mut line = line.to_string();
+            while let Some(english) = pick_line(&line, Lang::En) {
+                line = english;
+            }
+            line
+        }),
+        _ => text.to_string(),
+    }
+}
+
+/// One side of a text whose two sides each say everything (help texts), line by line; a line
+/// that is not bilingual is kept whole.
+pub fn pick(text: &str, lang: Option<Lang>) -> String {
+    match lang {
+        Some(lang) => per_line(text, |line| {
+            pick_line(line, lang).unwrap_or_else(|| line.to_string())
+        }),
+        None => text.to_string(),
+    }
+}
+
+/// Both sides of a text: (Chinese, English); a text in one language is both. For putting one
+/// bilingual text inside another, each side into its own side.
+pub fn sides(text: &str) -> (String, String) {
+    (pick(text, Some(Lang::Zh)), message(text, Some(Lang::En)))
+}
+
+/// `message` ("中文 / English", or one language) with a hint added to each side.
+pub fn with_hint(message: &str, zh_hint: &str, en_hint: &str) -> String {
+    let (zh, en) = sides(message);
+    format!("{zh}；提示：{zh_hint} / {en}; hint: {en_hint}")
+}
+
+/// Each line on its own, so that a list of problems under a heading keeps every problem.
+fn per_line(text: &str, each: impl Fn(&str) -> String) -> String {
+    text.split('\n').map(each).collect::<Vec<_>>().join("\n")
+}
+
+/// One side of a bilingual line, `None` when the line is not one. The line parts at the first
+/// " / " with Chinese characters on its left ("中文 / English"), or with English on its left and
+/// a Chinese right side that holds no other part ("English / 中文"). What the Chinese side says
+/// before its first Chinese character, when that ends in ": " (a file and line, `key = value: `,
+/// the title of a step), belongs to both sides.
+fn pick_line(line: &str, lang: Lang) -> Option<String> {
+    let (zh, en, zh_first) = line.match_indices(" / ").find_map(|(at, sep)| {
+        let (left, right) = (&line[..at], &line[at + sep.len()..]);
+        if first_han(left).is_some() {
+            Some((left, right, true))
+        } else if first_han(right).is_some() && !right.contains(" / ") {
+            Some((right, left, false))
+        } else {
+            None
+        }
+    })?;
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let shared = match first_han(zh) {
+        Some(at) if zh_first && zh[..at].ends_with(": ") => &zh[..at],
+        _ => indent,
+    };
+    let kept = match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    };
+    let body = kept.strip_prefix(shared).unwrap_or(kept.trim_start());
+    Some(format!("{shared}{}", body.trim_end()))
+}
+
+fn first_han(text: &str) -> Option<usize> {
+    text.char_indices()
+        .find(|(_, c)| matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}'))
+        .map(|(at, _)| at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_side_of_a_bilingual_text() {
+        let text = "运行参考供应商 / Run the reference supplier.";
+        assert_eq!(pick(text, Some(Lang::Zh)), "运行参考供应商");
+        assert_eq!(pick(text, Some(Lang::En)), "Run the reference supplier.");
+        assert_eq!(pick(text, None), text);
+        assert_eq!(pick("English only", Some(Lang::Zh)), "English only");
+    }
+
+    #[test]
+    fn the_chinese_side_is_found_in_either_order() {
+        let text = "config file a.toml: cannot read: denied / 无法读取配置文件";
+        assert_eq!(pick(text, Some(Lang::Zh)), "无法读取配置文件");
+        assert_eq!(
+            pick(text, Some(Lang::En)),
+            "config file a.toml: cannot read: denied"
+        );
+    }
+
+    #[test]
+    fn english_with_slashes_and_supplier_values_are_kept_whole() {
+        let english = "run without --scenario / --tag for a verdict";
+        assert_eq!(pick(english, Some(Lang::Zh)), english);
+        // A Chinese value in the English side does not move the split.
+        let text = "库存查询被拒 / stocks refused: 库存服务维护中";
+        assert_eq!(pick(text, Some(Lang::En)), "stocks refused: 库存服务维护中");
+    }
+
+    #[test]
+    fn a_message_keeps_everything_in_chinese_and_nests_in_english() {
+        let text = "订单确认后状态 / state after confirm: /result/state: 应为 / expected 1";
+        assert_eq!(message(text, Some(Lang::Zh)), text);
+        assert_eq!(message(text, None), text);
+        assert_eq!(
+            message(text, Some(Lang::En)),
+            "state after confirm: /result/state: expected 1"
+        );
+        let text = "feed: 未判定 / not judged: 答案未读取 / the answer was not read: 没有答复 / no answer: 读取中断 / read failed: reset";
+        assert_eq!(
+            message(text, Some(Lang::En)),
+            "feed: not judged: the answer was not read: no answer: read failed: reset"
+        );
+        // A value the supplier sent stays as it came.
+        let text = "地区名重复 / area name 和平区 appears twice";
+        assert_eq!(
+            message(text, Some(Lang::En)),
+            "area name 和平区 appears twice"
+        );
+        let english = "run a / b: 缺少 / missing";
+        assert_eq!(message(english, Some(Lang::En)), "run a / b: missing");
+    }
+
+    #[test]
+    fn every_line_of_a_list_keeps_its_place() {
+        let text = "2 problem(s) in scenario files / 场景文件有误:\n  a.yaml:3: 缺少 id / id missing\n  b.yaml:1: bad";
+        assert_eq!(
+            pick(text, Some(Lang::En)),
+            "2 problem(s) in scenario files\n  a.yaml:3: id missing\n  b.yaml:1: bad"
+        );
+        assert_eq!(
+            pick(text, Some(Lang::Zh)),
+            "场景文件有误:\n  a.yaml:3: 缺少 id\n  b.yaml:1: bad"
+        );
+    }
+
+    #[test]
+    fn a_location_before_the_chinese_side_belongs_to_both() {
+        let text = "b.toml:2: 缺少接受理由 / reason = \"…\" is missing";
+        assert_eq!(
+            pick(text, Some(Lang::En)),
+            "b.toml:2: reason = \"…\" is missing"
+        );
+        assert_eq!(pick(text, Some(Lang::Zh)), "b.toml:2: 缺少接受理由");
+        // Without ": " what comes first is the Chinese side's own.
+        let text = "SKU 7 被返回多次 / sku 7 answered more than once";
+        assert_eq!(pick(text, Some(Lang::En)), "sku 7 answered more than once");
+        assert_eq!(pick(text, Some(Lang::Zh)), "SKU 7 被返回多次");
+    }
+}
