@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use super::table::Table;
+use crate::lang::Lang;
 use crate::profile::{Profile, openapi};
 
 fn print_json(value: &Value) -> Result<ExitCode, String> {
@@ -35,29 +36,45 @@ pub fn list(profile: &Profile, as_json: bool) -> Result<ExitCode, String> {
             .collect();
         return print_json(&Value::Array(entries));
     }
-    let mut table = Table::new(["§", "id", "中文名", "name", "R/O", "path"]);
+    let lang = crate::lang::chosen();
+    let mut header = vec!["§", "id"];
+    if lang != Some(Lang::En) {
+        header.push("中文名");
+    }
+    if lang != Some(Lang::Zh) {
+        header.push("name");
+    }
+    header.extend(["R/O", "path"]);
+    let mut table = Table::new(header);
     for i in &profile.interfaces {
-        table.row(vec![
-            i.section.clone(),
-            i.id.clone(),
-            i.name_zh.clone(),
-            i.name_en.clone(),
-            if i.required {
-                "R 必需"
-            } else {
-                "O 非必需"
-            }
-            .to_string(),
-            i.path.clone(),
-        ]);
+        let mut row = vec![i.section.clone(), i.id.clone()];
+        if lang != Some(Lang::En) {
+            row.push(i.name_zh.clone());
+        }
+        if lang != Some(Lang::Zh) {
+            row.push(i.name_en.clone());
+        }
+        let set = if i.required {
+            crate::lang::tr("R 必需", "R required", lang)
+        } else {
+            crate::lang::tr("O 非必需", "O optional", lang)
+        };
+        row.extend([set, i.path.clone()]);
+        table.row(row);
     }
     super::stdout(&table.render());
     let required = profile.interfaces.iter().filter(|i| i.required).count();
-    super::stdout(&format!(
-        "{} 个接口 interfaces: {} 必需 required, {} 非必需 optional\n",
+    let (all, optional) = (
         profile.interfaces.len(),
-        required,
-        profile.interfaces.len() - required
+        profile.interfaces.len() - required,
+    );
+    super::stdout(&format!(
+        "{}\n",
+        crate::lang::tr(
+            &format!("{all} 个接口：{required} 个必需，{optional} 个非必需"),
+            &format!("{all} interfaces: {required} required, {optional} optional"),
+            lang
+        )
     ));
     Ok(ExitCode::SUCCESS)
 }
@@ -81,14 +98,25 @@ pub fn requirements(profile: &Profile, as_json: bool) -> Result<ExitCode, String
             .collect();
         return print_json(&Value::Array(entries));
     }
-    let mut table = Table::new(["id", "§", "level", "set", "要求 / requirement"]);
+    let lang = crate::lang::chosen();
+    let mut table = Table::new([
+        "id",
+        "§",
+        "level",
+        "set",
+        &crate::lang::pick("要求 / requirement", lang),
+    ]);
     for r in &profile.requirements {
         table.row(vec![
             r.id.clone(),
             r.section.clone(),
             r.level.as_str().to_string(),
             r.set.as_str().to_string(),
-            format!("{} / {}", r.text_zh, r.text_en),
+            match lang {
+                Some(Lang::Zh) => r.text_zh.clone(),
+                Some(Lang::En) => r.text_en.clone(),
+                None => format!("{} / {}", r.text_zh, r.text_en),
+            },
         ]);
     }
     super::stdout(&table.render());

@@ -150,24 +150,34 @@ fn exit_code(summary: &SweepSummary, stopped: Option<&str>, broken_answers: bool
 }
 
 fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
+    let lang = crate::lang::chosen();
+    let tr = |zh: &str, en: &str| crate::lang::tr(zh, en, lang);
     let s = &summary.skus;
+    let of = if summary.complete {
+        String::new()
+    } else {
+        format!(" / {} ({})", s.in_scope, tr("未完成", "incomplete"))
+    };
+    let share = if summary.partitions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " [{} {}]",
+            tr("分片", "share"),
+            summary.partitions.join(", ")
+        )
+    };
     let mut text = format!(
-        "扫描 sweep of {}: {} SKU{} — 可售 sellable {}, 不可售 unsellable {}, 未判定 not judged {}{}\n",
-        summary.target,
+        "{} {}: {} SKU{of} — {} {}, {} {}, {} {}{share}\n",
+        tr("扫描", "sweep of"),
+        crate::lang::pick(&summary.target, lang),
         s.swept,
-        if summary.complete {
-            String::new()
-        } else {
-            format!(" of {} (未完成 incomplete)", s.in_scope)
-        },
+        tr("可售", "sellable"),
         s.sellable,
+        tr("不可售", "unsellable"),
         s.unsellable,
+        tr("未判定", "not judged"),
         s.not_judged,
-        if summary.partitions.is_empty() {
-            String::new()
-        } else {
-            format!(" [share {}]", summary.partitions.join(", "))
-        }
     );
     for defect in summary.defects.iter().take(12) {
         text.push_str(&format!(
@@ -177,18 +187,24 @@ fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
     }
     for defect in summary.answer_defects.iter().take(6) {
         text.push_str(&format!(
-            "  ✗ {:<22} {:<18} {} 个应答 answers\n",
-            defect.requirement, defect.check, defect.count
+            "  ✗ {:<22} {:<18} {} {}\n",
+            defect.requirement,
+            defect.check,
+            defect.count,
+            tr("个应答", "answers")
         ));
     }
     for note in summary.not_judged.iter().take(6) {
         text.push_str(&format!("  ? {} ({} SKU)\n", note.requirement, note.count));
     }
     text.push_str(&format!(
-        "  {} 次请求 requests, {} 次重试 retries, {} 次传输错误 transport errors, {:.1} s, {:.0} SKU/s\n",
+        "  {} {}, {} {}, {} {}, {:.1} s, {:.0} SKU/s\n",
         summary.requests,
+        tr("次请求", "requests"),
         summary.retries,
+        tr("次重试", "retries"),
         summary.transport_errors,
+        tr("次传输错误", "transport errors"),
         summary.elapsed_seconds,
         summary.skus_per_second
     ));
