@@ -311,7 +311,7 @@ impl RunScope {
         }
         if !self.orders_allowed {
             why.push(
-                "不下单 / orders not allowed (no --allow-orders, not environment = \"test\")"
+                "不下单（没有 --allow-orders，也没有 environment = \"test\"） / orders not allowed (no --allow-orders, not environment = \"test\")"
                     .into(),
             );
         }
@@ -319,9 +319,9 @@ impl RunScope {
             why.push("无管理接口 / no admin endpoints".into());
         }
         if !self.not_implemented.is_empty() {
+            let list = self.not_implemented.join(", ");
             why.push(format!(
-                "供应商声明未实现 / declared not implemented: {}",
-                self.not_implemented.join(", ")
+                "供应商声明未实现：{list} / declared not implemented: {list}"
             ));
         }
         why

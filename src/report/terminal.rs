@@ -316,9 +316,13 @@ impl<W: Write + Send> TerminalReporter<W> {
 }
 
 fn symbol(status: Status, lang: Option<Lang>) -> ColoredString {
-    // One word: both languages would make every scenario line long.
+    // One word: both languages would make every scenario line long. Chinese words are padded to
+    // one width (two columns a character), so that the ids line up.
     let word = |zh: &str, en: &str| match lang {
-        Some(Lang::Zh) => zh.to_string(),
+        Some(Lang::Zh) => format!(
+            "{zh}{}",
+            "  ".repeat(3usize.saturating_sub(zh.chars().count()))
+        ),
         _ => en.to_string(),
     };
     match status {
@@ -404,7 +408,7 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                         self.tr("范围", "scope"),
                         narrowed
                             .iter()
-                            .map(|n| self.say(n))
+                            .map(|n| crate::lang::pick(n, self.lang))
                             .collect::<Vec<_>>()
                             .join("; ")
                     ));
