@@ -89,25 +89,30 @@ fn per_line(text: &str, each: impl Fn(&str) -> String) -> String {
 }
 
 /// One side of a bilingual line, `None` when the line is not one. The line parts at the first
-/// " / " with Chinese characters on its left ("中文 / English"), or with English on its left and
-/// a Chinese right side that holds no other part ("English / 中文"). What the Chinese side says
-/// before its first Chinese character, when that ends in ": " (a file and line, `key = value: `,
+/// " / " whose left side ends in Chinese: its last part (after the last ": ", or all of it) holds
+/// Chinese characters ("中文 / English"; "title: 应为 / expected 1"); or at one with no Chinese on
+/// its left and a Chinese right side that holds no other part ("English / 中文"). A " / " inside
+/// English ("USERNAME / PASSWORD") parts nothing, even after a Chinese value the supplier sent.
+/// What comes before that last part, when it holds no Chinese (a file and line, `key = value`,
 /// the title of a step), belongs to both sides.
 fn pick_line(line: &str, lang: Lang) -> Option<String> {
-    let (zh, en, zh_first) = line.match_indices(" / ").find_map(|(at, sep)| {
+    let (zh, en, shared_len) = line.match_indices(" / ").find_map(|(at, sep)| {
         let (left, right) = (&line[..at], &line[at + sep.len()..]);
-        if first_han(left).is_some() {
-            Some((left, right, true))
-        } else if first_han(right).is_some() && !right.contains(" / ") {
-            Some((right, left, false))
+        let last_part = left.rfind(": ").map_or(0, |i| i + 2);
+        if first_han(&left[last_part..]).is_some() {
+            let shared = first_han(&left[..last_part]).map_or(last_part, |_| 0);
+            Some((left, right, shared))
+        } else if first_han(left).is_none() && first_han(right).is_some() && !right.contains(" / ")
+        {
+            Some((right, left, 0))
         } else {
             None
         }
     })?;
     let indent = &line[..line.len() - line.trim_start().len()];
-    let shared = match first_han(zh) {
-        Some(at) if zh_first && zh[..at].ends_with(": ") => &zh[..at],
-        _ => indent,
+    let shared = match shared_len {
+        0 => indent,
+        len => &zh[..len],
     };
     let kept = match lang {
         Lang::Zh => zh,
@@ -177,6 +182,26 @@ mod tests {
         );
         let english = "run a / b: 缺少 / missing";
         assert_eq!(message(english, Some(Lang::En)), "run a / b: missing");
+    }
+
+    #[test]
+    fn a_slash_in_english_after_a_chinese_value_parts_nothing() {
+        let text = with_hint(
+            "应当成功 / expected success, got desc = \"用户名或密码错误 wrong password\"",
+            "检查 MALLCHECK_USERNAME 与 MALLCHECK_PASSWORD",
+            "check MALLCHECK_USERNAME / MALLCHECK_PASSWORD, then run doctor",
+        );
+        assert_eq!(
+            message(&text, Some(Lang::En)),
+            "expected success, got desc = \"用户名或密码错误 wrong password\"; hint: check MALLCHECK_USERNAME / MALLCHECK_PASSWORD, then run doctor"
+        );
+        // A value with ": " inside the Chinese side does not become a shared prefix.
+        let text =
+            "TLS 失败：connect: corrupt（若为 HTTP 请用 http://） / TLS failed: connect: corrupt";
+        assert_eq!(
+            message(text, Some(Lang::En)),
+            "TLS failed: connect: corrupt"
+        );
     }
 
     #[test]

@@ -240,6 +240,28 @@ pub fn load_scenarios(
     }
 }
 
+/// Every `zh` text of a `{zh, en}` pair in a scenario file, with its pointer.
+fn chinese_texts(value: &Value, pointer: String, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            if let (Some(Value::String(zh)), Some(Value::String(_))) =
+                (map.get("zh"), map.get("en"))
+            {
+                out.push((format!("{pointer}/zh"), zh.clone()));
+            }
+            for (key, item) in map {
+                chinese_texts(item, format!("{pointer}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                chinese_texts(item, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut Vec<Problem>) {
     let mut ids: HashMap<&str, &str> = HashMap::new();
     for (scenario, located) in parsed {
@@ -264,6 +286,20 @@ fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut
                 message,
             });
         };
+        // " / " parts the two languages of a message (see `crate::lang`): a Chinese text that
+        // holds one would cut the messages it goes into.
+        let mut texts = Vec::new();
+        chinese_texts(&located.value, String::new(), &mut texts);
+        for (pointer, text) in texts {
+            if text.contains(" / ") {
+                report(
+                    &pointer,
+                    format!(
+                        "{pointer}: a Chinese text must not hold \" / \" (it parts the two languages of a message): {text:?}"
+                    ),
+                );
+            }
+        }
         let earlier = scenario
             .requires
             .iter()

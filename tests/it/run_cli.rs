@@ -181,6 +181,20 @@ fn input_errors_exit_2_and_point_at_the_line() {
         "{stderr}"
     );
 
+    // The shared fragments lend their anchors to a file of one's own; a Chinese text may not
+    // hold the " / " that parts the languages of a message.
+    std::fs::write(scenarios.join("broken.yaml"), "id: mine\ntitle: {zh: 我的 / 坏, en: mine}\nrequirements: [ORD-PREORDER]\nsteps:\n  - call: submit\n    params: {<<: *delivery, yggc_order: x, sku: [], order_price: 1}\n    requirements: [ORD-PREORDER]\n").expect("write");
+    let stderr = text(&mallcheck(&["run", "--scenarios", "scenarios"], &dir, &[]).stderr);
+    assert!(
+        stderr.contains("broken.yaml:2:") && stderr.contains("must not hold \" / \""),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("broken.yaml").count(),
+        1,
+        "*delivery is known: {stderr}"
+    );
+
     std::fs::write(dir.join("mallcheck.toml"), "timeout_secondz = 3\n").expect("write");
     let out = mallcheck(&["run"], &dir, &[]);
     assert_eq!(out.status.code(), Some(2));
