@@ -54,8 +54,6 @@ pub use token::{SavedTokenAge, saved_token_age, saved_token_pending, saved_token
 pub use walk::key_text;
 pub(crate) use walk::shorten;
 
-/// One way an answer breaks a requirement. Whether it is a failure or a warning is decided by
-/// the requirement's level (MUST fails; SHOULD and BEYOND warn), not by the check.
 /// What a finding's `actual` says when there was nothing to show. Its own words, so that the
 /// terminal can say them in one language ([`say_marker`]) while a value the supplier sent is
 /// always shown as it came.
@@ -72,6 +70,8 @@ pub fn say_marker(actual: &str, lang: Option<crate::lang::Lang>) -> String {
     }
 }
 
+/// One way an answer breaks a requirement. Whether it is a failure or a warning is decided by
+/// the requirement's level (MUST fails; SHOULD and BEYOND warn), not by the check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable check id, e.g. `no-newline`, `batch-complete`.

@@ -1,17 +1,16 @@
-//! The language of the command line: help texts, and the terminal's own words. Help is written
-//! "中文 / English" in the code; `--lang zh|en` (or `MALLCHECK_LANG`, or on a terminal the
-//! locale in `LANG`) keeps one side. Without any of them, and whenever the output is not a
-//! terminal (CI logs, pipes), both are shown, as everywhere in reports.
+//! The language of the command line: help texts, messages and the terminal view. Help is written
+//! "中文 / English" in the code; `--lang zh|en` (or `MALLCHECK_LANG`, or the locale: `LC_ALL`,
+//! `LC_MESSAGES`, `LANG`) keeps one side. Without any of them, or with a locale of neither
+//! language (`C.UTF-8`, as on most CI runners), both are shown, as everywhere in reports.
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
 
 use clap::{Arg, Command};
 
 use crate::lang::{Lang, pick};
 
 /// The language asked for: `--lang` on the command line (read before clap, since help is
-/// printed while parsing), then `MALLCHECK_LANG`, then on a terminal the locale.
+/// printed while parsing), then `MALLCHECK_LANG`, then the locale.
 pub fn chosen(args: &[OsString]) -> Option<Lang> {
     let mut words = args.iter().map(|a| a.to_string_lossy());
     while let Some(word) = words.next() {
@@ -26,9 +25,6 @@ pub fn chosen(args: &[OsString]) -> Option<Lang> {
         && let Ok(lang) = Lang::parse(&value)
     {
         return Some(lang);
-    }
-    if !std::io::stderr().is_terminal() {
-        return None;
     }
     ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()

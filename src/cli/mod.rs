@@ -28,7 +28,7 @@ struct Cli {
     /// 从此目录加载协议配置而非内置配置 / Load the protocol profile from this folder instead of the embedded one (same shape as schemas/).
     #[arg(long, global = true, value_name = "DIR", env = "MALLCHECK_PROFILE")]
     profile: Option<PathBuf>,
-    /// 语言：帮助、终端与报告页面 / Language of help, the terminal and the HTML page: zh or en (default: MALLCHECK_LANG, or LANG on a terminal; both when neither).
+    /// 语言：帮助、消息、终端与报告页面 / Language of help, messages, the terminal and the HTML page: zh or en (default: MALLCHECK_LANG, then LC_ALL / LC_MESSAGES / LANG; both when none is zh or en).
     #[arg(long, global = true, value_name = "zh|en", value_parser = crate::events::Lang::parse)]
     lang: Option<crate::events::Lang>,
     /// 不使用颜色，也可设 NO_COLOR / No colours (NO_COLOR does the same).

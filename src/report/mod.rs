@@ -71,7 +71,7 @@ impl ByRequirement {
 
 /// Both languages in one line, "中文 English", as the files write them.
 pub fn both(zh: &str, en: &str) -> String {
-    format!("{zh} {en}")
+    crate::lang::tr(zh, en, None)
 }
 
 /// The note a set's `fail` verdict gets when the run's baseline accepted every failure that

@@ -62,12 +62,22 @@ pub fn temp_dir(kind: &str, name: &str) -> std::path::PathBuf {
 
 /// The built binary run in `dir`, with none of the user's mallcheck settings from the
 /// environment (target, credentials, language) and no colours; `env` adds its own.
+/// The binary, speaking both languages whatever the locale of the machine running the tests
+/// (mallcheck takes its language from `LANG`).
+pub fn mallcheck_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mallcheck"));
+    for name in ["LANG", "LC_ALL", "LC_MESSAGES", "MALLCHECK_LANG"] {
+        command.env_remove(name);
+    }
+    command
+}
+
 pub fn mallcheck(
     args: &[&str],
     dir: &std::path::Path,
     env: &[(&str, &str)],
 ) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mallcheck"));
+    let mut command = mallcheck_command();
     command
         .args(args)
         .current_dir(dir)

@@ -22,7 +22,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn command(args: &[&str], dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mallcheck"));
+    let mut command = crate::common::mallcheck_command();
     command
         .args(args)
         .current_dir(dir)

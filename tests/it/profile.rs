@@ -2,14 +2,13 @@
 //! the catalogue is what the standard says, and the OpenAPI document is valid OpenAPI 3.1.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use crate::common::{copy_dir, example, profile};
 use mallcheck::profile::{Profile, ProfileError};
 use serde_json::{Value, json};
 
 fn mallcheck(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+    let out = crate::common::mallcheck_command()
         .args(args)
         .output()
         .expect("the binary runs");

@@ -292,7 +292,7 @@ fn junit_xml_has_a_suite_per_scenario_and_the_fault_as_a_failure() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let run = |fault: Option<&str>, out: &str| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"));
+        let mut command = crate::common::mallcheck_command();
         command
             .args(["run", "--out", out])
             .current_dir(&dir)
@@ -338,7 +338,7 @@ fn summary_md_names_the_verdicts_the_failed_requirements_and_the_next_steps() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let summary = |args: &[&str], out: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        crate::common::mallcheck_command()
             .args(["run", "--out", out])
             .args(args)
             .current_dir(&dir)
@@ -383,7 +383,7 @@ fn verify_names_every_file_changed_missing_or_added_since_the_run() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let mallcheck = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        crate::common::mallcheck_command()
             .args(args)
             .current_dir(&dir)
             .output()
@@ -570,7 +570,7 @@ fn a_run_folder_renders_again_and_reads_back() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let mallcheck = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        let out = crate::common::mallcheck_command()
             .args(args)
             .current_dir(&dir)
             .env("NO_COLOR", "1")

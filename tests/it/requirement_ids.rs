@@ -83,7 +83,7 @@ fn every_requirement_id_named_in_code_scenarios_faults_and_profile_exists() {
         }
     }
     // The faults, as `mallcheck faults --json` lists them.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+    let out = crate::common::mallcheck_command()
         .args(["faults", "--json"])
         .output()
         .expect("mallcheck faults");

@@ -726,6 +726,18 @@ fn messages_speak_the_chosen_language() {
         chinese.starts_with("校验通过") && !chinese.contains("verified"),
         "{chinese}"
     );
+    // Without --lang the locale decides; one of neither language (C.UTF-8) says both.
+    let by_locale = |locale: &str| {
+        let out = mallcheck(&["verify", "out-en"], &dir, &[("LANG", locale)]);
+        text(&out.stderr)
+    };
+    assert!(by_locale("en_US.UTF-8").starts_with("verified: "));
+    assert!(by_locale("zh_CN.UTF-8").starts_with("校验通过："));
+    let both = by_locale("C.UTF-8");
+    assert!(
+        both.contains("校验通过") && both.contains("verified"),
+        "{both}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

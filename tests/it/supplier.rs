@@ -1754,7 +1754,7 @@ fn serve_prints_its_url_first_and_stops_on_sigterm() {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+    let mut child = crate::common::mallcheck_command()
         .args(["serve", "--addr", "127.0.0.1:0", "--skus", "50"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1796,7 +1796,7 @@ fn serve_prints_its_url_first_and_stops_on_sigterm() {
 
 #[test]
 fn faults_command_lists_every_fault_as_json() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+    let output = crate::common::mallcheck_command()
         .args(["faults", "--json"])
         .output()
         .unwrap_or_else(|e| panic!("mallcheck faults: {e}"));
@@ -2362,7 +2362,7 @@ async fn test_env_has_no_admin_and_its_faults_act_on_the_delays_and_own_ids() {
 #[test]
 fn serve_refuses_test_env_with_admin_and_a_delivery_before_shipping() {
     let serve = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        crate::common::mallcheck_command()
             .arg("serve")
             .args(args)
             .output()
@@ -2379,7 +2379,7 @@ fn serve_refuses_test_env_with_admin_and_a_delivery_before_shipping() {
 #[tokio::test]
 async fn serve_test_env_has_own_ids_reissued_tokens_and_no_admin() {
     use std::io::BufRead;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     /// Stops the server however the test ends.
@@ -2391,7 +2391,7 @@ async fn serve_test_env_has_own_ids_reissued_tokens_and_no_admin() {
         }
     }
     let mut child = Stopped(
-        Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+        crate::common::mallcheck_command()
             .args(["serve", "--test-env", "--skus", "50"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

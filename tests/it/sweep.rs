@@ -374,7 +374,7 @@ async fn a_killed_sweep_resumes_to_the_same_result() {
     let full = sweep_with(profile(), &args(&supplier, &full_dir)).await;
     let dir = temp_dir("kill-parts");
     let command = |resume: bool| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"));
+        let mut command = crate::common::mallcheck_command();
         command
             .arg("sweep")
             .arg("--target")

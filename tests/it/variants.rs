@@ -113,7 +113,7 @@ fn a_supplier_that_ignores_its_variant_never_passes() {
         "price-above-market",
     ]);
     let out_dir = dir.join("out");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mallcheck"))
+    let out = crate::common::mallcheck_command()
         .args([
             "--profile",
             &variant("jd-style").display().to_string(),
