@@ -287,7 +287,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     if cli.no_color {
         colored::control::set_override(false);
     }
-    let lang = cli.lang;
+    // The flag, else MALLCHECK_LANG, else the locale (read before clap, see `lang::chosen`).
+    let lang = cli.lang.or(crate::lang::chosen());
     let load = || Profile::load_optional(cli.profile.as_deref()).map_err(|e| e.to_string());
     match cli.command {
         Command::List { json } => catalogue::list(&load()?, json),
