@@ -179,6 +179,15 @@ impl Reporter for HtmlReporter {
 /// Renders the page (the template is part of the binary; an error is a bug, reported as such).
 fn render(page: &Page) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
+    env.add_filter("english", |text: String| {
+        crate::lang::message(&text, Some(Lang::En))
+    });
+    env.add_filter("english_side", |text: String| {
+        crate::lang::pick(&text, Some(Lang::En))
+    });
+    env.add_filter("chinese_side", |text: String| {
+        crate::lang::pick(&text, Some(Lang::Zh))
+    });
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| format!("the HTML template is broken: {e}"))?;
     env.get_template("report.html")

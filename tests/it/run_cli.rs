@@ -690,6 +690,13 @@ fn messages_speak_the_chosen_language() {
         "{english}"
     );
     assert!(!has_chinese(&english), "{english}");
+    // The page shows a message whole in Chinese and its English half in English.
+    let page = std::fs::read_to_string(dir.join("out-en/report.html")).expect("report.html");
+    assert!(
+        page.contains("<span class=\"en\">agreement price above market price: sku")
+            && page.contains("<span class=\"zh\">协议价高于市场价 &#x2f; agreement price"),
+        "the page's message spans"
+    );
     let chinese = run("zh", "out-zh");
     assert!(
         chinese.contains("协议价高于市场价 / agreement price above market price: sku")
