@@ -137,7 +137,7 @@ impl Baseline {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
             format!(
-                "{file}:{line}: 基线文件格式错误 / malformed baseline: {}",
+                "{file}:{line}: 基线文件格式错误：{0} / {file}:{line}: malformed baseline: {0}",
                 e.message().trim()
             )
         })?;

@@ -351,13 +351,14 @@ pub fn render(d: &RunDiff, lang: Option<Lang>) -> String {
             r.dir, r.run_id, r.seed, r.sample, r.verdict_required
         )
     };
-    let _ = writeln!(
-        out,
-        "{} A: {}",
-        crate::lang::tr("比较", "diff", lang),
-        run(&d.a)
-    );
-    let _ = writeln!(out, "          B: {}", run(&d.b));
+    let label = format!("{} A:", crate::lang::tr("比较", "diff", lang));
+    let _ = writeln!(out, "{label} {}", run(&d.a));
+    // B under A: a Chinese character takes two columns.
+    let width: usize = label
+        .chars()
+        .map(|c| if crate::lang::is_han(c) { 2 } else { 1 })
+        .sum();
+    let _ = writeln!(out, "{:>width$} {}", "B:", run(&d.b));
     let each_reason = |lang| {
         d.not_comparable_because
             .iter()

@@ -57,10 +57,8 @@ impl Said {
     /// In one language, or both (`中文 English`) without one; the data after it.
     pub fn render(&self, lang: Option<crate::events::Lang>) -> String {
         let words = match lang {
-            Some(crate::events::Lang::Zh) => self.zh.clone(),
-            Some(crate::events::Lang::En) => self.en.clone(),
             None if self.zh == self.en => self.zh.clone(),
-            None => format!("{} {}", self.zh, self.en),
+            _ => crate::lang::tr(&self.zh, &self.en, lang),
         };
         [words.trim(), self.data.as_str()]
             .into_iter()

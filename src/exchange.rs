@@ -67,7 +67,7 @@ pub struct RecordedRequest {
 }
 
 /// Written above the curl line of a call that creates, confirms or cancels an order.
-pub const REPLAY_WARNING: &str = "⚠ 此调用会创建或改变订单，切勿对生产环境重放 / this call creates or changes an order: never replay it against production";
+pub const REPLAY_WARNING: &str = "⚠ 此调用会创建或改变订单，切勿对生产环境重放 / ⚠ this call creates or changes an order: never replay it against production";
 
 /// What a secret is replaced by in a recorded exchange (the client masks them as it records).
 pub const MASKED: &str = "***";

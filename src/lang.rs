@@ -43,6 +43,11 @@ pub fn tr(zh: &str, en: &str, lang: Option<Lang>) -> String {
     }
 }
 
+/// Both languages in one text, "中文 English", as the report files write the tool's words.
+pub fn both(zh: &str, en: &str) -> String {
+    tr(zh, en, None)
+}
+
 /// A message of a check or an error in `lang`. Their Chinese half names the problem and the
 /// English half says it with its values ("SKU 被返回多次 / sku 7 answered twice (items 0, 2)"),
 /// so in Chinese the whole message is kept, to lose nothing, and in English the English half,
@@ -92,18 +97,22 @@ fn per_line(text: &str, each: impl Fn(&str) -> String) -> String {
 /// " / " whose left side ends in Chinese: its last part (after the last ": ", or all of it) holds
 /// Chinese characters ("中文 / English"; "title: 应为 / expected 1"); or at one with no Chinese on
 /// its left and a Chinese right side that holds no other part ("English / 中文"). A " / " inside
-/// English ("USERNAME / PASSWORD") parts nothing, even after a Chinese value the supplier sent.
-/// What comes before that last part, when it holds no Chinese (a file and line, `key = value`,
-/// the title of a step), belongs to both sides.
+/// English ("USERNAME / PASSWORD") parts nothing, even after a Chinese value the supplier sent,
+/// and what stands between double quotes (a value as `{:?}` writes it: a desc, a path, an area
+/// name) is never read for a part or for Chinese. What comes before that last part, when it
+/// holds no Chinese (a file and line, `key = value`, the title of a step), belongs to both sides.
 fn pick_line(line: &str, lang: Lang) -> Option<String> {
-    let (zh, en, shared_len) = line.match_indices(" / ").find_map(|(at, sep)| {
-        let (left, right) = (&line[..at], &line[at + sep.len()..]);
-        let last_part = left.rfind(": ").map_or(0, |i| i + 2);
-        if first_han(&left[last_part..]).is_some() {
-            let shared = first_han(&left[..last_part]).map_or(last_part, |_| 0);
+    let (zh, en, shared_len) = separators(line).find_map(|at| {
+        let (left, right) = (&line[..at], &line[at + SEPARATOR.len()..]);
+        let last_part = last_part_start(left);
+        if unquoted_han(&left[last_part..]) {
+            let shared = if unquoted_han(&left[..last_part]) {
+                0
+            } else {
+                last_part
+            };
             Some((left, right, shared))
-        } else if first_han(left).is_none() && first_han(right).is_some() && !right.contains(" / ")
-        {
+        } else if !unquoted_han(left) && unquoted_han(right) && separators(right).next().is_none() {
             Some((right, left, 0))
         } else {
             None
@@ -122,10 +131,48 @@ fn pick_line(line: &str, lang: Lang) -> Option<String> {
     Some(format!("{shared}{}", body.trim_end()))
 }
 
-fn first_han(text: &str) -> Option<usize> {
-    text.char_indices()
-        .find(|(_, c)| matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}'))
+const SEPARATOR: &str = " / ";
+
+/// The characters of `text` outside double quotes, with their offsets (a `\"` inside quotes does
+/// not end them; the quotes themselves are left out).
+fn unquoted(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut quoted, mut escaped) = (false, false);
+    text.char_indices().filter(move |&(_, c)| {
+        let outside = !quoted && c != '"';
+        if quoted && escaped {
+            escaped = false;
+        } else if quoted && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        }
+        outside
+    })
+}
+
+/// Where " / " stands outside double quotes.
+fn separators(text: &str) -> impl Iterator<Item = usize> + '_ {
+    unquoted(text)
+        .filter(move |&(at, _)| text[at..].starts_with(SEPARATOR))
         .map(|(at, _)| at)
+}
+
+/// The start of the last part of `left`: after its last ": " outside quotes.
+fn last_part_start(left: &str) -> usize {
+    unquoted(left)
+        .filter(|&(at, _)| left[at..].starts_with(": "))
+        .last()
+        .map_or(0, |(at, _)| at + 2)
+}
+
+/// Whether `text` holds a Chinese character outside double quotes.
+fn unquoted_han(text: &str) -> bool {
+    unquoted(text).any(|(_, c)| is_han(c))
+}
+
+/// A Chinese (CJK unified or compatibility) character.
+pub fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}')
 }
 
 #[cfg(test)]
@@ -182,6 +229,27 @@ mod tests {
         );
         let english = "run a / b: 缺少 / missing";
         assert_eq!(message(english, Some(Lang::En)), "run a / b: missing");
+    }
+
+    #[test]
+    fn values_between_quotes_are_never_parted() {
+        let text = "应当成功 / expected success, got desc = \"库存不足 / out of stock\"";
+        assert_eq!(
+            message(text, Some(Lang::En)),
+            "expected success, got desc = \"库存不足 / out of stock\""
+        );
+        let text = "SKU 7 库存 0 与描述 \"有货 / in stock\" 不符 / stock 0 contradicts desc \"有货 / in stock\"";
+        assert_eq!(
+            message(text, Some(Lang::En)),
+            "stock 0 contradicts desc \"有货 / in stock\""
+        );
+        // A Chinese value before the Chinese side still belongs to both sides.
+        let text =
+            "environment = \"测试\": 只能是 test、production / must be one of test, production";
+        assert_eq!(
+            message(text, Some(Lang::En)),
+            "environment = \"测试\": must be one of test, production"
+        );
     }
 
     #[test]

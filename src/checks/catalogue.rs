@@ -625,7 +625,7 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
         } else {
             names.insert(name, id);
         }
-        if !name.chars().any(is_cjk) {
+        if !name.chars().any(crate::lang::is_han) {
             findings.push(
                 Finding::new(
                     ids::AREA_NAMES,
@@ -666,10 +666,6 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
 }
 
 /// CJK unified ideographs (basic, extension A, compatibility, extensions B and later).
-fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

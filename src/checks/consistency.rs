@@ -22,26 +22,27 @@ const NOTHING: &str = "没有可判断的数据 / nothing to judge";
 pub fn sku_has_data(k: &Knowledge, sku: &str) -> Option<Finding> {
     let mut missing = Vec::new();
     if !k.detail_answered.contains(sku) {
-        missing.push("详情 / detail");
+        missing.push(("详情", "detail"));
     }
     if !k.prices.contains_key(sku) {
-        missing.push("价格 / price");
+        missing.push(("价格", "price"));
     }
     if !k.shelf.contains_key(sku) {
-        missing.push("上下架 / shelf state");
+        missing.push(("上下架", "shelf state"));
     }
     if k.images.get(sku).copied().unwrap_or(0) == 0 {
-        missing.push("图片 / images");
+        missing.push(("图片", "images"));
     }
     (!missing.is_empty()).then(|| {
-        Finding::new(
-            ids::SKU_HAS_DATA,
-            HAS_DATA_REQ,
+        Finding::new(ids::SKU_HAS_DATA, HAS_DATA_REQ, {
+            let zh: Vec<&str> = missing.iter().map(|m| m.0).collect();
+            let en: Vec<&str> = missing.iter().map(|m| m.1).collect();
             format!(
-                "商品池中的 SKU {sku} 缺少数据 / pooled SKU {sku} lacks: {}",
-                missing.join(", ")
-            ),
-        )
+                "商品池中的 SKU {sku} 缺少数据：{} / pooled SKU {sku} lacks: {}",
+                zh.join("、"),
+                en.join(", ")
+            )
+        })
     })
 }
 

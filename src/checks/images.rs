@@ -115,8 +115,9 @@ pub(crate) fn judge_image(pointer: &str, url: &str, probe: &Exchange) -> CheckRu
     if is_image_type || has_image_magic(&response.body) {
         return CheckRun::new(ids::IMAGE, &[REACHABLE_REQ], Vec::new());
     }
+    // Inside a message: a value, not one of the markers said in one language.
     let content_type = if content_type.is_empty() {
-        super::NONE
+        "(none)"
     } else {
         content_type
     };

@@ -57,13 +57,12 @@ pub(crate) use walk::shorten;
 /// What a finding's `actual` says when there was nothing to show. Its own words, so that the
 /// terminal can say them in one language ([`say_marker`]) while a value the supplier sent is
 /// always shown as it came.
-pub const MISSING: &str = "(缺失 / missing)";
-pub const EMPTY: &str = "(空 / empty)";
-pub const NONE: &str = "(无 / none)";
+pub const MISSING: &str = "(缺失) / (missing)";
+pub const EMPTY: &str = "(空) / (empty)";
 
 /// `actual` in `lang` when it is one of mallcheck's own markers, else as the supplier sent it.
 pub fn say_marker(actual: &str, lang: Option<crate::lang::Lang>) -> String {
-    if [MISSING, EMPTY, NONE].contains(&actual) {
+    if [MISSING, EMPTY].contains(&actual) {
         crate::lang::pick(actual, lang)
     } else {
         actual.to_string()

@@ -99,7 +99,7 @@ pub(crate) fn tiers(result: &Value) -> CheckRun {
                             ids::TIERS,
                             TIERED_REQ,
                             format!(
-                                "优惠率超出 / (0, 1] rate not in (0, 1]: sku {sku} rate {}",
+                                "优惠率超出 (0, 1] / rate not in (0, 1]: sku {sku} rate {}",
                                 walk::text(value)
                             ),
                         )

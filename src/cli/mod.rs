@@ -170,7 +170,7 @@ struct RunFlags {
     /// 只运行此目录（或文件）中的场景，不用内置场景 / Load the scenarios of this folder (or file) instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     only_scenarios: Option<PathBuf>,
-    /// 每次调用的超时（秒，默认 20，或配置 timeout_seconds）/ Deadline of each call in seconds (default 20, or timeout_seconds in the config).
+    /// 每次调用的超时（秒，默认 20，或配置 timeout_seconds） / Deadline of each call in seconds (default 20, or timeout_seconds in the config).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: Option<u64>,
     /// 报告目录 / Where the reports go (default: reports/<run id>/).
@@ -203,10 +203,10 @@ struct RunFlags {
     /// 每个品目池抽查的 SKU 数 / SKUs per pool whose detail, images and prices are read: a number or `all`.
     #[arg(long, value_name = "N|all", value_parser = crate::runner::SampleSize::parse)]
     sample: Option<crate::runner::SampleSize>,
-    /// 抽样种子（报告中记录）/ Seed of the sample, recorded in the report: the same seed reads the same SKUs again (default: a new seed each run).
+    /// 抽样种子（报告中记录） / Seed of the sample, recorded in the report: the same seed reads the same SKUs again (default: a new seed each run).
     #[arg(long, value_name = "SEED")]
     seed: Option<u64>,
-    /// 整次运行的时间上限（秒，默认 1800，或配置 max_time_seconds）/ Time limit of the whole run in seconds (default 1800, or max_time_seconds in the config): then it stops, cancels its orders and reports as interrupted.
+    /// 整次运行的时间上限（秒，默认 1800，或配置 max_time_seconds） / Time limit of the whole run in seconds (default 1800, or max_time_seconds in the config): then it stops, cancels its orders and reports as interrupted.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     max_time: Option<u64>,
     /// 终端中也列出跳过与受阻的检查 / Also list skipped and blocked checks in the live view.

@@ -17,7 +17,7 @@ use crate::supplier::{self, AreaIds, SupplierConfig, SupplierError};
 /// The flags of `mallcheck serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeFlags {
-    /// 监听地址（端口 0：任一空闲端口）/ Address to listen on (port 0: any free port); the base URL is the first line on stdout.
+    /// 监听地址（端口 0：任一空闲端口） / Address to listen on (port 0: any free port); the base URL is the first line on stdout.
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: SocketAddr,
     /// 生成目录的 SKU 数 / Number of SKUs in the generated catalogue (a million start in a fraction of a second).
@@ -49,16 +49,16 @@ pub struct ServeFlags {
     /// 确认后多少秒送达，不少于 --ship-after / Seconds after confirmation until an order is delivered, not less than --ship-after [default: 86400, 24 h; 4 with --test-env]
     #[arg(long = "deliver-after", value_name = "SECS", value_parser = clap::value_parser!(i64).range(0..))]
     deliver_after: Option<i64>,
-    /// 地区编号：standard（GB/T 2260）或 own（自有编号：省 1…34，市自 2801，区县自 50950，仿京东）/ Area ids: standard (GB/T 2260), or own (provinces 1…34, cities from 2801, counties from 50950, like JD's) [default: standard; own with --test-env]
+    /// 地区编号：standard（GB/T 2260）或 own（自有编号：省 1…34，市自 2801，区县自 50950，仿京东） / Area ids: standard (GB/T 2260), or own (provinces 1…34, cities from 2801, counties from 50950, like JD's) [default: standard; own with --test-env]
     #[arg(long = "area-ids", value_enum, value_name = "SCHEME")]
     area_ids: Option<AreaIdsFlag>,
     /// 上次发放的 token 未过期时，再次申请返回同一 token 及同一 expires_at / While the last token is valid, a token request gets it again, with the same expires_at
     #[arg(long = "reissue-token")]
     reissue_token: bool,
-    /// 预下单答复延迟（毫秒，订单已建立）/ Hold every pre-order answer this many milliseconds, after the order is made (a slow supplier)
+    /// 预下单答复延迟（毫秒，订单已建立） / Hold every pre-order answer this many milliseconds, after the order is made (a slow supplier)
     #[arg(long = "submit-delay-ms", value_name = "MS", default_value_t = 0)]
     submit_delay_ms: u64,
-    /// 模拟供应商测试环境：无管理接口，--ship-after 2 --deliver-after 4 --area-ids own --reissue-token（前三项可另行指定）/ Behave like a supplier's test environment: no admin endpoints, --ship-after 2 --deliver-after 4 --area-ids own --reissue-token (the first three can be given to override)
+    /// 模拟供应商测试环境：无管理接口，--ship-after 2 --deliver-after 4 --area-ids own --reissue-token（前三项可另行指定） / Behave like a supplier's test environment: no admin endpoints, --ship-after 2 --deliver-after 4 --area-ids own --reissue-token (the first three can be given to override)
     #[arg(long = "test-env", conflicts_with = "admin")]
     test_env: bool,
 }

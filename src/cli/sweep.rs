@@ -47,7 +47,7 @@ struct SweepFlags {
     /// 同时进行的请求数 / Requests in flight at once.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
     jobs: u16,
-    /// 每秒请求上限（生产环境请设置）/ At most this many requests a second (set it for a production supplier).
+    /// 每秒请求上限（生产环境请设置） / At most this many requests a second (set it for a production supplier).
     #[arg(long, value_name = "R")]
     rps: Option<f64>,
     /// 检查哪些图片能否访问 / Which images are fetched: none, sample (one SKU in 100), all.
@@ -56,7 +56,7 @@ struct SweepFlags {
     /// 继续中断的扫描 / Continue the sweep in --out: finished SKUs are not asked again.
     #[arg(long)]
     resume: bool,
-    /// 只扫描第 K 份（共 N 份）/ Sweep share K of N (by a hash of the SKU code); merge the shares with `sweep merge`.
+    /// 只扫描第 K 份（共 N 份） / Sweep share K of N (by a hash of the SKU code); merge the shares with `sweep merge`.
     #[arg(long, value_name = "K/N", value_parser = Partition::parse)]
     partition: Option<Partition>,
     /// 内置参考供应商的故障 / A fault of the embedded reference supplier (repeatable; see `mallcheck faults`).
@@ -65,7 +65,7 @@ struct SweepFlags {
     /// 内置参考供应商的商品数 / SKUs of the embedded reference supplier.
     #[arg(long, value_name = "N")]
     skus: Option<u64>,
-    /// 本次最多扫描的 SKU 数（之后可 --resume）/ Stop after this many SKUs in this session (continue with --resume).
+    /// 本次最多扫描的 SKU 数（之后可 --resume） / Stop after this many SKUs in this session (continue with --resume).
     #[arg(long, value_name = "N")]
     max_skus: Option<u64>,
     /// 不显示进度 / No progress on stderr.
@@ -128,10 +128,17 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
         Ok(outcome) => {
             print_summary(&outcome.summary, &outcome.dir);
             if let Some(why) = &outcome.stopped {
-                let (zh, en) = crate::lang::sides(why);
-                super::say(format!(
-                    "已停止：{zh}；`--resume` 继续 / stopped: {en}; `--resume` continues it"
-                ));
+                // The reason whole on the Chinese side (its values are in its English half).
+                let lang = crate::lang::chosen();
+                let en = crate::lang::message(why, Some(crate::lang::Lang::En));
+                eprintln!(
+                    "{}",
+                    crate::lang::tr(
+                        &format!("已停止：{why}；`--resume` 继续"),
+                        &format!("stopped: {en}; `--resume` continues it"),
+                        lang
+                    )
+                );
             }
             exit_code(&outcome.summary, outcome.stopped.as_deref())
         }
@@ -195,7 +202,11 @@ fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
         ));
     }
     for note in summary.not_judged.iter().take(6) {
-        text.push_str(&format!("  ? {} ({} SKU)\n", note.requirement, note.count));
+        text.push_str(&format!(
+            "  ? {} ({} SKU)\n",
+            crate::lang::message(&note.requirement, lang),
+            note.count
+        ));
     }
     text.push_str(&format!(
         "  {} {}, {} {}, {} {}, {:.1} s, {:.0} SKU/s\n",

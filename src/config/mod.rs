@@ -194,7 +194,7 @@ impl Default for TestData {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("config file {path}: cannot read: {source} / 无法读取配置文件")]
+    #[error("无法读取配置文件 {path}：{source} / config file {path}: cannot read: {source}")]
     Read {
         path: String,
         #[source]
@@ -278,7 +278,7 @@ impl Config {
             && !ENVIRONMENTS.contains(&environment.as_str())
         {
             problems.push(format!(
-                "environment = {environment:?}: 只能是 / must be one of {} (\"test\" lets order scenarios run)",
+                "environment = {environment:?}: 只能是 {0}（\"test\" 允许下单场景） / must be one of {0} (\"test\" lets order scenarios run)",
                 ENVIRONMENTS.join(", ")
             ));
         }

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 /// A profile that cannot be used. Every variant names the file, and where it can, the field.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("profile file {file}: cannot read: {source} / 无法读取")]
+    #[error("无法读取协议配置文件 {file}：{source} / profile file {file}: cannot read: {source}")]
     Read {
         file: String,
         #[source]
@@ -17,7 +17,9 @@ pub enum ProfileError {
         field: String,
         message: String,
     },
-    #[error("profile folder {0} does not exist or is not a folder / 配置目录不存在")]
+    #[error(
+        "协议配置目录 {0} 不存在或不是目录 / profile folder {0} does not exist or is not a folder"
+    )]
     NoFolder(PathBuf),
 }
 

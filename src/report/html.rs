@@ -583,7 +583,7 @@ impl HtmlReporter {
                     self.baseline.as_ref(),
                     crate::events::RequirementSet::Required,
                     &f.verdict,
-                    super::both,
+                    crate::lang::both,
                 )
             }),
             baseline_optional: finished.and_then(|f| {
@@ -591,7 +591,7 @@ impl HtmlReporter {
                     self.baseline.as_ref(),
                     crate::events::RequirementSet::Optional,
                     &f.verdict,
-                    super::both,
+                    crate::lang::both,
                 )
             }),
         }

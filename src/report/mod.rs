@@ -69,11 +69,6 @@ impl ByRequirement {
     }
 }
 
-/// Both languages in one line, "中文 English", as the files write them.
-pub fn both(zh: &str, en: &str) -> String {
-    crate::lang::tr(zh, en, None)
-}
-
 /// The note a set's `fail` verdict gets when the run's baseline accepted every failure that
 /// made it fail: the verdict stays `fail`, never PASS. `tr` picks the language(s).
 pub fn baseline_note(
@@ -163,7 +158,7 @@ impl Reporter for Collector {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("cannot write report {path}: {message} / 无法写入报告")]
+    #[error("无法写入报告 {path}：{message} / cannot write report {path}: {message}")]
     Write { path: String, message: String },
 }
 

@@ -255,7 +255,7 @@ pub fn replay(dir: &Path, reporters: &mut [Box<dyn Reporter>]) -> Result<Vec<Str
     let path = dir.join(EVENTS_FILE);
     let file = File::open(&path).map_err(|e| {
         format!(
-            "{}: {e}; a run folder holds {EVENTS_FILE} (runs before mallcheck 0.1 kept none) / 运行目录中没有事件记录",
+            "{0}：{e}；运行目录中应有 {EVENTS_FILE}（mallcheck 0.1 之前的运行没有） / {0}: {e}; a run folder holds {EVENTS_FILE} (runs before mallcheck 0.1 kept none)",
             path.display()
         )
     })?;

@@ -57,11 +57,15 @@ impl SummaryReporter {
         else {
             return "# mallcheck\n\nThe run did not finish.\n".to_string();
         };
-        let shown =
-            |set| match super::baseline_note(self.baseline.as_ref(), set, verdict, super::both) {
-                Some(note) => format!(" ({note})"),
-                None => String::new(),
-            };
+        let shown = |set| match super::baseline_note(
+            self.baseline.as_ref(),
+            set,
+            verdict,
+            crate::lang::both,
+        ) {
+            Some(note) => format!(" ({note})"),
+            None => String::new(),
+        };
         let _ = writeln!(
             md,
             "# mallcheck: required `{}`{} · optional `{}`{}\n",
@@ -110,7 +114,7 @@ impl SummaryReporter {
         list("警告 Warnings (SHOULD / BEYOND)", &self.warned);
         if let Some(baseline) = &self.baseline {
             let _ = writeln!(md, "\n## 基线 Baseline\n");
-            for line in super::baseline_lines(baseline, super::both) {
+            for line in super::baseline_lines(baseline, crate::lang::both) {
                 let _ = writeln!(md, "- {}", one_line(&line));
             }
             for (requirement, count, first) in self.accepted.iter() {

@@ -277,7 +277,7 @@ impl<W: Write + Send> TerminalReporter<W> {
                 lines.push(format!(
                     "        {}: {}\n        {}:   {}",
                     self.tr("期望", "expected"),
-                    printable(&self.say(expected)),
+                    printable(&crate::lang::pick(expected, self.lang)),
                     self.tr("实际", "actual"),
                     printable(&crate::checks::say_marker(actual, self.lang))
                 ));
@@ -285,9 +285,9 @@ impl<W: Write + Send> TerminalReporter<W> {
             // A warning line (`# …`) may come before the command.
             for line in row.curl.iter().flat_map(|c| c.lines()) {
                 // The warning line is mallcheck's own words; the command is as it was sent.
-                let line = match line.starts_with('#') {
-                    true => self.say(line),
-                    false => short_curl(line),
+                let line = match line.strip_prefix('#') {
+                    Some(warning) => format!("# {}", self.say(warning.trim_start())),
+                    None => short_curl(line),
                 };
                 lines.push(format!("        {}", self.paint(printable(&line).dimmed())));
             }
@@ -373,12 +373,14 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                     self.tr("运行", "run")
                 ));
                 if !scope.sample.is_empty() {
+                    let (sample, seed) = (&scope.sample, scope.seed);
                     self.line(format!(
-                        "{}: {} SKU/pool, seed {}  (--seed {} {})",
+                        "{}: {}  (--seed {seed} {})",
                         self.tr("抽样", "sample"),
-                        scope.sample,
-                        scope.seed,
-                        scope.seed,
+                        self.tr(
+                            &format!("每个品目池 {sample} 个 SKU，种子 {seed}"),
+                            &format!("{sample} SKU/pool, seed {seed}")
+                        ),
                         self.tr("重现", "repeats it")
                     ));
                 }

@@ -51,7 +51,7 @@ impl std::fmt::Display for Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read scenarios from {path}: {message} / 无法读取场景")]
+    #[error("无法读取场景 {path}：{message} / cannot read scenarios from {path}: {message}")]
     Read { path: String, message: String },
     #[error("{} problem(s) in scenario files / 场景文件有误:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<Problem>),
@@ -296,6 +296,13 @@ fn cross_check(parsed: &[(Scenario, Located)], profile: &Profile, problems: &mut
                     &pointer,
                     format!(
                         "{pointer}: a Chinese text must not hold \" / \" (it parts the two languages of a message): {text:?}"
+                    ),
+                );
+            } else if !text.chars().any(crate::lang::is_han) {
+                report(
+                    &pointer,
+                    format!(
+                        "{pointer}: a Chinese text must hold a Chinese character (that is how the two languages of a message are told apart): {text:?}"
                     ),
                 );
             }

@@ -639,10 +639,13 @@ async fn walk(
             if more > 0 {
                 why.push(format!("… +{more}"));
             }
-            format!(
-                "目录未读全 / the catalogue was not read whole: {}",
-                why.join("; ")
-            )
+            // Each reason on its own side, so that the message stays one text of two.
+            let side = |one: &dyn Fn(&str) -> String| {
+                why.iter().map(|w| one(w)).collect::<Vec<_>>().join("; ")
+            };
+            let zh = side(&|w| crate::lang::pick(w, Some(crate::lang::Lang::Zh)));
+            let en = side(&|w| crate::lang::message(w, Some(crate::lang::Lang::En)));
+            format!("目录未读全：{zh} / the catalogue was not read whole: {en}")
         })
     });
     let complete = stopped.is_none() && exhausted;
