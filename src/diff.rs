@@ -346,10 +346,13 @@ pub fn render(d: &RunDiff, lang: Option<Lang>) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let run = |r: &RunInfo| {
-        format!(
-            "{} (run {}, seed {}, sample {}, required {})",
-            r.dir, r.run_id, r.seed, r.sample, r.verdict_required
-        )
+        let (id, seed, sample, required) = (&r.run_id, r.seed, &r.sample, &r.verdict_required);
+        let info = crate::lang::tr(
+            &format!("运行 {id}，种子 {seed}，抽样 {sample}，必需接口 {required}"),
+            &format!("run {id}, seed {seed}, sample {sample}, required {required}"),
+            lang,
+        );
+        format!("{} ({info})", r.dir)
     };
     let label = format!("{} A:", crate::lang::tr("比较", "diff", lang));
     let _ = writeln!(out, "{label} {}", run(&d.a));

@@ -221,8 +221,14 @@ fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
     ));
     for i in &summary.interfaces {
         text.push_str(&format!(
-            "  {:<14} {:>8} calls  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms\n",
-            i.interface, i.calls, i.p50_ms, i.p90_ms, i.p99_ms, i.max_ms
+            "  {:<14} {:>8} {}  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms\n",
+            i.interface,
+            i.calls,
+            tr("次调用", "calls"),
+            i.p50_ms,
+            i.p90_ms,
+            i.p99_ms,
+            i.max_ms
         ));
     }
     text.push_str(&format!(
