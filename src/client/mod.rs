@@ -92,6 +92,8 @@ struct Shared {
     /// Every token value the client has seen (issued or explicit) and every md5 password sent:
     /// searched for in everything recorded.
     known_secrets: Mutex<Vec<String>>,
+    /// `known_secrets` ready to search, rebuilt when one is added (not per exchange).
+    searchable: Mutex<Arc<redact::Secrets>>,
     /// Calls to the supplier that timed out since the last one it answered in full.
     timeouts_in_a_row: AtomicU64,
     /// Set once [`SILENT_AFTER`] calls in a row timed out: the supplier has stopped answering.
@@ -199,6 +201,7 @@ impl Client {
                 base_url,
                 username: config.username,
                 known_secrets: Mutex::new(vec![password_md5.clone()]),
+                searchable: Mutex::new(Arc::new(redact::Secrets::new([password_md5.clone()]))),
                 password_md5,
                 timeout: config.timeout,
                 max_body_bytes: config.max_body_bytes,
@@ -692,10 +695,16 @@ impl Client {
         }
         let mut known = lock(&self.shared.known_secrets);
         // However a supplier echoes it: as sent, in the other case (hex), URL-encoded, JSON-escaped.
+        let before = known.len();
         for form in redact::forms(value) {
             if !known.contains(&form) {
                 known.push(form);
             }
+        }
+        if known.len() != before {
+            // Under the lock of the list, so that the searchable set is never older than it.
+            let secrets = redact::Secrets::new(known.iter().cloned());
+            *lock(&self.shared.searchable) = Arc::new(secrets);
         }
     }
 
@@ -778,8 +787,8 @@ impl Client {
         }
     }
 
-    fn searchable_secrets(&self) -> Vec<String> {
-        redact::searchable(lock(&self.shared.known_secrets).iter().cloned())
+    fn searchable_secrets(&self) -> Arc<redact::Secrets> {
+        Arc::clone(&lock(&self.shared.searchable))
     }
 
     /// The exchange of `performed`, with every secret masked: by parameter name, and every known
@@ -804,7 +813,7 @@ impl Client {
                 let value = if redact::is_secret_name(&name, token_param) {
                     MASK.to_string()
                 } else {
-                    redact::text(&value, &secrets)
+                    redact::owned(value, &secrets)
                 };
                 (name, value)
             })
@@ -820,7 +829,7 @@ impl Client {
                 status,
                 headers: headers
                     .into_iter()
-                    .map(|(name, value)| (name, redact::text(&value, &secrets)))
+                    .map(|(name, value)| (name, redact::owned(value, &secrets)))
                     .collect(),
                 body: redact::bytes(body, &secrets),
                 truncated,
@@ -875,7 +884,7 @@ fn recorded_url(mut url: Url, token_param: &str) -> Url {
     url
 }
 
-fn redact_error(error: TransportError, secrets: &[String]) -> TransportError {
+fn redact_error(error: TransportError, secrets: &redact::Secrets) -> TransportError {
     match error {
         TransportError::Connect { message } => TransportError::Connect {
             message: redact::text(&message, secrets),
