@@ -524,7 +524,7 @@ impl From<JudgedSkuList> for Judged {
                 value: Value::Object(envelope),
                 success: list.success,
                 duplicate_keys: Vec::new(),
-                result_members: None,
+                result_written: None,
             }
         });
         Judged {

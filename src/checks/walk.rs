@@ -4,17 +4,33 @@ use serde_json::Value;
 
 /// One JSON pointer token (RFC 6901: `~` → `~0`, `/` → `~1`).
 pub(crate) fn token(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+    if key.contains(['~', '/']) {
+        key.replace('~', "~0").replace('/', "~1")
+    } else {
+        key.to_string()
+    }
 }
 
 /// `base` + `/key`, escaped.
 pub(crate) fn child(base: &str, key: &str) -> String {
-    format!("{base}/{}", token(key))
+    let mut pointer = String::with_capacity(base.len() + key.len() + 1);
+    pointer.push_str(base);
+    pointer.push('/');
+    if key.contains(['~', '/']) {
+        pointer.push_str(&token(key));
+    } else {
+        pointer.push_str(key);
+    }
+    pointer
 }
 
 /// `base` + `/index`.
 pub(crate) fn index(base: &str, index: usize) -> String {
-    format!("{base}/{index}")
+    use std::fmt::Write;
+    let mut pointer = String::with_capacity(base.len() + 8);
+    pointer.push_str(base);
+    let _ = write!(pointer, "/{index}");
+    pointer
 }
 
 /// Every value matching `pattern` under `value`, with its pointer (prefixed by `base`). The
