@@ -76,6 +76,9 @@ struct Shared {
     http_resources: reqwest::Client,
     /// Without a trailing slash; interface paths start with one.
     base_url: String,
+    /// The URL of every interface path of the profile, parsed once (a URL per call was a parse
+    /// per call); a path not here is parsed when it is called.
+    interface_urls: std::collections::HashMap<String, Url>,
     username: String,
     password_md5: String,
     timeout: Duration,
@@ -193,12 +196,21 @@ impl Client {
         let http = build(transport::redirect_policy())?;
         let http_resources = build(transport::resource_redirect_policy())?;
         let password_md5 = token::md5_hex(&config.password);
+        let interface_urls = profile
+            .interfaces
+            .iter()
+            .filter_map(|interface| {
+                let url = Url::parse(&join_path(&base_url, &interface.path)).ok()?;
+                Some((interface.path.clone(), url))
+            })
+            .collect();
         Ok(Client {
             shared: Arc::new(Shared {
                 profile,
                 http,
                 http_resources,
                 base_url,
+                interface_urls,
                 username: config.username,
                 known_secrets: Mutex::new(vec![password_md5.clone()]),
                 searchable: Mutex::new(Arc::new(redact::Secrets::new([password_md5.clone()]))),
@@ -366,11 +378,10 @@ impl Client {
     }
 
     fn url_for(&self, interface: &str, method: Method, path: &str) -> Result<Url, Box<Exchange>> {
-        let text = if path.starts_with('/') {
-            format!("{}{path}", self.shared.base_url)
-        } else {
-            format!("{}/{path}", self.shared.base_url)
-        };
+        if let Some(url) = self.shared.interface_urls.get(path) {
+            return Ok(url.clone());
+        }
+        let text = join_path(&self.shared.base_url, path);
         Url::parse(&text).map_err(|e| {
             let message = format!("地址无效 / invalid URL: {e}");
             Box::new(self.not_sent(interface, method, text.clone(), message))
@@ -708,7 +719,7 @@ impl Client {
         }
     }
 
-    async fn perform(&self, outgoing: Outgoing) -> Performed {
+    async fn perform(&self, mut outgoing: Outgoing) -> Performed {
         let id = self.next_id();
         let started_at_ms = token::now_ms();
         let started = Instant::now();
@@ -722,10 +733,11 @@ impl Client {
             &self.shared.http
         };
         let mut builder = http.request(outgoing.method.clone(), outgoing.url.clone());
-        if let Some(body) = &outgoing.body {
+        // The body is sent, not recorded (the record keeps the parameters): no copy of it.
+        if let Some(body) = outgoing.body.take() {
             builder = builder
                 .header(reqwest::header::CONTENT_TYPE, outgoing.content_type)
-                .body(body.clone());
+                .body(body);
         }
         let raw = match builder.build() {
             Ok(request) => {
@@ -851,6 +863,15 @@ impl Client {
             started_at_ms,
             duration_ms,
         }
+    }
+}
+
+/// The base URL and a path under it.
+fn join_path(base_url: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        format!("{base_url}{path}")
+    } else {
+        format!("{base_url}/{path}")
     }
 }
 
