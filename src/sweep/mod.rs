@@ -866,7 +866,8 @@ async fn judge_batch(
                         findings: own,
                     }));
                 }
-                if judged.succeeded() && interface == iface::IMAGES {
+                // Which images to fetch: with `--images none`, none (their form is judged above).
+                if judged.succeeded() && interface == iface::IMAGES && ctx.images != Images::None {
                     for (pointer, url) in checks::image_urls(interface, result) {
                         let item = pointer
                             .strip_prefix("/result/")
