@@ -235,8 +235,12 @@ pub(crate) fn is_absolute_http_url(url: &str) -> bool {
     } else {
         return false;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    !host.is_empty() && !has_whitespace(url)
+    // The host runs to the first `/`, `?` or `#` (ASCII: a byte search finds it).
+    let host_len = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    host_len > 0 && !has_whitespace(url)
 }
 
 /// `text.chars().any(char::is_whitespace)`, a byte test for ASCII text (the whitespace of
