@@ -334,6 +334,9 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     out
 }
 
+/// An object's members as written, names repeated and in order.
+type Written = Vec<(String, Value)>;
+
 /// serde_json hands an arbitrary-precision number to a visitor as a map with this one key.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
@@ -350,10 +353,7 @@ struct Top {
 /// repeated name keeps its first place and its last value), with the members as written
 /// once a name repeats (`written`, from the first repeat on: the ones before are the map's).
 /// `member` reads each value; it is told the member's name.
-fn read_object<'de, A, F>(
-    mut map: A,
-    mut member: F,
-) -> Result<(Value, Option<Vec<(String, Value)>>), A::Error>
+fn read_object<'de, A, F>(mut map: A, mut member: F) -> Result<(Value, Option<Written>), A::Error>
 where
     A: MapAccess<'de>,
     F: FnMut(&str, &mut A) -> Result<Value, A::Error>,
@@ -367,7 +367,7 @@ where
         return Ok((Value::Number(number), None));
     }
     let mut object = Map::new();
-    let mut written: Option<Vec<(String, Value)>> = None;
+    let mut written: Option<Written> = None;
     loop {
         let value = member(&key, &mut map)?;
         let repeated = match &mut written {
@@ -465,7 +465,7 @@ impl<'de> Visitor<'de> for TopVisitor {
 struct ResultSeed;
 
 impl<'de> DeserializeSeed<'de> for ResultSeed {
-    type Value = (Value, Option<Vec<(String, Value)>>);
+    type Value = (Value, Option<Written>);
 
     fn deserialize<D: de::Deserializer<'de>>(
         self,
@@ -486,7 +486,7 @@ macro_rules! plain_value {
 }
 
 impl<'de> Visitor<'de> for ResultVisitor {
-    type Value = (Value, Option<Vec<(String, Value)>>);
+    type Value = (Value, Option<Written>);
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
@@ -523,9 +523,7 @@ mod tests {
 
     /// The two parses this module made before [`Top`] read an answer in one (a `Value`, then a
     /// scan for repeated names): the reference the one-pass read must agree with.
-    fn parse_in_two_passes(
-        text: &str,
-    ) -> Result<(Value, Vec<String>, Option<Vec<(String, Value)>>), String> {
+    fn parse_in_two_passes(text: &str) -> Result<(Value, Vec<String>, Option<Written>), String> {
         let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let (duplicates, members) = if value.is_object() {
             match serde_json::from_str::<TopScan>(text) {
