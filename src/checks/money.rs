@@ -126,7 +126,8 @@ pub(crate) fn money(interface_id: &str, result: &Value) -> Option<CheckRun> {
     }
     let mut findings = Findings::default();
     for (_, items, member, kind) in fields {
-        for (item_pointer, item) in walk::select(result, "/result", items) {
+        let selected = walk::select_each(result, items);
+        for (k, item) in selected.values().enumerate() {
             let Some(value) = item.get(member) else {
                 continue;
             };
@@ -134,7 +135,7 @@ pub(crate) fn money(interface_id: &str, result: &Value) -> Option<CheckRun> {
                 Some(_) => format!("sku {} {member}", walk::sku_of(item)),
                 None => member.to_string(),
             };
-            let pointer = || walk::child(&item_pointer, member);
+            let pointer = || walk::child(&selected.pointer(k, "/result"), member);
             findings.extend(judge_amount(
                 ids::MONEY,
                 MONEY_REQ,
