@@ -30,22 +30,22 @@ pub(crate) fn batch_complete(
     requirements.push(BATCH_REQ);
     let distinct: std::collections::HashSet<&str> = asked.iter().copied().collect();
     // SKU → index of its first answer; then the repeats and the SKUs not asked for.
-    let mut answered: HashMap<String, usize> = HashMap::new();
+    let mut answered: HashMap<&str, usize> = HashMap::new();
     // Kept apart (and bounded) so that the missing SKUs come first in the findings.
     let mut extra = Vec::new();
     let mut extra_dropped = 0;
     for (index, item) in items.iter().enumerate() {
-        let Some(sku) = item.get("sku").and_then(walk::key_text) else {
+        let Some(sku) = item.get("sku").and_then(walk::key_str) else {
             continue;
         };
         let pointer = || format!("/result/{index}/sku");
-        let is_extra = answered.contains_key(&sku) || !distinct.contains(sku.as_str());
+        let is_extra = answered.contains_key(sku) || !distinct.contains(sku);
         if is_extra && extra.len() >= super::FINDINGS_CAP {
             extra_dropped += 1;
             answered.entry(sku).or_insert(index);
             continue;
         }
-        if let Some(first) = answered.get(&sku) {
+        if let Some(first) = answered.get(sku) {
             extra.push(
                 Finding::new(
                     ids::BATCH_COMPLETE,
@@ -56,11 +56,11 @@ pub(crate) fn batch_complete(
                 )
                 .at(pointer())
                 .expected("每个 SKU 一次 / each SKU once")
-                .actual(sku.clone()),
+                .actual(sku.to_string()),
             );
             continue;
         }
-        if !distinct.contains(sku.as_str()) {
+        if !distinct.contains(sku) {
             extra.push(
                 Finding::new(
                     ids::BATCH_COMPLETE,
@@ -69,7 +69,7 @@ pub(crate) fn batch_complete(
                 )
                 .at(pointer())
                 .expected(walk::shorten(&asked.join(","), 200))
-                .actual(sku.clone()),
+                .actual(sku.to_string()),
             );
         }
         answered.insert(sku, index);

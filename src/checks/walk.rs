@@ -125,9 +125,14 @@ pub(crate) use crate::excerpt::shorten;
 /// The identifying text of a SKU-like value: a string as is, a number by its text (the schema
 /// flags the type; batch and uniqueness checks still match it).
 pub fn key_text(value: &Value) -> Option<String> {
+    key_str(value).map(str::to_string)
+}
+
+/// [`key_text`] borrowed from the value (a number's text is the one it was read from).
+pub(crate) fn key_str(value: &Value) -> Option<&str> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.as_str()),
         _ => None,
     }
 }
@@ -205,6 +210,26 @@ mod tests {
             select(&obj, "/result", "/a/b~/*/*"),
             level_by_level(&obj, "/result", "/a/b~/*/*")
         );
+    }
+
+    #[test]
+    fn a_number_key_is_the_text_it_was_read_from() {
+        for text in [
+            "12",
+            "-0",
+            "1.50",
+            "1e400",
+            "123456789012345678901234567890",
+        ] {
+            let value: Value = serde_json::from_str(text).expect("number");
+            let Value::Number(n) = &value else {
+                panic!("{text}")
+            };
+            assert_eq!(key_str(&value), Some(n.to_string().as_str()), "{text}");
+            assert_eq!(key_text(&value), Some(n.to_string()));
+        }
+        assert_eq!(key_str(&json!("a")), Some("a"));
+        assert_eq!(key_str(&json!(null)), None);
     }
 
     #[test]
