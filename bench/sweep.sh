@@ -50,9 +50,11 @@ s = json.load(open(sys.argv[1]))
 t = open(sys.argv[2]).read()
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
 wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", t).group(1)
+cpu = sum(float(re.search(rf"{k} time \(seconds\): (\S+)", t).group(1)) for k in ("User", "System"))
 print(f"| mallcheck sweep ({sys.argv[3]}) | {s['skus']['swept']} | {s['skus_per_second']:.0f} SKU/s "
       f"({s['requests'] / s['elapsed_seconds']:.0f} req/s) | {rss / 1024:.1f} MiB | {wall} | "
-      f"unsellable {s['skus']['unsellable']}, not judged {s['skus']['not_judged']}, retries {s['retries']} |")
+      f"unsellable {s['skus']['unsellable']}, not judged {s['skus']['not_judged']}, retries {s['retries']}, "
+      f"CPU {cpu:.1f} s = {cpu * 1e6 / max(s['skus']['swept'], 1):.0f} µs/SKU |")
 PY
 }
 

@@ -28,23 +28,24 @@ pub(crate) fn batch_complete(
     let items = result.as_array()?;
     let mut requirements: Vec<&str> = interface.batch_requirement.as_deref().into_iter().collect();
     requirements.push(BATCH_REQ);
+    let distinct: std::collections::HashSet<&str> = asked.iter().copied().collect();
     // SKU → index of its first answer; then the repeats and the SKUs not asked for.
-    let mut answered: HashMap<String, usize> = HashMap::new();
+    let mut answered: HashMap<&str, usize> = HashMap::new();
     // Kept apart (and bounded) so that the missing SKUs come first in the findings.
     let mut extra = Vec::new();
     let mut extra_dropped = 0;
     for (index, item) in items.iter().enumerate() {
-        let Some(sku) = item.get("sku").and_then(walk::key_text) else {
+        let Some(sku) = item.get("sku").and_then(walk::key_str) else {
             continue;
         };
-        let pointer = format!("/result/{index}/sku");
-        let is_extra = answered.contains_key(&sku) || !asked.contains(&sku.as_str());
+        let pointer = || format!("/result/{index}/sku");
+        let is_extra = answered.contains_key(sku) || !distinct.contains(sku);
         if is_extra && extra.len() >= super::FINDINGS_CAP {
             extra_dropped += 1;
             answered.entry(sku).or_insert(index);
             continue;
         }
-        if let Some(first) = answered.get(&sku) {
+        if let Some(first) = answered.get(sku) {
             extra.push(
                 Finding::new(
                     ids::BATCH_COMPLETE,
@@ -53,22 +54,22 @@ pub(crate) fn batch_complete(
                         "SKU {sku} 被返回多次（第 {first} 项与第 {index} 项） / sku {sku} answered more than once (items {first} and {index})"
                     ),
                 )
-                .at(pointer)
+                .at(pointer())
                 .expected("每个 SKU 一次 / each SKU once")
-                .actual(sku.clone()),
+                .actual(sku.to_string()),
             );
             continue;
         }
-        if !asked.contains(&sku.as_str()) {
+        if !distinct.contains(sku) {
             extra.push(
                 Finding::new(
                     ids::BATCH_COMPLETE,
                     BATCH_REQ,
                     format!("返回了未请求的 SKU {sku} / sku {sku} answered but not asked for"),
                 )
-                .at(pointer)
+                .at(pointer())
                 .expected(walk::shorten(&asked.join(","), 200))
-                .actual(sku.clone()),
+                .actual(sku.to_string()),
             );
         }
         answered.insert(sku, index);
@@ -76,7 +77,6 @@ pub(crate) fn batch_complete(
     // Missing SKUs first: the findings cap must not hide them behind a flood of extras.
     let mut findings = Findings::default();
     let mut reported = std::collections::HashSet::new();
-    let distinct: std::collections::HashSet<&str> = asked.iter().copied().collect();
     let answered_asked = distinct
         .iter()
         .filter(|s| answered.contains_key(**s))
@@ -224,16 +224,33 @@ fn field_problem(
 
 /// `http://host…` or `https://host…` (scheme case-insensitive), a host, no whitespace.
 pub(crate) fn is_absolute_http_url(url: &str) -> bool {
-    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    let rest = if lower.starts_with("https://") {
+    let starts = |scheme: &str| {
+        url.get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+    };
+    let rest = if starts("https://") {
         &url[8..]
-    } else if lower.starts_with("http://") {
+    } else if starts("http://") {
         &url[7..]
     } else {
         return false;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    !host.is_empty() && !url.chars().any(char::is_whitespace)
+    // The host runs to the first `/`, `?` or `#` (ASCII: a byte search finds it).
+    let host_len = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    host_len > 0 && !has_whitespace(url)
+}
+
+/// `text.chars().any(char::is_whitespace)`, a byte test for ASCII text (the whitespace of
+/// ASCII is TAB to CR and the space).
+fn has_whitespace(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| matches!(b, b'\t'..=b'\r' | b' '))
+    } else {
+        text.chars().any(char::is_whitespace)
+    }
 }
 
 const SAME_SKU_REQ: &str = "DET-SAME-SKU";
@@ -570,7 +587,7 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
         &[LEVELS_REQ, NAME_MATCH_REQ]
     };
     let mut findings = Findings::default();
-    let Some(members) = answer.result_members.as_deref() else {
+    let Some(members) = answer.result_members() else {
         findings.push(
             Finding::new(
                 ids::AREA_NAMES,
@@ -602,10 +619,10 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
     }
     let mut names: HashMap<&str, &Value> = HashMap::new();
     let mut area_ids: HashMap<String, &str> = HashMap::new();
-    for (name, id) in members {
+    for &(name, id) in &members {
         let pointer = walk::child("/result", name);
         let shown = walk::shorten(name, 40);
-        if let Some(first_id) = names.get(name.as_str()) {
+        if let Some(first_id) = names.get(name) {
             findings.push(
                 Finding::new(
                     ids::AREA_NAMES,
@@ -641,7 +658,7 @@ pub(crate) fn area_names(interface_id: &str, answer: &Answer) -> CheckRun {
         }
         if let Some(id_text) = walk::key_text(id) {
             match area_ids.get(&id_text) {
-                Some(other) if *other != name.as_str() => findings.push(
+                Some(other) if *other != name => findings.push(
                     Finding::new(
                         ids::AREA_NAMES,
                         naming_req,
@@ -671,6 +688,20 @@ mod tests {
     use super::*;
     use crate::checks::testkit::*;
     use serde_json::json;
+
+    #[test]
+    fn whitespace_in_urls_is_found_as_char_is_whitespace_finds_it() {
+        for c in (0u32..0x3100).filter_map(char::from_u32) {
+            for text in [format!("http://a/{c}"), format!("{c}"), format!("天{c}")] {
+                assert_eq!(
+                    has_whitespace(&text),
+                    text.chars().any(char::is_whitespace),
+                    "{c:?}"
+                );
+            }
+        }
+        assert!(!has_whitespace("https://img.example.com/a.jpg"));
+    }
 
     // ---- stock-answer
     fn stock_findings(result: Value) -> Vec<Finding> {

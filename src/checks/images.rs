@@ -28,7 +28,11 @@ fn image_values<'v>(interface_id: &str, result: &'v Value) -> Vec<(String, &'v V
 /// Relative or non-http(s) image URLs.
 pub(crate) fn image_url_check(interface_id: &str, result: &Value) -> CheckRun {
     let mut findings = Findings::default();
-    for (pointer, value) in image_values(interface_id, result) {
+    let Some(pattern) = image_pattern(interface_id) else {
+        return CheckRun::new(ids::IMAGE_URLS, &[REACHABLE_REQ], findings);
+    };
+    let selected = walk::select_each(result, pattern);
+    for (k, value) in selected.values().enumerate() {
         // Other types are the schema's to report.
         let Some(url) = value.as_str() else {
             continue;
@@ -43,7 +47,7 @@ pub(crate) fn image_url_check(interface_id: &str, result: &Value) -> CheckRun {
                         "图片地址不是可直接访问的 http(s) 绝对地址 / image URL is not an absolute http(s) link: {url}"
                     ),
                 )
-                .at(pointer)
+                .at(selected.pointer(k, "/result"))
                 .expected("http(s)://host/… 绝对地址 / an absolute http(s) URL")
                 .actual(url),
             );

@@ -523,7 +523,7 @@ impl From<JudgedSkuList> for Judged {
                 value: Value::Object(envelope),
                 success: list.success,
                 duplicate_keys: Vec::new(),
-                result_members: None,
+                result_written: None,
             }
         });
         Judged {

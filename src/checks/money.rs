@@ -13,7 +13,7 @@ const MONEY_REQ: &str = "PRC-MONEY";
 /// `Decimal` holds exactly.
 pub fn decimal_of(value: &Value) -> Option<Decimal> {
     match value {
-        Value::Number(n) => decimal_of_text(&n.to_string()),
+        Value::Number(n) => decimal_of_text(n.as_str()),
         Value::String(s) => decimal_of_text(s),
         _ => None,
     }
@@ -126,56 +126,59 @@ pub(crate) fn money(interface_id: &str, result: &Value) -> Option<CheckRun> {
     }
     let mut findings = Findings::default();
     for (_, items, member, kind) in fields {
-        for (item_pointer, item) in walk::select(result, "/result", items) {
+        let selected = walk::select_each(result, items);
+        for (k, item) in selected.values().enumerate() {
             let Some(value) = item.get(member) else {
                 continue;
             };
-            let what = match item.get("sku") {
+            let what = || match item.get("sku") {
                 Some(_) => format!("sku {} {member}", walk::sku_of(item)),
                 None => member.to_string(),
             };
-            let pointer = walk::child(&item_pointer, member);
+            let pointer = || walk::child(&selected.pointer(k, "/result"), member);
             findings.extend(judge_amount(
                 ids::MONEY,
                 MONEY_REQ,
-                &what,
                 value,
                 *kind,
-                &pointer,
+                what,
+                pointer,
             ));
         }
     }
     Some(CheckRun::new(ids::MONEY, &[MONEY_REQ], findings))
 }
 
-/// One amount: a valid decimal, of the right sign, with at most two decimals.
+/// One amount: a valid decimal, of the right sign, with at most two decimals. What is named
+/// and where it is written are made only for a finding (a batch of prices holds hundreds of
+/// amounts, nearly all of them right).
 pub(crate) fn judge_amount(
     check: &str,
     requirement: &str,
-    what: &str,
     value: &Value,
     kind: Amount,
-    pointer: &str,
+    what: impl FnOnce() -> String,
+    pointer: impl FnOnce() -> String,
 ) -> Option<Finding> {
     // Other types (null, objects) are the schema's to report.
     if !(value.is_number() || value.is_string()) {
         return None;
     }
-    let text = walk::text(value);
     let limit = match kind {
         Amount::Positive => "> 0",
         Amount::ZeroOrMore => "≥ 0",
     };
-    let expected = format!("{limit}，至多两位小数 / {limit}, at most two decimals");
+    let expected = || format!("{limit}，至多两位小数 / {limit}, at most two decimals");
     let Some(amount) = decimal_of(value) else {
+        let (what, text) = (what(), walk::text(value));
         return Some(
             Finding::new(
                 check,
                 requirement,
                 format!("不是有效金额 / not a valid amount: {what} {text}"),
             )
-            .at(pointer)
-            .expected(expected)
+            .at(pointer())
+            .expected(expected())
             .actual(text),
         );
     };
@@ -183,23 +186,37 @@ pub(crate) fn judge_amount(
         Amount::Positive => amount > Decimal::ZERO,
         Amount::ZeroOrMore => amount >= Decimal::ZERO,
     };
-    let message = if value.is_string() {
-        format!(
-            "金额为字符串（配置约定为 JSON 数字） / amount sent as text, the profile sends JSON numbers: {what} \"{text}\""
-        )
+    let problem = if value.is_string() {
+        Problem::Text
     } else if !sign_ok {
-        format!("金额必须 {limit} / amount must be {limit}: {what} {text}")
+        Problem::Sign
     } else if amount.normalize().scale() > 2 {
-        format!("金额超过两位小数 / amount has more than two decimal places: {what} {text}")
+        Problem::Decimals
     } else {
         return None;
     };
+    let (what, text) = (what(), walk::text(value));
+    let message = match problem {
+        Problem::Text => format!(
+            "金额为字符串（配置约定为 JSON 数字） / amount sent as text, the profile sends JSON numbers: {what} \"{text}\""
+        ),
+        Problem::Sign => format!("金额必须 {limit} / amount must be {limit}: {what} {text}"),
+        Problem::Decimals => {
+            format!("金额超过两位小数 / amount has more than two decimal places: {what} {text}")
+        }
+    };
     Some(
         Finding::new(check, requirement, message)
-            .at(pointer)
-            .expected(expected)
+            .at(pointer())
+            .expected(expected())
             .actual(text),
     )
+}
+
+enum Problem {
+    Text,
+    Sign,
+    Decimals,
 }
 
 #[cfg(test)]

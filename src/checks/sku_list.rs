@@ -152,7 +152,7 @@ pub fn judge_sku_list(input: &ExchangeInput<'_>) -> JudgedSkuList {
                 success: None,
                 value,
                 duplicate_keys: Vec::new(),
-                result_members: None,
+                result_written: None,
             };
             (answer, None)
         })
@@ -276,7 +276,7 @@ impl Top {
             success: value.get("success").and_then(Value::as_bool),
             value,
             duplicate_keys: duplicates,
-            result_members: None,
+            result_written: None,
         };
         (answer, codes)
     }

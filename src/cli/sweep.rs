@@ -117,7 +117,7 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
         super::complain("--rps 必须是正数 / --rps must be a positive number");
         return ExitCode::from(exit::USAGE);
     }
-    let runtime = match super::runtime() {
+    let runtime = match sweep::runtime() {
         Ok(r) => r,
         Err(e) => {
             super::complain(&e);

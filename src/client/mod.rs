@@ -76,6 +76,9 @@ struct Shared {
     http_resources: reqwest::Client,
     /// Without a trailing slash; interface paths start with one.
     base_url: String,
+    /// The URL of every interface path of the profile, parsed once (a URL per call was a parse
+    /// per call); a path not here is parsed when it is called.
+    interface_urls: std::collections::HashMap<String, Url>,
     username: String,
     password_md5: String,
     timeout: Duration,
@@ -92,6 +95,8 @@ struct Shared {
     /// Every token value the client has seen (issued or explicit) and every md5 password sent:
     /// searched for in everything recorded.
     known_secrets: Mutex<Vec<String>>,
+    /// `known_secrets` ready to search, rebuilt when one is added (not per exchange).
+    searchable: Mutex<Arc<redact::Secrets>>,
     /// Calls to the supplier that timed out since the last one it answered in full.
     timeouts_in_a_row: AtomicU64,
     /// Set once [`SILENT_AFTER`] calls in a row timed out: the supplier has stopped answering.
@@ -191,14 +196,24 @@ impl Client {
         let http = build(transport::redirect_policy())?;
         let http_resources = build(transport::resource_redirect_policy())?;
         let password_md5 = token::md5_hex(&config.password);
+        let interface_urls = profile
+            .interfaces
+            .iter()
+            .filter_map(|interface| {
+                let url = Url::parse(&join_path(&base_url, &interface.path)).ok()?;
+                Some((interface.path.clone(), url))
+            })
+            .collect();
         Ok(Client {
             shared: Arc::new(Shared {
                 profile,
                 http,
                 http_resources,
                 base_url,
+                interface_urls,
                 username: config.username,
                 known_secrets: Mutex::new(vec![password_md5.clone()]),
+                searchable: Mutex::new(Arc::new(redact::Secrets::new([password_md5.clone()]))),
                 password_md5,
                 timeout: config.timeout,
                 max_body_bytes: config.max_body_bytes,
@@ -363,11 +378,10 @@ impl Client {
     }
 
     fn url_for(&self, interface: &str, method: Method, path: &str) -> Result<Url, Box<Exchange>> {
-        let text = if path.starts_with('/') {
-            format!("{}{path}", self.shared.base_url)
-        } else {
-            format!("{}/{path}", self.shared.base_url)
-        };
+        if let Some(url) = self.shared.interface_urls.get(path) {
+            return Ok(url.clone());
+        }
+        let text = join_path(&self.shared.base_url, path);
         Url::parse(&text).map_err(|e| {
             let message = format!("地址无效 / invalid URL: {e}");
             Box::new(self.not_sent(interface, method, text.clone(), message))
@@ -692,14 +706,20 @@ impl Client {
         }
         let mut known = lock(&self.shared.known_secrets);
         // However a supplier echoes it: as sent, in the other case (hex), URL-encoded, JSON-escaped.
+        let before = known.len();
         for form in redact::forms(value) {
             if !known.contains(&form) {
                 known.push(form);
             }
         }
+        if known.len() != before {
+            // Under the lock of the list, so that the searchable set is never older than it.
+            let secrets = redact::Secrets::new(known.iter().cloned());
+            *lock(&self.shared.searchable) = Arc::new(secrets);
+        }
     }
 
-    async fn perform(&self, outgoing: Outgoing) -> Performed {
+    async fn perform(&self, mut outgoing: Outgoing) -> Performed {
         let id = self.next_id();
         let started_at_ms = token::now_ms();
         let started = Instant::now();
@@ -713,10 +733,11 @@ impl Client {
             &self.shared.http
         };
         let mut builder = http.request(outgoing.method.clone(), outgoing.url.clone());
-        if let Some(body) = &outgoing.body {
+        // The body is sent, not recorded (the record keeps the parameters): no copy of it.
+        if let Some(body) = outgoing.body.take() {
             builder = builder
                 .header(reqwest::header::CONTENT_TYPE, outgoing.content_type)
-                .body(body.clone());
+                .body(body);
         }
         let raw = match builder.build() {
             Ok(request) => {
@@ -778,8 +799,8 @@ impl Client {
         }
     }
 
-    fn searchable_secrets(&self) -> Vec<String> {
-        redact::searchable(lock(&self.shared.known_secrets).iter().cloned())
+    fn searchable_secrets(&self) -> Arc<redact::Secrets> {
+        Arc::clone(&lock(&self.shared.searchable))
     }
 
     /// The exchange of `performed`, with every secret masked: by parameter name, and every known
@@ -804,7 +825,7 @@ impl Client {
                 let value = if redact::is_secret_name(&name, token_param) {
                     MASK.to_string()
                 } else {
-                    redact::text(&value, &secrets)
+                    redact::owned(value, &secrets)
                 };
                 (name, value)
             })
@@ -820,7 +841,7 @@ impl Client {
                 status,
                 headers: headers
                     .into_iter()
-                    .map(|(name, value)| (name, redact::text(&value, &secrets)))
+                    .map(|(name, value)| (name, redact::owned(value, &secrets)))
                     .collect(),
                 body: redact::bytes(body, &secrets),
                 truncated,
@@ -842,6 +863,15 @@ impl Client {
             started_at_ms,
             duration_ms,
         }
+    }
+}
+
+/// The base URL and a path under it.
+fn join_path(base_url: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        format!("{base_url}{path}")
+    } else {
+        format!("{base_url}/{path}")
     }
 }
 
@@ -875,7 +905,7 @@ fn recorded_url(mut url: Url, token_param: &str) -> Url {
     url
 }
 
-fn redact_error(error: TransportError, secrets: &[String]) -> TransportError {
+fn redact_error(error: TransportError, secrets: &redact::Secrets) -> TransportError {
     match error {
         TransportError::Connect { message } => TransportError::Connect {
             message: redact::text(&message, secrets),

@@ -337,6 +337,19 @@ fn one_param(name: &str, value: &str) -> Map<String, Value> {
     params
 }
 
+/// The runtime a sweep runs on: one worker for every two cores (at least one). A sweep waits
+/// on the supplier most of the time and judges in between; more workers than that wake each
+/// other for every answer (futex calls and cache misses that cost more than the judging), and
+/// where the supplier shares the machine its CPU is taken from it.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads((cores / 2).max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| format!("无法启动运行时 cannot start the async runtime: {e}"))
+}
+
 /// Runs a sweep and writes its folder; the summary is computed from what is on disk.
 pub async fn sweep(profile: Profile, args: &SweepArgs) -> Result<SweepOutcome, SessionError> {
     let config =
@@ -869,7 +882,8 @@ async fn judge_batch(
                         findings: own,
                     }));
                 }
-                if judged.succeeded() && interface == iface::IMAGES {
+                // Which images to fetch: with `--images none`, none (their form is judged above).
+                if judged.succeeded() && interface == iface::IMAGES && ctx.images != Images::None {
                     for (pointer, url) in checks::image_urls(interface, result) {
                         let item = pointer
                             .strip_prefix("/result/")
