@@ -291,12 +291,22 @@ pub struct RunScope {
     /// Departures from the standard the supplier declares (judged all the same).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deviations: Vec<Deviation>,
+    /// A sweep of the whole catalogue (`mallcheck sweep`): only the catalogue's data is judged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sweep: bool,
 }
 
 impl RunScope {
     /// Why the run covers less than the whole standard, one phrase each (empty: nothing narrowed it).
     pub fn narrowed_by(&self) -> Vec<String> {
         let mut why = Vec::new();
+        if self.sweep {
+            // Orders and admin are no part of a sweep: saying they were not allowed is noise.
+            return vec![
+                "全量商品扫描：只判定商品数据，不判定订单与其他接口 / a catalogue sweep: only the catalogue's data is judged, not orders nor the other interfaces"
+                    .into(),
+            ];
+        }
         if !self.scenarios.is_empty() {
             why.push(format!("--scenario {}", self.scenarios.join(",")));
         }
@@ -389,6 +399,9 @@ pub enum Event {
     /// What the baseline (`--baseline FILE`) accepted and what it did not, sent just before
     /// `RunFinished` when the run has one.
     Baseline(BaselineSummary),
+    /// What a sweep of the whole catalogue found (`mallcheck sweep`): sent once, before
+    /// `RunFinished`, by sweeps only.
+    SweepFinished(Box<SweepFinished>),
     RunFinished {
         verdict: Verdict,
         duration_ms: u64,
@@ -506,4 +519,166 @@ pub enum BaselineEntryState {
     Stale,
     /// What it names was not judged in this run (not selected, skipped, blocked).
     NotJudged,
+}
+
+// The sweep (`mallcheck sweep`): what a sweep of the whole catalogue found, for the reporters.
+
+/// One reason a SKU may not be sold (a line of `sweep.jsonl` carries them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuReason {
+    pub requirement: String,
+    pub check: String,
+    /// The interface whose answer showed it.
+    pub interface: String,
+    pub message: String,
+}
+
+/// The first case of a defect, by the smallest SKU code (then message): the same whether the
+/// catalogue was swept at once or in shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefectExample {
+    /// Empty for a defect of an answer that belongs to no single SKU.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sku: String,
+    pub interface: String,
+    pub message: String,
+}
+
+/// A defect and how often it was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefectCount {
+    pub requirement: String,
+    pub check: String,
+    /// SKUs with this reason (per-SKU defects) or answers with it (the others).
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<DefectExample>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuCounts {
+    /// SKUs in this share (all pooled SKUs without a partition).
+    pub in_scope: u64,
+    /// SKUs judged or found not judgeable (lines in sweep.jsonl).
+    pub swept: u64,
+    pub sellable: u64,
+    pub unsellable: u64,
+    pub not_judged: u64,
+}
+
+/// Latency percentiles and counts of one interface over a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterfaceSummary {
+    pub interface: String,
+    pub calls: u64,
+    pub retries: u64,
+    pub transport_errors: u64,
+    pub failed: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// `sweep.json`, and the `sweep` section of a sweep's report.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepSummary {
+    /// `mallcheck-sweep/1`.
+    pub format: String,
+    pub target: String,
+    /// The shares it covers: `["1/2"]`, `["1/2", "2/2"]` after a merge, `[]` for a full sweep.
+    pub partitions: Vec<String>,
+    /// Every SKU in scope was swept (a sweep stopped early says false; `--resume` continues).
+    pub complete: bool,
+    pub images: String,
+    pub skus: SkuCounts,
+    /// Reasons SKUs may not be sold, by kind: how many SKUs have each.
+    pub defects: Vec<DefectCount>,
+    /// Findings on answers that belong to no single SKU (pool list, SKU lists, batch
+    /// envelopes, the token), by kind: how many answers had each.
+    pub answer_defects: Vec<DefectCount>,
+    /// Why SKUs were not judged, by reason kind.
+    pub not_judged: Vec<DefectCount>,
+    /// Requirements some answer of the sweep judged.
+    #[serde(default)]
+    pub judged: Vec<String>,
+    /// Requirements left unjudged somewhere (an answer not read, a check that could not read
+    /// its input), with the first reason.
+    #[serde(default)]
+    pub unjudged: Vec<Unjudged>,
+    pub interfaces: Vec<InterfaceSummary>,
+    pub requests: u64,
+    pub retries: u64,
+    pub transport_errors: u64,
+    pub images_probed: u64,
+    pub elapsed_seconds: f64,
+    pub skus_per_second: f64,
+    pub sessions: u64,
+}
+
+/// A requirement a sweep could not judge everywhere, and why (the first reason).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unjudged {
+    pub requirement: String,
+    pub reason: String,
+}
+
+/// What a sweep says of the catalogue. Never a PASS: a sweep judges the catalogue's data, not
+/// the standard (its run verdict is `incomplete` at best).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepVerdict {
+    /// Every SKU in scope was judged and may be sold; no MUST broken by any answer.
+    Sellable,
+    /// Some SKU may not be sold, or an answer of no single SKU broke a MUST.
+    Unsellable,
+    /// Not every SKU was swept or judged, and nothing read was wrong.
+    Incomplete,
+}
+
+impl SweepVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SweepVerdict::Sellable => "sellable",
+            SweepVerdict::Unsellable => "unsellable",
+            SweepVerdict::Incomplete => "incomplete",
+        }
+    }
+
+    pub fn text(self) -> Text {
+        let (zh, en) = match self {
+            SweepVerdict::Sellable => ("全部 SKU 可售", "every SKU may be sold"),
+            SweepVerdict::Unsellable => (
+                "不合格：有不可售的 SKU，或有应答违反 MUST 需求",
+                "failed: unsellable SKUs, or answers that break a MUST",
+            ),
+            SweepVerdict::Incomplete => (
+                "未完成：有 SKU 未扫描或未判定",
+                "incomplete: SKUs not swept or not judged",
+            ),
+        };
+        Text {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+}
+
+/// A SKU that may not be sold, as the reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsellableSku {
+    pub sku: String,
+    pub pool: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub reasons: Vec<SkuReason>,
+}
+
+/// The end of a sweep, sent after its result rows and before `RunFinished`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepFinished {
+    pub verdict: SweepVerdict,
+    pub summary: SweepSummary,
+    /// The first unsellable SKUs in code order (every one is in `unsellable.csv`).
+    pub unsellable: Vec<UnsellableSku>,
 }

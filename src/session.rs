@@ -251,12 +251,7 @@ pub async fn execute(
 
     // For the manifest: what judged this run (the config without its credentials).
     let profile_sha256 = profile.sha256();
-    let config_sha256 = {
-        let mut shown = config.clone();
-        shown.credentials.username = None;
-        shown.credentials.password = None;
-        crate::report::manifest::sha256_of(&shown)
-    };
+    let config_sha256 = config_sha256(&config);
     // The run's record (events.jsonl) goes beside the reports, so that what a reporter shows
     // can always be rendered again from it.
     let mut outputs = Outputs::new(&report_dir, make_reporters(&report_dir));
@@ -328,6 +323,14 @@ pub async fn execute(
         report_dir,
         baseline,
     })
+}
+
+/// The config's fingerprint for the manifest: what judged the run, without its credentials.
+pub fn config_sha256(config: &Config) -> String {
+    let mut shown = config.clone();
+    shown.credentials.username = None;
+    shown.credentials.password = None;
+    crate::report::manifest::sha256_of(&shown)
 }
 
 /// A client for the target: the supplier at `target` with the configured credentials, or,

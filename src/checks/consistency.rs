@@ -58,20 +58,52 @@ pub fn onshelf_sellable(k: &Knowledge, sku: &str) -> Option<Finding> {
         .get(sku)
         .is_some_and(|(p, m)| *p > Decimal::ZERO && p <= m);
     (!detail_complete || !price_ok).then(|| {
+        let mut zh = Vec::new();
+        let mut en = Vec::new();
+        if !detail_complete {
+            zh.push("详情不完整或被拒");
+            en.push("detail incomplete or refused");
+        }
+        if !price_ok {
+            zh.push("没有有效的协议价与市场价");
+            en.push("no valid price pair");
+        }
         Finding::new(
             ids::ONSHELF_SELLABLE,
             SELLABLE_REQ,
             format!(
-                "上架商品 {sku} 不可售 / on-shelf SKU {sku} is not sellable: {}{}",
-                if detail_complete {
-                    ""
-                } else {
-                    "detail incomplete or refused; "
-                },
-                if price_ok { "" } else { "no valid price pair" }
+                "上架商品 {sku} 不可售：{} / on-shelf SKU {sku} is not sellable: {}",
+                zh.join("，"),
+                en.join("; ")
             ),
         )
     })
+}
+
+/// X-SKU-HAS-DATA and, for an on-shelf SKU, X-ONSHELF-SELLABLE on one SKU whose answers were
+/// all read, as check runs (the sweep, SKU by SKU; [`catalogue_consistency`] over a sample).
+pub fn sku_consistency(k: &Knowledge, sku: &str) -> Vec<CheckRun> {
+    let mut runs = vec![CheckRun::new(
+        ids::SKU_HAS_DATA,
+        &[HAS_DATA_REQ],
+        sku_has_data(k, sku).into_iter().collect::<Vec<_>>(),
+    )];
+    if k.on_shelf(sku) {
+        runs.push(CheckRun::new(
+            ids::ONSHELF_SELLABLE,
+            &[SELLABLE_REQ],
+            onshelf_sellable(k, sku).into_iter().collect::<Vec<_>>(),
+        ));
+    }
+    runs
+}
+
+/// What [`sku_consistency`] would judge, not judged: an answer of the SKU was not read.
+pub fn sku_consistency_not_judged(reason: &str) -> Vec<CheckRun> {
+    vec![
+        CheckRun::not_judged(ids::SKU_HAS_DATA, &[HAS_DATA_REQ], reason),
+        CheckRun::not_judged(ids::ONSHELF_SELLABLE, &[SELLABLE_REQ], reason),
+    ]
 }
 
 /// The consistency checks over the SKUs the catalogue scenario sampled and the pools it listed.

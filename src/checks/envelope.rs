@@ -123,11 +123,7 @@ pub(crate) fn schema_run(
     let requirement = interface.schema_requirement.as_str();
     let more = total.saturating_sub(findings.len());
     if more > 0 {
-        findings.push(Finding::new(
-            ids::SCHEMA,
-            requirement,
-            format!("…另有 {more} 处同类问题 / … and {more} more findings of this kind"),
-        ));
+        findings.push(super::more_findings(ids::SCHEMA, requirement, more));
     }
     CheckRun::new(ids::SCHEMA, &[requirement], findings)
 }

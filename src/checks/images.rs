@@ -72,6 +72,12 @@ pub fn image_urls(interface_id: &str, result: &Value) -> Vec<(String, String)> {
 /// starts like a PNG, JPEG, GIF or WebP file.
 /// IMG-REACHABLE for one image URL: the GET the client made answers an image, and the host is
 /// one a buyer can reach when the supplier itself is public (`target_url`).
+/// An image that could not be fetched (the connection failed after every retry): its
+/// reachability is not judged.
+pub fn image_probe_not_judged(reason: &str) -> CheckRun {
+    CheckRun::not_judged(ids::IMAGE_URLS, &[REACHABLE_REQ], reason)
+}
+
 pub fn judge_image_probe(pointer: &str, url: &str, probe: &Exchange, target_url: &str) -> CheckRun {
     let mut run = judge_image(pointer, url, probe);
     run.findings

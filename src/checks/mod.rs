@@ -39,9 +39,12 @@ use crate::profile::{Interface, Profile};
 pub(crate) use answer::parse_answer;
 pub use answer::{Answer, AnswerLimits, Unread};
 pub use catalogue::sku_in_two_pools;
-pub use consistency::{catalogue_consistency, onshelf_sellable, sku_has_data};
+pub use consistency::{
+    catalogue_consistency, onshelf_sellable, sku_consistency, sku_consistency_not_judged,
+    sku_has_data,
+};
 pub use expect::{StepExpectation, judge_expectations, judge_step_expectations};
-pub use images::{image_urls, judge_image_probe};
+pub use images::{image_probe_not_judged, image_urls, judge_image_probe};
 pub use knowledge::{Knowledge, PooledSkus, TestArea};
 pub use money::decimal_of;
 pub use optional::{agreement_prices, offer_prices, offers_below_agreement};
@@ -51,6 +54,7 @@ pub use order_life::{
 pub use orders::{order_transition, oversell, sold_out_refused, stock_follows_lock};
 pub use sku_list::{JudgedSkuList, SkuCodes, judge_sku_list};
 pub use token::{SavedTokenAge, saved_token_age, saved_token_pending, saved_token_verdict};
+pub use transport::transport_errors_seen;
 pub use walk::key_text;
 pub(crate) use walk::shorten;
 
@@ -605,13 +609,22 @@ fn cap_findings(findings: &mut Vec<Finding>, cap: usize) {
     *findings = kept;
 }
 
+/// How the finding that stands for findings left out begins ([`more_findings`]).
+const MORE_FINDINGS: &str = "…另有 ";
+
 /// The finding that stands for `count` findings left out.
-fn more_findings(check: &str, requirement: &str, count: usize) -> Finding {
+pub(crate) fn more_findings(check: &str, requirement: &str, count: usize) -> Finding {
     Finding::new(
         check,
         requirement,
-        format!("…另有 {count} 处同类问题 … and {count} more findings of this kind"),
+        format!("{MORE_FINDINGS}{count} 处同类问题 / … and {count} more findings of this kind"),
     )
+}
+
+/// Whether a finding stands for findings left out (a check kept only the first ones): whoever
+/// gives findings to SKUs one by one (the sweep) must judge that answer again in smaller parts.
+pub fn is_more_findings(finding: &Finding) -> bool {
+    finding.pointer.is_none() && finding.message.starts_with(MORE_FINDINGS)
 }
 
 /// A check's findings as they are found: at most [`FINDINGS_CAP`] per requirement are kept, the

@@ -8,6 +8,26 @@ const STATUS_REQ: &str = "GEN-HTTP-STATUS";
 const POST_REQ: &str = "GEN-POST";
 const NEWLINE_REQ: &str = "GEN-NO-NEWLINE";
 
+/// Transport errors a sweep met on one interface (timeouts, refused or closed connections),
+/// counted whether or not a retry then got an answer: a retry never hides a failure.
+pub fn transport_errors_seen(interface: &str, errors: u64, retried: u64) -> CheckRun {
+    let findings = (errors > 0).then(|| {
+        Finding::new(
+            ids::HTTP_STATUS,
+            STATUS_REQ,
+            format!(
+                "{interface}：{errors} 次传输错误（超时、连接被拒或被关闭），其中 {retried} 次已重试 / {interface}: {errors} transport errors (timeouts, refused or closed connections), {retried} of them sent again"
+            ),
+        )
+        .expected("HTTP 200 与 JSON 信封 / HTTP 200 with the JSON envelope")
+    });
+    CheckRun::new(
+        ids::HTTP_STATUS,
+        &[STATUS_REQ],
+        findings.into_iter().collect::<Vec<_>>(),
+    )
+}
+
 /// A transport error or a status other than 2xx fails: a business failure still answers 200
 /// with the envelope.
 pub(crate) fn http_status(exchange: &Exchange) -> CheckRun {

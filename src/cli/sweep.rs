@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::events::SweepVerdict;
 use crate::exit;
 use crate::profile::Profile;
 use crate::session::SessionError;
@@ -74,26 +75,13 @@ struct SweepFlags {
 }
 
 pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
-    // A MUST broken by an answer of no single SKU (the pool list, a SKU list, a batch's
-    // envelope) fails the sweep too: the catalogue's data is not as the standard asks.
-    let musts: Vec<String> = profile
-        .requirements
-        .iter()
-        .filter(|r| r.level == crate::events::Level::Must)
-        .map(|r| r.id.clone())
-        .collect();
-    let exit_code = |summary: &SweepSummary, stopped: Option<&str>| {
-        let broken = summary
-            .answer_defects
-            .iter()
-            .any(|d| musts.contains(&d.requirement));
-        exit_code(summary, stopped, broken)
-    };
+    let lang = crate::lang::chosen().unwrap_or_default();
     if let Some(SweepAction::Merge { dirs, out }) = command.action {
-        return match sweep::merge(&dirs, &out) {
+        return match sweep::merge(&profile, &dirs, &out, lang) {
             Ok(summary) => {
-                print_summary(&summary, &out);
-                exit_code(&summary, None)
+                let verdict = sweep::report::verdict(&summary, &profile, false);
+                print_summary(&summary, verdict, &out);
+                exit_code(verdict)
             }
             Err(e) => fail(&e),
         };
@@ -112,6 +100,7 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
         skus: flags.skus,
         max_skus: flags.max_skus,
         progress: !flags.quiet,
+        lang,
     };
     if args.rps.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         super::complain("--rps 必须是正数 / --rps must be a positive number");
@@ -126,7 +115,7 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
     };
     match runtime.block_on(sweep::sweep(profile, &args)) {
         Ok(outcome) => {
-            print_summary(&outcome.summary, &outcome.dir);
+            print_summary(&outcome.summary, outcome.verdict, &outcome.dir);
             if let Some(why) = &outcome.stopped {
                 // The reason whole on the Chinese side (its values are in its English half).
                 let lang = crate::lang::chosen();
@@ -140,25 +129,24 @@ pub fn sweep_command(profile: Profile, command: SweepCommand) -> ExitCode {
                     )
                 );
             }
-            exit_code(&outcome.summary, outcome.stopped.as_deref())
+            exit_code(outcome.verdict)
         }
         Err(e) => fail(&e),
     }
 }
 
-fn exit_code(summary: &SweepSummary, stopped: Option<&str>, broken_answers: bool) -> ExitCode {
-    ExitCode::from(if summary.skus.unsellable > 0 || broken_answers {
-        exit::CONFORMANCE_FAILURE
-    } else if summary.skus.not_judged > 0 || !summary.complete || stopped.is_some() {
-        exit::INCOMPLETE
-    } else {
-        exit::OK
+fn exit_code(verdict: SweepVerdict) -> ExitCode {
+    ExitCode::from(match verdict {
+        SweepVerdict::Unsellable => exit::CONFORMANCE_FAILURE,
+        SweepVerdict::Incomplete => exit::INCOMPLETE,
+        SweepVerdict::Sellable => exit::OK,
     })
 }
 
-fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
+fn print_summary(summary: &SweepSummary, verdict: SweepVerdict, dir: &std::path::Path) {
     let lang = crate::lang::chosen();
     let tr = |zh: &str, en: &str| crate::lang::tr(zh, en, lang);
+    let said = verdict.text();
     let s = &summary.skus;
     let of = if summary.complete {
         String::new()
@@ -175,7 +163,8 @@ fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
         )
     };
     let mut text = format!(
-        "{} {}: {} SKU{of} — {} {}, {} {}, {} {}{share}\n",
+        "{}\n{} {}: {} SKU{of} — {} {}, {} {}, {} {}{share}\n",
+        tr(&said.zh, &said.en),
         tr("扫描", "sweep of"),
         crate::lang::pick(&summary.target, lang),
         s.swept,
@@ -234,11 +223,11 @@ fn print_summary(summary: &SweepSummary, dir: &std::path::Path) {
     text.push_str(&format!(
         "  → {}/{} · {} · {} · {} · {}\n",
         dir.display(),
-        sweep::pages::HTML,
+        crate::report::html::HTML_FILE,
         sweep::summary::CSV,
-        sweep::pages::MARKDOWN,
+        crate::report::summary::SUMMARY_FILE,
+        crate::report::json::REPORT_FILE,
         sweep::summary::JSONL,
-        sweep::summary::SUMMARY
     ));
     eprint!("{text}");
 }

@@ -148,6 +148,27 @@ impl Profile {
         self.interfaces.iter().find(|i| i.id == id)
     }
 
+    /// The interfaces as reports list them (in section order).
+    pub fn interface_infos(&self) -> Vec<crate::events::InterfaceInfo> {
+        self.interfaces
+            .iter()
+            .map(|i| crate::events::InterfaceInfo {
+                id: i.id.clone(),
+                section: i.section.clone(),
+                name: crate::events::Text {
+                    zh: i.name_zh.clone(),
+                    en: i.name_en.clone(),
+                },
+                set: if i.required {
+                    crate::events::RequirementSet::Required
+                } else {
+                    crate::events::RequirementSet::Optional
+                },
+                requirements: i.requirements.clone(),
+            })
+            .collect()
+    }
+
     pub fn requirement(&self, id: &str) -> Option<&Requirement> {
         self.requirements.iter().find(|r| r.id == id)
     }

@@ -42,6 +42,7 @@ pub struct HtmlReporter {
     transitions: Vec<TransitionSeen>,
     finished: Option<Finished>,
     baseline: Option<crate::events::BaselineSummary>,
+    sweep: Option<crate::events::SweepFinished>,
 }
 
 struct Started {
@@ -86,6 +87,7 @@ impl HtmlReporter {
             transitions: Vec::new(),
             finished: None,
             baseline: None,
+            sweep: None,
         }
     }
 }
@@ -121,6 +123,7 @@ impl Reporter for HtmlReporter {
             }
             Event::ScenarioStarted { .. } => {}
             Event::Baseline(summary) => self.baseline = Some(summary.clone()),
+            Event::SweepFinished(sweep) => self.sweep = Some((**sweep).clone()),
             Event::Exchange(exchange) => self.latencies.note(exchange),
             Event::Result(row) => self.rows.push((**row).clone()),
             Event::ScenarioFinished {
@@ -233,6 +236,10 @@ struct Page {
     baseline: Option<crate::events::BaselineSummary>,
     baseline_required: Option<String>,
     baseline_optional: Option<String>,
+    /// What a sweep found (`mallcheck sweep` only), and how many unsellable SKUs the page
+    /// does not list.
+    sweep: Option<crate::events::SweepFinished>,
+    sweep_more: u64,
 }
 
 #[derive(Serialize, Default)]
@@ -578,6 +585,13 @@ impl HtmlReporter {
             cleanup: self.cleanup.clone(),
             evidence: evidence_views(evidence),
             baseline: self.baseline.clone(),
+            sweep: self.sweep.clone(),
+            sweep_more: self.sweep.as_ref().map_or(0, |s| {
+                s.summary
+                    .skus
+                    .unsellable
+                    .saturating_sub(s.unsellable.len() as u64)
+            }),
             baseline_required: finished.and_then(|f| {
                 super::baseline_note(
                     self.baseline.as_ref(),

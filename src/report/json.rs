@@ -15,7 +15,7 @@ use super::record::Record;
 use super::{ReportError, Reporter, write_atomically};
 use crate::events::{
     BaselineSummary, Event, OrderCleanup, RequirementCoverage, ResultRow, RunScope, ScenarioInfo,
-    SetVerdict, Status, TransitionSeen, Verdict,
+    SetVerdict, Status, SweepFinished, TransitionSeen, Verdict,
 };
 use crate::exchange::Exchange;
 
@@ -74,6 +74,10 @@ pub struct Report {
     /// What the baseline (`--baseline FILE`) accepted, and its stale entries (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSummary>,
+    /// What a sweep of the whole catalogue found (`mallcheck sweep` only): its own verdict on
+    /// the catalogue, the summary of `sweep.json`, and the first unsellable SKUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepFinished>,
     pub scenarios: Vec<ScenarioReport>,
     pub results: Vec<ResultRow>,
     /// Latency per interface over every exchange of the run (answered calls).
@@ -135,6 +139,7 @@ impl JsonReporter {
                 orders_closed: OrderCleanup::default(),
                 transitions: Vec::new(),
                 baseline: None,
+                sweep: None,
                 scenarios: Vec::new(),
                 results: Vec::new(),
                 latency: Vec::new(),
@@ -219,6 +224,7 @@ impl Reporter for JsonReporter {
             Event::OrdersClosed(closed) => r.orders_closed = closed.clone(),
             Event::OrderTransitions(seen) => r.transitions = seen.clone(),
             Event::Baseline(summary) => r.baseline = Some(summary.clone()),
+            Event::SweepFinished(sweep) => r.sweep = Some((**sweep).clone()),
             Event::RunFinished {
                 verdict,
                 duration_ms,

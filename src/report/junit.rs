@@ -239,7 +239,8 @@ impl Reporter for JunitReporter {
             | Event::Exchange(_)
             | Event::OrdersClosed(_)
             | Event::OrderTransitions(_)
-            | Event::Baseline(_) => {}
+            | Event::Baseline(_)
+            | Event::SweepFinished(_) => {}
         }
     }
 

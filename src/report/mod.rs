@@ -33,8 +33,16 @@ pub trait Reporter: Send {
 pub const REPLAY_EMBEDDED: &str = "mallcheck serve --admin --addr 127.0.0.1:18080 & export MALLCHECK_TARGET=http://127.0.0.1:18080";
 
 /// The files every run writes into its folder, besides `events.jsonl` and `manifest.json`:
-/// report.json, junit.xml, summary.md, report.html (opening in `lang`) and exchanges.har.
+/// the [`reports`] and exchanges.har.
 pub fn file_reporters(dir: &Path, lang: crate::events::Lang) -> Vec<Box<dyn Reporter>> {
+    let mut reporters = reports(dir, lang);
+    reporters.push(Box::new(har::HarReporter::new(dir.join(har::HAR_FILE))));
+    reporters
+}
+
+/// The reports of a run or a sweep: report.json, junit.xml, summary.md and report.html
+/// (opening in `lang`).
+pub fn reports(dir: &Path, lang: crate::events::Lang) -> Vec<Box<dyn Reporter>> {
     vec![
         Box::new(json::JsonReporter::new(dir.join(json::REPORT_FILE))),
         Box::new(junit::JunitReporter::new(dir.join(junit::JUNIT_FILE))),
@@ -42,7 +50,6 @@ pub fn file_reporters(dir: &Path, lang: crate::events::Lang) -> Vec<Box<dyn Repo
             dir.join(summary::SUMMARY_FILE),
         )),
         Box::new(html::HtmlReporter::new(dir.join(html::HTML_FILE), lang)),
-        Box::new(har::HarReporter::new(dir.join(har::HAR_FILE))),
     ]
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::{ByRequirement, ReportError, Reporter, write_atomically};
 use crate::events::{
-    BaselineSummary, Event, OrderCleanup, RequirementSet, RunScope, Status, Verdict,
+    BaselineSummary, Event, OrderCleanup, RequirementSet, RunScope, Status, SweepFinished, Verdict,
 };
 
 /// What the end of the run says.
@@ -35,6 +35,8 @@ pub struct SummaryReporter {
     baseline: Option<BaselineSummary>,
     finished: Option<Finished>,
     not_cancelled: usize,
+    /// What a sweep found (`mallcheck sweep` only).
+    sweep: Option<SweepFinished>,
 }
 
 impl SummaryReporter {
@@ -66,9 +68,24 @@ impl SummaryReporter {
             Some(note) => format!(" ({note})"),
             None => String::new(),
         };
+        if let Some(sweep) = &self.sweep {
+            let said = sweep.verdict.text();
+            let _ = writeln!(
+                md,
+                "# mallcheck sweep: `{}` — {} {}\n",
+                sweep.verdict.as_str(),
+                said.zh,
+                said.en
+            );
+        }
         let _ = writeln!(
             md,
-            "# mallcheck: required `{}`{} · optional `{}`{}\n",
+            "{} required `{}`{} · optional `{}`{}\n",
+            if self.sweep.is_some() {
+                "标准 standard:"
+            } else {
+                "# mallcheck:"
+            },
             verdict.required.as_str(),
             shown(RequirementSet::Required),
             verdict.optional.as_str(),
@@ -82,17 +99,22 @@ impl SummaryReporter {
             "| 用时 duration | {:.1} s |",
             *duration_ms as f64 / 1000.0
         );
-        let _ = writeln!(
-            md,
-            "| 抽样 sample | {} SKU/pool, seed {} |",
-            self.scope.sample, self.scope.seed
-        );
+        if self.sweep.is_none() {
+            let _ = writeln!(
+                md,
+                "| 抽样 sample | {} SKU/pool, seed {} |",
+                self.scope.sample, self.scope.seed
+            );
+        }
         let narrowed = self.scope.narrowed_by();
         if !narrowed.is_empty() {
             let _ = writeln!(md, "| 范围 scope | {} |", narrowed.join("; "));
         }
         if let Some(reason) = aborted {
             let _ = writeln!(md, "\n**运行中止 run aborted:** {}", one_line(reason));
+        }
+        if let Some(sweep) = &self.sweep {
+            sweep_section(&mut md, sweep);
         }
         let mut list = |title: &str, broken: &ByRequirement| {
             if broken.is_empty() {
@@ -128,7 +150,13 @@ impl SummaryReporter {
                 );
             }
         }
-        if !untested.is_empty() {
+        if !untested.is_empty() && self.sweep.is_some() {
+            let _ = writeln!(
+                md,
+                "\n扫描只判定商品数据 A sweep judges the catalogue's data only: {} MUST requirements of the standard are left to `mallcheck run` (report.json, untested_must).",
+                untested.len()
+            );
+        } else if !untested.is_empty() {
             let _ = writeln!(
                 md,
                 "\n## 未完整测试的 MUST 需求 MUST requirements not fully judged\n\n{}",
@@ -149,6 +177,19 @@ impl SummaryReporter {
         clock_only: &[String],
     ) -> Vec<String> {
         let mut steps = Vec::new();
+        if let Some(sweep) = &self.sweep {
+            if sweep.summary.skus.unsellable > 0 {
+                steps.push("修正 unsellable.csv 中每个 SKU 的数据 Fix the data of every SKU in unsellable.csv: each line gives its reasons.".to_string());
+            }
+            if !sweep.summary.complete {
+                steps.push("扫描未完成 The sweep did not end: `mallcheck sweep --resume` with the same --out continues it.".to_string());
+            }
+            if sweep.summary.skus.not_judged > 0 {
+                steps.push("有 SKU 未判定 Some SKUs were not judged: sweep.jsonl says why for each (`not_judged`).".to_string());
+            }
+            steps.push("全部 MUST 需求的判定用 `mallcheck run` For a verdict on the whole standard, `mallcheck run`.".to_string());
+            return steps;
+        }
         if aborted.is_some() {
             steps.push("运行被中止：先解决上面的原因再运行 The run stopped early: deal with the reason above and run again.".to_string());
         }
@@ -212,6 +253,89 @@ impl SummaryReporter {
     }
 }
 
+/// The sweep's counts, its defects by kind, what was not judged, and the first unsellable SKUs.
+fn sweep_section(md: &mut String, sweep: &SweepFinished) {
+    let summary = &sweep.summary;
+    let counts = &summary.skus;
+    let _ = writeln!(
+        md,
+        "\n{} / {} SKUs swept: **{} unsellable**, {} sellable, {} not judged ({:.0} SKU/s, {} requests, {} retries){}",
+        counts.swept,
+        counts.in_scope,
+        counts.unsellable,
+        counts.sellable,
+        counts.not_judged,
+        summary.skus_per_second,
+        summary.requests,
+        summary.retries,
+        if summary.partitions.is_empty() {
+            String::new()
+        } else {
+            format!(", shares {}", summary.partitions.join(", "))
+        }
+    );
+    let mut table = |title: &str, unit: &str, defects: &[crate::events::DefectCount]| {
+        if defects.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            md,
+            "\n## {title}\n\n| requirement | check | {unit} | first |\n|---|---|---:|---|"
+        );
+        for d in defects {
+            let first = d.first.as_ref().map_or(String::new(), |f| {
+                let sku = if f.sku.is_empty() {
+                    String::new()
+                } else {
+                    format!("`{}`: ", f.sku)
+                };
+                format!("{sku}{}", one_line(&f.message))
+            });
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {first} |",
+                d.requirement, d.check, d.count
+            );
+        }
+    };
+    table(
+        "不可售原因 Why SKUs may not be sold",
+        "SKUs",
+        &summary.defects,
+    );
+    table(
+        "不属于单个 SKU 的应答缺陷 Defects of answers of no single SKU",
+        "answers",
+        &summary.answer_defects,
+    );
+    if !summary.not_judged.is_empty() {
+        let _ = writeln!(md, "\n## 未判定 Not judged\n");
+        for d in &summary.not_judged {
+            let _ = writeln!(md, "- {} ({} SKUs)", one_line(&d.requirement), d.count);
+        }
+    }
+    if !sweep.unsellable.is_empty() {
+        let shown = sweep.unsellable.len().min(20);
+        let _ = writeln!(
+            md,
+            "\n## 前 {shown} 个不可售 SKU The first {shown} unsellable SKUs (all in unsellable.csv)\n"
+        );
+        for sku in sweep.unsellable.iter().take(shown) {
+            let mut reasons: Vec<&str> =
+                sku.reasons.iter().map(|r| r.requirement.as_str()).collect();
+            reasons.dedup();
+            let _ = writeln!(
+                md,
+                "- `{}` ({}) {}: {}",
+                sku.sku,
+                sku.pool,
+                one_line(&sku.name),
+                reasons.join(", ")
+            );
+        }
+    }
+}
+
 /// A message on one line, cut to keep the summary short.
 fn one_line(text: &str) -> String {
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -240,6 +364,7 @@ impl Reporter for SummaryReporter {
                 _ => {}
             },
             Event::Baseline(summary) => self.baseline = Some(summary.clone()),
+            Event::SweepFinished(sweep) => self.sweep = Some((**sweep).clone()),
             Event::OrdersClosed(OrderCleanup { not_cancelled, .. }) => {
                 self.not_cancelled = not_cancelled.len();
             }

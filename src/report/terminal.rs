@@ -456,6 +456,22 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
             }
             Event::OrderTransitions(seen) => self.transitions = seen.clone(),
             Event::Baseline(summary) => self.baseline = Some(summary.clone()),
+            Event::SweepFinished(sweep) => {
+                let said = sweep.verdict.text();
+                let skus = &sweep.summary.skus;
+                self.line(format!(
+                    "{}: {} {} SKU — {} {}, {} {}, {} {}",
+                    self.tr(&said.zh, &said.en),
+                    self.tr("已扫描", "swept"),
+                    skus.swept,
+                    self.tr("可售", "sellable"),
+                    skus.sellable,
+                    self.tr("不可售", "unsellable"),
+                    skus.unsellable,
+                    self.tr("未判定", "not judged"),
+                    skus.not_judged
+                ));
+            }
             Event::OrdersClosed(closed) => {
                 for line in order_cleanup_lines(closed, self.lang) {
                     self.line(line);

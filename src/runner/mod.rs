@@ -34,7 +34,7 @@ pub use plan::{
 };
 use shared::{Outcome, Shared};
 /// The verdict's arithmetic, for a baseline that recomputes it with accepted failures.
-pub(crate) use verdict::{Tally, untested_must};
+pub(crate) use verdict::{Tally, requirements_in_scope, untested_must};
 
 /// Reads the reference supplier's clock from an admin answer and tells the client.
 pub fn learn_supplier_clock(
@@ -104,24 +104,7 @@ pub async fn run(
         tool: format!("mallcheck {}", env!("CARGO_PKG_VERSION")),
         profile_name: profile.settings.name.clone(),
         profile_sha256: profile.sha256(),
-        interfaces: profile
-            .interfaces
-            .iter()
-            .map(|i| crate::events::InterfaceInfo {
-                id: i.id.clone(),
-                section: i.section.clone(),
-                name: crate::events::Text {
-                    zh: i.name_zh.clone(),
-                    en: i.name_en.clone(),
-                },
-                set: if i.required {
-                    RequirementSet::Required
-                } else {
-                    RequirementSet::Optional
-                },
-                requirements: i.requirements.clone(),
-            })
-            .collect(),
+        interfaces: profile.interface_infos(),
         started_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         scenarios: infos,
         in_scope: in_scope.clone(),
@@ -137,6 +120,7 @@ pub async fn run(
             supplier: config.declaration.supplier.clone(),
             not_implemented: options.not_implemented.clone(),
             deviations: config.declaration.deviations.clone(),
+            sweep: false,
         },
     });
     for exchange in &options.preflight {

@@ -166,6 +166,15 @@ pub fn fault_targets(config: &SupplierConfig) -> Vec<String> {
         .collect()
 }
 
+/// How many distinct image URLs the catalogue of `config` shows (the detail's main image is
+/// the gallery's first): what a sweep with `--images all` must fetch, each once.
+pub fn image_urls(config: &SupplierConfig) -> u64 {
+    let catalog = catalog::Catalog::new(config.seed, config.skus.min(MAX_SKUS), 0);
+    (0..catalog.sku_count())
+        .map(|index| catalog.sku(index).image_count)
+        .sum()
+}
+
 /// A started supplier; dropping it stops the server too, `shutdown` waits for it.
 #[derive(Debug)]
 pub struct RunningSupplier {

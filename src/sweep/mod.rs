@@ -11,11 +11,11 @@
 //! then the SKUs in sorted order, in batches, at most `--jobs` calls in flight and `--rps` calls
 //! a second. Results are written in batch order whatever order they finish in.
 
-pub mod pages;
+pub mod report;
 pub mod summary;
 
 use crate::checks::key_text;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -136,6 +136,8 @@ pub struct SweepArgs {
     pub max_skus: Option<u64>,
     /// Bars on a terminal, plain lines otherwise; none in tests.
     pub progress: bool,
+    /// The language report.html opens in.
+    pub lang: crate::events::Lang,
 }
 
 impl Default for SweepArgs {
@@ -153,6 +155,7 @@ impl Default for SweepArgs {
             skus: None,
             max_skus: None,
             progress: false,
+            lang: crate::events::Lang::default(),
         }
     }
 }
@@ -161,6 +164,7 @@ impl Default for SweepArgs {
 #[derive(Debug, Clone)]
 pub struct SweepOutcome {
     pub summary: SweepSummary,
+    pub verdict: crate::events::SweepVerdict,
     pub dir: PathBuf,
     /// Why it stopped before the end (Ctrl-C, `--max-skus`).
     pub stopped: Option<String>,
@@ -199,11 +203,43 @@ struct Ctx {
     slots: Semaphore,
     limiter: Option<Limiter>,
     tallies: Mutex<BTreeMap<String, InterfaceTally>>,
+    coverage: Mutex<Coverage>,
     images_probed: AtomicU64,
     images: Images,
     /// The county stock is asked for (the supplier's id); `None`: stock is not asked.
     area: Option<String>,
     shelf_on: Option<Value>,
+}
+
+/// Which requirements the sweep's answers judged, and which some answer left unjudged (the
+/// first reason): the coverage its report shows.
+#[derive(Debug, Default)]
+struct Coverage {
+    judged: BTreeSet<String>,
+    unjudged: BTreeMap<String, String>,
+}
+
+impl Coverage {
+    fn note_runs(&mut self, runs: &[CheckRun]) {
+        for run in runs {
+            for requirement in &run.requirements {
+                match run.unjudged.iter().find(|u| &u.requirement == requirement) {
+                    Some(u) => self.unjudged_because(requirement, &u.reason),
+                    None if !self.judged.contains(requirement) => {
+                        self.judged.insert(requirement.clone());
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+
+    fn unjudged_because(&mut self, requirement: &str, reason: &str) {
+        if !self.unjudged.contains_key(requirement) {
+            self.unjudged
+                .insert(requirement.to_string(), reason.to_string());
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -282,17 +318,99 @@ impl Ctx {
         params: &Map<String, Value>,
         exchange: &Exchange,
     ) -> Option<checks::Judged> {
-        let interface = self.profile.interface(interface)?;
-        Some(checks::judge_exchange(&ExchangeInput {
+        let definition = self.profile.interface(interface)?;
+        let judged = checks::judge_exchange(&ExchangeInput {
             profile: &self.profile,
-            interface,
+            interface: definition,
             exchange,
             params,
             expect_success: true,
             token_first_issued_ms: None,
             latency_bound_ms: self.config.stock_latency_ms,
             limits: self.limits(),
-        }))
+        });
+        self.note_coverage(interface, &judged.runs, judged.unread.as_deref());
+        Some(judged)
+    }
+
+    /// A batch answer judged again one item at a time, as if the supplier had answered each SKU
+    /// alone: each requested SKU's findings on its item, none left out by a cap (which a batch
+    /// of a hundred SKUs with a defect each would reach). `None` when the body cannot be read
+    /// again as JSON.
+    fn judge_items(
+        &self,
+        interface: &str,
+        params: &Map<String, Value>,
+        exchange: &Exchange,
+        result: &Value,
+        batch: &HashMap<&str, usize>,
+    ) -> Option<Vec<(usize, Finding)>> {
+        let definition = self.profile.interface(interface)?;
+        let param = self.profile.batch_param(definition)?;
+        let response = exchange.response.as_ref()?;
+        let Value::Object(envelope) = serde_json::from_slice::<Value>(&response.body).ok()? else {
+            return None;
+        };
+        let result_key = self.profile.fields.wire("result");
+        let items = envelope.get(result_key)?.as_array()?;
+        let mut found = Vec::new();
+        for (n, item) in items.iter().enumerate() {
+            let Some(sku) = result.get(n).and_then(|l| l.get("sku")).and_then(key_text) else {
+                continue;
+            };
+            let Some(&i) = batch.get(sku.as_str()) else {
+                continue;
+            };
+            let mut alone = envelope.clone();
+            alone.insert(result_key.to_string(), Value::Array(vec![item.clone()]));
+            let mut single = exchange.clone();
+            if let Some(response) = single.response.as_mut() {
+                response.body = serde_json::to_vec(&Value::Object(alone)).ok()?;
+            }
+            let mut own_params = params.clone();
+            own_params.insert(param.to_string(), Value::String(sku));
+            let judged = checks::judge_exchange(&ExchangeInput {
+                profile: &self.profile,
+                interface: definition,
+                exchange: &single,
+                params: &own_params,
+                expect_success: true,
+                token_first_issued_ms: None,
+                latency_bound_ms: self.config.stock_latency_ms,
+                limits: self.limits(),
+            });
+            for finding in judged.runs.into_iter().flat_map(|r| r.findings) {
+                let of_item = finding
+                    .pointer
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("/result/0"));
+                if of_item || checks::is_more_findings(&finding) {
+                    found.push((i, at_item(finding, n)));
+                }
+            }
+        }
+        Some(found)
+    }
+
+    /// What an answer judged; when it was not read (or never came), the requirements of its
+    /// interface are not judged for what it would have shown.
+    fn note_coverage(&self, interface: &str, runs: &[CheckRun], unread: Option<&str>) {
+        let mut coverage = lock(&self.coverage);
+        coverage.note_runs(runs);
+        if let Some(why) = unread {
+            self.interface_unjudged(&mut coverage, interface, why);
+        }
+    }
+
+    fn interface_unjudged(&self, coverage: &mut Coverage, interface: &str, why: &str) {
+        let reason = format!("{interface}: {}", crate::excerpt::shorten(why, 200));
+        for requirement in self
+            .profile
+            .interface(interface)
+            .map_or(&[][..], |i| &i.requirements[..])
+        {
+            coverage.unjudged_because(requirement, &reason);
+        }
     }
 
     fn limits(&self) -> checks::AnswerLimits {
@@ -408,12 +526,14 @@ pub async fn sweep(profile: Profile, args: &SweepArgs) -> Result<SweepOutcome, S
             next: Mutex::new(Instant::now()),
         }),
         tallies: Mutex::new(BTreeMap::new()),
+        coverage: Mutex::new(Coverage::default()),
         images_probed: AtomicU64::new(0),
         images: args.images,
         area: None,
         shelf_on,
     });
-    let result = walk(ctx, args, &dir, earlier, &connected.target_label).await;
+    let embedded = connected.embedded.is_some();
+    let result = walk(ctx, args, &dir, earlier, &connected.target_label, embedded).await;
     if let Some(supplier) = connected.embedded {
         supplier.shutdown().await;
     }
@@ -422,9 +542,11 @@ pub async fn sweep(profile: Profile, args: &SweepArgs) -> Result<SweepOutcome, S
         .partition
         .map(|p| vec![p.to_string()])
         .unwrap_or_default();
-    let summary = summary::finalize(&dir, partitions)
+    let finalized = summary::finalize(&dir, partitions)
         .map_err(|e| SessionError::Runtime(format!("cannot write the summary: {e}")))?;
+    let summary = report::write(&dir, &profile, finalized, stopped.as_deref(), args.lang)?;
     Ok(SweepOutcome {
+        verdict: report::verdict(&summary, &profile, stopped.is_some()),
         summary,
         dir,
         stopped,
@@ -438,6 +560,7 @@ async fn walk(
     dir: &Path,
     earlier: Option<State>,
     target_label: &str,
+    embedded: bool,
 ) -> Result<Option<String>, SessionError> {
     let started = Instant::now();
     let io = |e: std::io::Error| SessionError::Runtime(format!("{}: {e}", dir.display()));
@@ -500,9 +623,9 @@ async fn walk(
     }
     let area = find_area(&ctx, &mut head).await;
     if area.is_none() {
-        unread.push(
-            "库存未查询：未找到测试地区 / stock not asked: no test area found by name (set [test_data] province, city, county)".into(),
-        );
+        let why = "库存未查询：未找到测试地区 / stock not asked: no test area found by name (set [test_data] province, city, county)";
+        ctx.interface_unjudged(&mut lock(&ctx.coverage), iface::STOCKS, why);
+        unread.push(why.into());
     }
     match Arc::get_mut(&mut ctx) {
         Some(ctx) => ctx.area = area,
@@ -529,6 +652,7 @@ async fn walk(
             limits: ctx.limits(),
         });
         drop(exchange);
+        ctx.note_coverage(iface::SKUS, &judged.runs, judged.unread.as_deref());
         head.push(answer_line(iface::SKUS, Some(pool), &judged.runs));
         if judged.codes.is_none() {
             unread.push(format!(
@@ -571,6 +695,11 @@ async fn walk(
     state.images = ctx.images.name().to_string();
     state.in_scope = in_scope;
     state.sessions += 1;
+    if state.started_at.is_empty() {
+        state.started_at = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    }
+    state.embedded = embedded;
+    state.config_sha256 = session::config_sha256(&ctx.config);
     let elapsed_before = state.elapsed_seconds;
 
     // The SKUs, batch by batch; results written in batch order.
@@ -677,8 +806,11 @@ fn save_state(
     dir: &Path,
 ) -> Result<(), SessionError> {
     let taken = std::mem::take(&mut *lock(&ctx.tallies));
+    let coverage = std::mem::take(&mut *lock(&ctx.coverage));
     let session = State {
         interfaces: taken,
+        judged: coverage.judged,
+        unjudged: coverage.unjudged,
         images_probed: ctx.images_probed.swap(0, Ordering::Relaxed),
         complete: true,
         ..State::default()
@@ -751,6 +883,18 @@ async fn area_call(
             knowledge.learn(interface, &params, judged.result(), judged.content_clean());
         }
     }
+}
+
+/// A finding on item 0 of a one-item answer, pointed at item `n` of the whole answer.
+fn at_item(mut finding: Finding, n: usize) -> Finding {
+    if let Some(rest) = finding
+        .pointer
+        .as_deref()
+        .and_then(|p| p.strip_prefix("/result/0"))
+    {
+        finding.pointer = Some(format!("/result/{n}{rest}"));
+    }
+    finding
 }
 
 /// `(sku index in the batch)` of a finding on a batch answer: by `/result/<i>` and the SKU
@@ -868,12 +1012,32 @@ async fn judge_batch(
                     continue;
                 }
                 let result = judged.result();
+                // A check that kept only its first findings left SKUs without theirs: the
+                // answer is judged again item by item, and those findings replace the items'.
+                let capped = judged
+                    .runs
+                    .iter()
+                    .flat_map(|r| &r.findings)
+                    .any(checks::is_more_findings);
+                let by_item = capped
+                    .then(|| ctx.judge_items(interface, &params, &exchange, result, &index))
+                    .flatten();
                 let mut own = Vec::new();
                 for finding in judged.runs.iter().flat_map(|r| &r.findings) {
+                    let of_item = finding
+                        .pointer
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("/result/"));
+                    if by_item.is_some() && (of_item || checks::is_more_findings(finding)) {
+                        continue;
+                    }
                     match finding_sku(finding, result, &index) {
                         Some(i) => reasons[i].push(reason(interface, finding)),
                         None => own.push(reason(interface, finding)),
                     }
+                }
+                for (i, finding) in by_item.into_iter().flatten() {
+                    reasons[i].push(reason(interface, &finding));
                 }
                 if !own.is_empty() {
                     answer_lines.push(Line::Answer(AnswerLine {
@@ -903,7 +1067,8 @@ async fn judge_batch(
         }
     }
     // Images: each URL once per batch.
-    to_probe.sort();
+    // By SKU and URL: the main image is also the gallery's first, under another pointer.
+    to_probe.sort_by(|a, b| (a.0, &a.2, &a.1).cmp(&(b.0, &b.2, &b.1)));
     to_probe.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
     let mut probes = tokio::task::JoinSet::new();
     for (i, pointer, url) in to_probe {
@@ -924,19 +1089,19 @@ async fn judge_batch(
             continue;
         };
         if transient(&probe) {
-            notes[i].push(format!(
-                "image: {}",
-                probe
-                    .error
-                    .as_ref()
-                    .map_or(String::new(), TransportError::describe)
-            ));
+            let why = probe
+                .error
+                .as_ref()
+                .map_or(String::new(), TransportError::describe);
+            lock(&ctx.coverage).note_runs(&[checks::image_probe_not_judged(&why)]);
+            notes[i].push(format!("image: {why}"));
             continue;
         }
         let run = checks::judge_image_probe(&pointer, &url, &probe, ctx.client.base_url());
         for finding in &run.findings {
             reasons[i].push(reason("image", finding));
         }
+        lock(&ctx.coverage).note_runs(&[run]);
     }
     let mut out = Vec::new();
     let mut counted: Counted = (0, 0, 0, 0);
@@ -950,14 +1115,14 @@ async fn judge_batch(
             ));
         }
         // What crosses interfaces needs every answer: with one unread it is not judged.
-        if notes.is_empty() {
-            for finding in checks::sku_has_data(&knowledge, sku)
-                .into_iter()
-                .chain(checks::onshelf_sellable(&knowledge, sku))
-            {
-                reasons.push(reason("catalogue", &finding));
-            }
+        let crossing = match notes.first() {
+            None => checks::sku_consistency(&knowledge, sku),
+            Some(why) => checks::sku_consistency_not_judged(why),
+        };
+        for finding in crossing.iter().flat_map(|r| &r.findings) {
+            reasons.push(reason("catalogue", finding));
         }
+        lock(&ctx.coverage).note_runs(&crossing);
         let status = if !reasons.is_empty() {
             counted.2 += 1;
             SkuStatus::Unsellable
@@ -991,7 +1156,12 @@ async fn judge_batch(
 
 /// Merges the folders of shares into `out`: their records one after the other (the answers
 /// every share read counted once), their measurements added, then the same summary as a sweep.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepSummary, SessionError> {
+pub fn merge(
+    profile: &Profile,
+    dirs: &[PathBuf],
+    out: &Path,
+    lang: crate::events::Lang,
+) -> Result<SweepSummary, SessionError> {
     let io =
         |path: &Path, e: std::io::Error| SessionError::Runtime(format!("{}: {e}", path.display()));
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
@@ -1067,7 +1237,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepSummary, SessionError>
     // Shares ran side by side: the merged sweep took as long as the longest.
     merged.write(out).map_err(|e| io(out, e))?;
     partitions.sort();
-    summary::finalize(out, partitions).map_err(|e| io(out, e))
+    let finalized = summary::finalize(out, partitions).map_err(|e| io(out, e))?;
+    report::write(out, profile, finalized, None, lang)
 }
 
 /// Bars on a terminal (pools, SKUs with rate and ETA); a plain line every 5 s otherwise.

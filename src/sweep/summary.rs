@@ -4,11 +4,15 @@
 //! [`SweepSummary`], for reporters) and `unsellable.csv`. The summary is always computed from
 //! the files, so a resumed or merged sweep ends with the same counts as an uninterrupted one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::events::SkuReason as Reason;
+pub use crate::events::{DefectCount, DefectExample, InterfaceSummary, SkuCounts, SweepSummary};
+use crate::events::{Unjudged, UnsellableSku};
 
 pub const JSONL: &str = "sweep.jsonl";
 pub const STATE: &str = "sweep.state.json";
@@ -26,16 +30,6 @@ pub enum SkuStatus {
     /// Some of its data could not be read (no answer, cut short, beyond the limits), and
     /// nothing read was wrong: neither sellable nor not.
     NotJudged,
-}
-
-/// One reason a SKU may not be sold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reason {
-    pub requirement: String,
-    pub check: String,
-    /// The interface whose answer showed it.
-    pub interface: String,
-    pub message: String,
 }
 
 /// One line of `sweep.jsonl`.
@@ -71,26 +65,6 @@ pub struct AnswerLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     pub findings: Vec<Reason>,
-}
-
-/// A defect and how often it was seen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DefectCount {
-    pub requirement: String,
-    pub check: String,
-    /// SKUs with this reason (per-SKU defects) or answers with it (the others).
-    pub count: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SkuCounts {
-    /// SKUs in this share (all pooled SKUs without a partition).
-    pub in_scope: u64,
-    /// SKUs judged or found not judgeable (lines in sweep.jsonl).
-    pub swept: u64,
-    pub sellable: u64,
-    pub unsellable: u64,
-    pub not_judged: u64,
 }
 
 /// Latencies of one interface, in microseconds, as a log histogram (16 steps per doubling,
@@ -180,6 +154,20 @@ pub struct State {
     pub elapsed_seconds: f64,
     pub interfaces: BTreeMap<String, InterfaceTally>,
     pub images_probed: u64,
+    /// When the first session started (RFC 3339), and whether it swept the embedded supplier.
+    #[serde(default)]
+    pub started_at: String,
+    #[serde(default)]
+    pub embedded: bool,
+    /// The fingerprint of the config that judged it (`session::config_sha256`).
+    #[serde(default)]
+    pub config_sha256: String,
+    /// Requirements some answer judged.
+    #[serde(default)]
+    pub judged: BTreeSet<String>,
+    /// Requirements left unjudged somewhere, with the first reason.
+    #[serde(default)]
+    pub unjudged: BTreeMap<String, String>,
 }
 
 impl State {
@@ -202,6 +190,21 @@ impl State {
         self.sessions += other.sessions;
         self.elapsed_seconds = self.elapsed_seconds.max(other.elapsed_seconds);
         self.images_probed += other.images_probed;
+        if self.started_at.is_empty()
+            || (!other.started_at.is_empty() && other.started_at < self.started_at)
+        {
+            self.started_at = other.started_at.clone();
+        }
+        self.embedded |= other.embedded;
+        if self.config_sha256.is_empty() {
+            self.config_sha256 = other.config_sha256.clone();
+        }
+        self.judged.extend(other.judged.iter().cloned());
+        for (requirement, reason) in &other.unjudged {
+            self.unjudged
+                .entry(requirement.clone())
+                .or_insert_with(|| reason.clone());
+        }
         for (interface, tally) in &other.interfaces {
             let mine = self.interfaces.entry(interface.clone()).or_default();
             mine.calls += tally.calls;
@@ -213,56 +216,13 @@ impl State {
     }
 }
 
-/// Latency percentiles and counts of one interface.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InterfaceSummary {
-    pub interface: String,
-    pub calls: u64,
-    pub retries: u64,
-    pub transport_errors: u64,
-    pub failed: u64,
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
-}
+/// `mallcheck-sweep/1`: the format of `sweep.json`.
+pub const FORMAT: &str = "mallcheck-sweep/1";
 
-/// `sweep.json`: the sweep's verdict over the catalogue, for a reader or a reporter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepSummary {
-    /// `mallcheck-sweep/1`.
-    pub format: String,
-    pub target: String,
-    /// The shares it covers: `["1/2"]`, `["1/2", "2/2"]` after a merge, `[]` for a full sweep.
-    pub partitions: Vec<String>,
-    /// Every SKU in scope was swept (a sweep stopped early says false; `--resume` continues).
-    pub complete: bool,
-    pub images: String,
-    pub skus: SkuCounts,
-    /// Reasons SKUs may not be sold, by kind: how many SKUs have each.
-    pub defects: Vec<DefectCount>,
-    /// Findings on answers that belong to no single SKU (pool list, SKU lists, batch
-    /// envelopes, the token), by kind: how many answers had each.
-    pub answer_defects: Vec<DefectCount>,
-    /// Why SKUs were not judged, by reason kind.
-    pub not_judged: Vec<DefectCount>,
-    pub interfaces: Vec<InterfaceSummary>,
-    pub requests: u64,
-    pub retries: u64,
-    pub transport_errors: u64,
-    pub images_probed: u64,
-    pub elapsed_seconds: f64,
-    pub skus_per_second: f64,
-    pub sessions: u64,
-}
-
-impl SweepSummary {
-    pub const FORMAT: &'static str = "mallcheck-sweep/1";
-
-    pub fn read(dir: &Path) -> Option<SweepSummary> {
-        let text = std::fs::read_to_string(dir.join(SUMMARY)).ok()?;
-        serde_json::from_str(&text).ok()
-    }
+/// The summary a folder's `sweep.json` holds.
+pub fn read_summary(dir: &Path) -> Option<SweepSummary> {
+    let text = std::fs::read_to_string(dir.join(SUMMARY)).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// Reads `sweep.jsonl` line by line; a line that does not parse (the last one, cut by a kill)
@@ -299,18 +259,32 @@ pub fn whole_length(path: &Path) -> std::io::Result<u64> {
     Ok(whole)
 }
 
-fn tally(map: &mut BTreeMap<(String, String), u64>, requirement: &str, check: &str) {
-    *map.entry((requirement.to_string(), check.to_string()))
-        .or_insert(0) += 1;
+/// Defects by (requirement, check): how many, and the first case.
+type Tallies = BTreeMap<(String, String), (u64, Option<DefectExample>)>;
+
+/// Counts one case; the example kept is the smallest by SKU code, then message, so that shares
+/// merged show the example one full sweep shows.
+fn tally(map: &mut Tallies, requirement: &str, check: &str, case: DefectExample) {
+    let (count, first) = map
+        .entry((requirement.to_string(), check.to_string()))
+        .or_insert((0, None));
+    *count += 1;
+    let smaller = first
+        .as_ref()
+        .is_none_or(|f| (&case.sku, &case.message) < (&f.sku, &f.message));
+    if smaller {
+        *first = Some(case);
+    }
 }
 
-fn counts(map: BTreeMap<(String, String), u64>) -> Vec<DefectCount> {
+fn counts(map: Tallies) -> Vec<DefectCount> {
     let mut list: Vec<DefectCount> = map
         .into_iter()
-        .map(|((requirement, check), count)| DefectCount {
+        .map(|((requirement, check), (count, first))| DefectCount {
             requirement,
             check,
             count,
+            first,
         })
         .collect();
     list.sort_by(|a, b| {
@@ -334,16 +308,16 @@ fn note_kind(note: &str) -> String {
 
 /// Computes the summary from the folder's record and state, and writes `sweep.json` and
 /// `unsellable.csv` (sorted by SKU, UTF-8 with a BOM).
-pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<SweepSummary> {
+pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<Finalized> {
     let state = State::read(dir).unwrap_or_default();
     let path = dir.join(JSONL);
     let mut skus = SkuCounts {
         in_scope: state.in_scope,
         ..SkuCounts::default()
     };
-    let mut defects = BTreeMap::new();
-    let mut answer_defects = BTreeMap::new();
-    let mut not_judged: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut defects = Tallies::new();
+    let mut answer_defects = Tallies::new();
+    let mut not_judged = Tallies::new();
     let mut keys_seen = std::collections::BTreeSet::new();
     // The unsellable lines, to write sorted: the codes end to end, and where each line is.
     let mut codes = String::new();
@@ -361,22 +335,29 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<SweepSum
                 }
                 SkuStatus::NotJudged => skus.not_judged += 1,
             }
-            // Each kind once per SKU.
-            let mut kinds: Vec<(&str, &str)> = sku
-                .reasons
-                .iter()
-                .map(|r| (r.requirement.as_str(), r.check.as_str()))
-                .collect();
-            kinds.sort_unstable();
-            kinds.dedup();
-            for (requirement, check) in kinds {
-                tally(&mut defects, requirement, check);
+            // Each kind once per SKU (its first reason of the kind as the case).
+            let mut reasons: Vec<&Reason> = sku.reasons.iter().collect();
+            reasons.sort_by(|a, b| (&a.requirement, &a.check).cmp(&(&b.requirement, &b.check)));
+            reasons.dedup_by(|a, b| a.requirement == b.requirement && a.check == b.check);
+            for r in reasons {
+                let case = DefectExample {
+                    sku: sku.sku.clone(),
+                    interface: r.interface.clone(),
+                    message: r.message.clone(),
+                };
+                tally(&mut defects, &r.requirement, &r.check, case);
             }
-            let mut notes: Vec<String> = sku.not_judged.iter().map(|n| note_kind(n)).collect();
+            let mut notes: Vec<(String, &String)> =
+                sku.not_judged.iter().map(|n| (note_kind(n), n)).collect();
             notes.sort_unstable();
-            notes.dedup();
-            for note in notes {
-                *not_judged.entry((note, String::new())).or_insert(0) += 1;
+            notes.dedup_by(|a, b| a.0 == b.0);
+            for (kind, note) in notes {
+                let case = DefectExample {
+                    sku: sku.sku.clone(),
+                    interface: kind.split(": ").next().unwrap_or_default().to_string(),
+                    message: note.clone(),
+                };
+                tally(&mut not_judged, &kind, "", case);
             }
         }
         Line::Answer(answer) => {
@@ -386,7 +367,17 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<SweepSum
                 return;
             }
             for finding in &answer.findings {
-                tally(&mut answer_defects, &finding.requirement, &finding.check);
+                let case = DefectExample {
+                    sku: String::new(),
+                    interface: finding.interface.clone(),
+                    message: finding.message.clone(),
+                };
+                tally(
+                    &mut answer_defects,
+                    &finding.requirement,
+                    &finding.check,
+                    case,
+                );
             }
         }
     })?;
@@ -414,7 +405,7 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<SweepSum
         });
     }
     let summary = SweepSummary {
-        format: SweepSummary::FORMAT.to_string(),
+        format: FORMAT.to_string(),
         target: state.target.clone(),
         partitions,
         complete: state.complete && skus.swept >= skus.in_scope,
@@ -428,6 +419,15 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<SweepSum
         defects: counts(defects),
         answer_defects: counts(answer_defects),
         not_judged: counts(not_judged),
+        judged: state.judged.iter().cloned().collect(),
+        unjudged: state
+            .unjudged
+            .iter()
+            .map(|(requirement, reason)| Unjudged {
+                requirement: requirement.clone(),
+                reason: reason.clone(),
+            })
+            .collect(),
         interfaces,
         requests,
         retries,
@@ -438,18 +438,35 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<SweepSum
     };
     let text = serde_json::to_vec_pretty(&summary).map_err(std::io::Error::other)?;
     std::fs::write(dir.join(SUMMARY), text)?;
-    super::pages::write(dir, &summary, &examples)?;
-    Ok(summary)
+    Ok(Finalized {
+        summary,
+        unsellable: examples,
+        started_at: state.started_at,
+        embedded: state.embedded,
+        config_sha256: state.config_sha256,
+    })
 }
 
+/// What [`finalize`] computed: the summary, the first unsellable SKUs (for the pages), and
+/// what the reports say of the sweep's start.
+pub struct Finalized {
+    pub summary: SweepSummary,
+    pub unsellable: Vec<UnsellableSku>,
+    pub started_at: String,
+    pub embedded: bool,
+    pub config_sha256: String,
+}
+
+/// Unsellable SKUs the reports show with their reasons (all of them are in unsellable.csv).
+pub const EXAMPLES: usize = 200;
+
 /// `unsellable.csv`: sku, pool, name, reasons; a BOM so that Excel reads the Chinese as UTF-8.
-/// Writes unsellable.csv; returns the first [`super::pages::EXAMPLES`] of its SKUs, for the
-/// pages.
+/// Returns the first [`EXAMPLES`] of its SKUs, for the reports.
 fn write_csv(
     dir: &Path,
     jsonl: &Path,
     rows: &[(u32, u32, u64, u32)],
-) -> std::io::Result<Vec<SkuLine>> {
+) -> std::io::Result<Vec<UnsellableSku>> {
     let mut examples = Vec::new();
     let mut out = BufWriter::new(std::fs::File::create(dir.join(CSV))?);
     out.write_all(b"\xEF\xBB\xBF")?;
@@ -481,8 +498,13 @@ fn write_csv(
         ];
         out.write_all(fields.join(",").as_bytes())?;
         out.write_all(b"\r\n")?;
-        if examples.len() < super::pages::EXAMPLES {
-            examples.push(sku);
+        if examples.len() < EXAMPLES {
+            examples.push(UnsellableSku {
+                sku: sku.sku,
+                pool: sku.pool,
+                name: sku.name,
+                reasons: sku.reasons,
+            });
         }
     }
     out.flush()?;

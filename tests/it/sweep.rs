@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use mallcheck::events::Lang;
 use mallcheck::profile::Profile;
 use mallcheck::supplier::{self, SupplierConfig};
 use mallcheck::sweep::summary::{self, Line, SkuStatus, SweepSummary};
@@ -117,15 +118,43 @@ fn csv(dir: &Path) -> String {
 }
 
 /// What must be equal between two sweeps of one catalogue (not the times).
+/// The folder's report.json, checked against its schema.
+fn report(dir: &Path) -> serde_json::Value {
+    crate::common::schema_checked_report(&dir.join("report.json"))
+}
+
+/// What report.json's coverage says of one requirement.
+fn coverage(report: &serde_json::Value, id: &str) -> String {
+    report["requirements"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == id)
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or("absent")
+        .to_string()
+}
+
 fn counts(summary: &SweepSummary) -> impl PartialEq + std::fmt::Debug {
+    // A defect's first case is the same SKU however the catalogue was cut; its words may not
+    // be (a batch answer's message counts what that batch held).
+    let kinds = |defects: &[summary::DefectCount]| -> Vec<(String, String, u64, Option<String>)> {
+        defects
+            .iter()
+            .map(|d| {
+                let first = d.first.as_ref().map(|f| f.sku.clone());
+                (d.requirement.clone(), d.check.clone(), d.count, first)
+            })
+            .collect()
+    };
     (
         summary.skus.in_scope,
         summary.skus.swept,
         summary.skus.sellable,
         summary.skus.unsellable,
         summary.skus.not_judged,
-        summary.defects.clone(),
-        summary.answer_defects.clone(),
+        kinds(&summary.defects),
+        kinds(&summary.answer_defects),
         summary.complete,
     )
 }
@@ -145,11 +174,30 @@ async fn a_clean_catalogue_is_sellable_through_and_the_summary_adds_up() {
     let detail = s.interfaces.iter().find(|i| i.interface == "detail");
     assert_eq!(detail.map(|d| d.calls), Some(SKUS));
     assert!(detail.is_some_and(|d| d.p50_ms > 0.0 && d.p99_ms >= d.p50_ms));
-    assert!(s.images_probed >= 3 * SKUS, "{}", s.images_probed);
+    // Every image, each once (the main image is also the gallery's first).
+    assert_eq!(s.images_probed, supplier::image_urls(&supplier.config));
     let text = csv(&out);
     assert!(text.starts_with('\u{feff}'), "the CSV starts with a BOM");
     assert_eq!(text.lines().count(), 1, "a header only: {text}");
-    assert_eq!(SweepSummary::read(&out).as_ref(), Some(s));
+    assert_eq!(summary::read_summary(&out).as_ref(), Some(s));
+    // The reporters of a run wrote it: report.json (valid by its schema) says the catalogue is
+    // sellable, and the standard is never PASS from a sweep, whose scope is the data.
+    let report = report(&out);
+    assert_eq!(report["sweep"]["verdict"], "sellable");
+    assert_eq!(report["verdict"]["required"], "incomplete");
+    assert_eq!(coverage(&report, "DET-COMPLETE"), "pass");
+    assert_eq!(coverage(&report, "ORD-PREORDER"), "not_tested");
+    assert!(
+        report["sweep"]["summary"]["unjudged"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+    let md = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(md.starts_with("# mallcheck sweep: `sellable`"), "{md}");
+    assert!(!md.contains("PASS") && !md.contains("`pass`"), "{md}");
+    for file in ["junit.xml", "report.html", "events.jsonl", "manifest.json"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
     supplier.running.shutdown().await;
 }
 
@@ -195,12 +243,49 @@ async fn each_partial_fault_lists_exactly_the_skus_it_breaks() {
         assert_eq!(rows, sorted, "{fault}: unsellable.csv");
         // The pages for people say the same: the count, the kind, the first SKU.
         let md = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
-        assert!(md.starts_with("# mallcheck sweep: `fail`"), "{md}");
+        assert!(md.starts_with("# mallcheck sweep: `unsellable`"), "{md}");
         assert!(
             md.contains(&format!("**{} unsellable**", expected.len())),
             "{md}"
         );
         assert!(md.contains(&format!("| {requirement} |")), "{md}");
+        // report.json: the requirement failed, one row for the kind with its count, the first
+        // case the smallest SKU code.
+        let report = report(&out);
+        assert_eq!(report["sweep"]["verdict"], "unsellable");
+        // The standard's verdict follows the level: a MUST fails, a BEYOND warns.
+        let must = report["requirements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["id"] == requirement && c["level"] == "MUST");
+        let (verdict, status) = if must {
+            ("fail", "fail")
+        } else {
+            ("incomplete", "warn")
+        };
+        assert_eq!(report["verdict"]["required"], verdict, "{fault}");
+        assert_eq!(coverage(&report, requirement), status, "{fault}");
+        let defect = report["sweep"]["summary"]["defects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["requirement"] == requirement)
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(defect["first"]["sku"], sorted[0], "{fault}: {defect}");
+        let row = report["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["requirement"] == requirement && r["status"] == status)
+            .cloned()
+            .unwrap_or_default();
+        let said = row["message"].as_str().unwrap_or_default();
+        assert!(
+            said.contains(&format!("{} SKUs may not be sold", expected.len())),
+            "{said}"
+        );
         let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
         assert!(
             html.contains(sorted[0]) && html.contains(requirement),
@@ -209,6 +294,44 @@ async fn each_partial_fault_lists_exactly_the_skus_it_breaks() {
         assert!(
             !html.contains("src=\"http") && !html.contains("<link"),
             "loads nothing"
+        );
+        supplier.running.shutdown().await;
+    }
+}
+
+/// A defect on every item of every batch answer gives more findings than a check keeps on one
+/// answer: each SKU still gets its own (the answer is judged again item by item), none is left
+/// sellable, and no "… and N more" stands in for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_defect_on_every_sku_of_a_batch_lists_every_sku() {
+    for (fault, requirement) in [
+        ("relative-image-path", "IMG-REACHABLE"),
+        ("three-decimal-prices", "PRC-MONEY"),
+    ] {
+        let supplier = start(supplier_config(&[fault]), fault).await;
+        let out = temp_dir(&format!("every-{fault}"));
+        let mut args = args(&supplier, &out);
+        args.images = Images::None;
+        let outcome = sweep_with(profile(), &args).await;
+        assert_eq!(
+            outcome.summary.skus.unsellable, SKUS,
+            "{fault}: {:?}",
+            outcome.summary
+        );
+        for (sku, found) in reasons(&out) {
+            assert!(found.contains(requirement), "{fault}: {sku} has {found:?}");
+        }
+        let counted = outcome
+            .summary
+            .defects
+            .iter()
+            .find(|d| d.requirement == requirement)
+            .map(|d| d.count);
+        assert_eq!(counted, Some(SKUS), "{fault}");
+        assert!(
+            outcome.summary.answer_defects.is_empty(),
+            "{fault}: {:?}",
+            outcome.summary.answer_defects
         );
         supplier.running.shutdown().await;
     }
@@ -227,6 +350,13 @@ async fn a_detail_that_cannot_be_read_is_not_judged_never_sellable() {
     assert_eq!(skus_with(&out, SkuStatus::NotJudged), expected);
     assert!(skus_with(&out, SkuStatus::Unsellable).is_empty());
     assert_eq!(outcome.summary.skus.sellable, SKUS - expected.len() as u64);
+    // The report: judged for the others, not for those (partial); the resets break
+    // GEN-HTTP-STATUS (a BEYOND: a warning) though every retry is counted.
+    let report = report(&out);
+    assert_eq!(report["sweep"]["verdict"], "incomplete");
+    assert_eq!(coverage(&report, "DET-COMPLETE"), "partial");
+    assert_eq!(coverage(&report, "X-SKU-HAS-DATA"), "partial");
+    assert_eq!(coverage(&report, "GEN-HTTP-STATUS"), "warn");
     // Retried, counted, and still reported: a reset is a failure of the interface.
     let detail = outcome
         .summary
@@ -297,22 +427,40 @@ async fn two_shares_merged_equal_one_full_sweep() {
     }
     assert_eq!(in_scope, SKUS, "the shares cover the catalogue once");
     let merged_dir = temp_dir("shares-merged");
-    let merged = sweep::merge(&dirs, &merged_dir).expect("merge");
+    let merged = sweep::merge(&profile(), &dirs, &merged_dir, Lang::Zh).expect("merge");
     assert_eq!(counts(&merged), counts(&full.summary));
     assert_eq!(merged.partitions, vec!["1/2", "2/2"]);
     assert_eq!(csv(&merged_dir), csv(&full_dir));
-    let page = |dir: &Path| std::fs::read_to_string(dir.join("summary.md")).expect("summary.md");
+    let counted = |dir: &Path| {
+        let page = std::fs::read_to_string(dir.join("summary.md")).expect("summary.md");
+        page.lines()
+            .find(|l| l.contains("SKUs swept"))
+            .and_then(|l| l.split(" (").next())
+            .map(str::to_string)
+    };
+    assert!(counted(&merged_dir).is_some());
     assert_eq!(
-        page(&merged_dir)
-            .lines()
-            .nth(2)
-            .map(|l| l.split(" (").next().map(str::to_string)),
-        page(&full_dir)
-            .lines()
-            .nth(2)
-            .map(|l| l.split(" (").next().map(str::to_string)),
+        counted(&merged_dir),
+        counted(&full_dir),
         "the merged summary counts as the full one"
     );
+    // The same kinds, counts and first SKUs in report.json too.
+    let firsts = |dir: &Path| -> Vec<(String, u64, String)> {
+        report(dir)["sweep"]["summary"]["defects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+                (
+                    text(&d["requirement"]),
+                    d["count"].as_u64().unwrap_or(0),
+                    text(&d["first"]["sku"]),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(firsts(&merged_dir), firsts(&full_dir));
     // The SKU lists every share read count once: duplicate-skus is one finding per pool.
     assert!(
         merged
@@ -323,7 +471,8 @@ async fn two_shares_merged_equal_one_full_sweep() {
         merged.answer_defects
     );
     // One share alone is not the whole.
-    let half = sweep::merge(&dirs[..1], &temp_dir("shares-half")).expect("merge one");
+    let half = sweep::merge(&profile(), &dirs[..1], &temp_dir("shares-half"), Lang::Zh)
+        .expect("merge one");
     assert!(!half.complete);
     supplier.running.shutdown().await;
 }
@@ -417,16 +566,17 @@ async fn a_killed_sweep_resumes_to_the_same_result() {
     );
     let status = command(true).status().expect("the resumed sweep runs");
     assert_eq!(status.code(), Some(1), "unsellable SKUs: exit 1");
-    let resumed = SweepSummary::read(&dir).expect("sweep.json");
+    let resumed = summary::read_summary(&dir).expect("sweep.json");
     assert_eq!(counts(&resumed), counts(&full.summary));
     assert_eq!(csv(&dir), csv(&full_dir));
     supplier.running.shutdown().await;
 }
 
 /// A catalogue that could not be read is never "all sellable": a supplier that refuses the pool
-/// list (or whose areas name no test area) leaves the sweep incomplete, with why.
+/// list (or whose areas name no test area) leaves the sweep incomplete, with why, and the
+/// refusal fails it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_catalogue_that_was_not_read_is_incomplete_never_sellable() {
+async fn a_catalogue_that_was_not_read_is_never_sellable() {
     use axum::Router;
     use axum::http::Uri;
     let app = Router::new().fallback(|uri: Uri| async move {
@@ -468,11 +618,19 @@ async fn a_catalogue_that_was_not_read_is_incomplete_never_sellable() {
     let why = outcome.stopped.clone().unwrap_or_default();
     assert!(why.contains("the pool list was not read"), "{why}");
     assert_eq!(outcome.summary.skus.sellable, 0);
+    // The pool list refused breaks a MUST: the sweep fails, and says why.
     let page = std::fs::read_to_string(dir.join("out/summary.md")).expect("summary.md");
     assert!(
-        page.starts_with("# mallcheck sweep: `incomplete`"),
+        page.starts_with("# mallcheck sweep: `unsellable`"),
         "{page}"
     );
+    let report = report(&dir.join("out"));
+    assert!(
+        !report["sweep"]["summary"]["complete"]
+            .as_bool()
+            .unwrap_or(true)
+    );
+    assert_eq!(report["verdict"]["required"], "fail");
 }
 
 /// A MUST broken by an answer of no single SKU (here the pool list holds an id twice) fails the
