@@ -319,16 +319,7 @@ impl Ctx {
         exchange: &Exchange,
     ) -> Option<checks::Judged> {
         let definition = self.profile.interface(interface)?;
-        let judged = checks::judge_exchange(&ExchangeInput {
-            profile: &self.profile,
-            interface: definition,
-            exchange,
-            params,
-            expect_success: true,
-            token_first_issued_ms: None,
-            latency_bound_ms: self.config.stock_latency_ms,
-            limits: self.limits(),
-        });
+        let judged = checks::judge_exchange(&self.input(definition, exchange, params));
         self.note_coverage(interface, &judged.runs, judged.unread.as_deref());
         Some(judged)
     }
@@ -369,16 +360,7 @@ impl Ctx {
             }
             let mut own_params = params.clone();
             own_params.insert(param.to_string(), Value::String(sku));
-            let judged = checks::judge_exchange(&ExchangeInput {
-                profile: &self.profile,
-                interface: definition,
-                exchange: &single,
-                params: &own_params,
-                expect_success: true,
-                token_first_issued_ms: None,
-                latency_bound_ms: self.config.stock_latency_ms,
-                limits: self.limits(),
-            });
+            let judged = checks::judge_exchange(&self.input(definition, &single, &own_params));
             for finding in judged.runs.into_iter().flat_map(|r| r.findings) {
                 let of_item = finding
                     .pointer
@@ -413,8 +395,24 @@ impl Ctx {
         }
     }
 
-    fn limits(&self) -> checks::AnswerLimits {
-        self.config.answer_limits()
+    /// What the judge is given for an answer of the sweep: success expected, the config's
+    /// limits and stock latency bound.
+    fn input<'a>(
+        &'a self,
+        interface: &'a crate::profile::Interface,
+        exchange: &'a Exchange,
+        params: &'a Map<String, Value>,
+    ) -> ExchangeInput<'a> {
+        ExchangeInput {
+            profile: &self.profile,
+            interface,
+            exchange,
+            params,
+            expect_success: true,
+            token_first_issued_ms: None,
+            latency_bound_ms: self.config.stock_latency_ms,
+            limits: self.config.answer_limits(),
+        }
     }
 
     /// The token answers the client fetched on its own: judged like any answer (the first
@@ -641,16 +639,7 @@ async fn walk(
         let Some(interface) = interface.as_ref() else {
             break;
         };
-        let judged = checks::judge_sku_list(&ExchangeInput {
-            profile: &ctx.profile,
-            interface,
-            exchange: &exchange,
-            params: &params,
-            expect_success: true,
-            token_first_issued_ms: None,
-            latency_bound_ms: ctx.config.stock_latency_ms,
-            limits: ctx.limits(),
-        });
+        let judged = checks::judge_sku_list(&ctx.input(interface, &exchange, &params));
         drop(exchange);
         ctx.note_coverage(iface::SKUS, &judged.runs, judged.unread.as_deref());
         head.push(answer_line(iface::SKUS, Some(pool), &judged.runs));
