@@ -475,23 +475,17 @@ mod tests {
 
     fn row(requirement: &str, status: Status, pointer: Option<&str>) -> ResultRow {
         ResultRow {
-            check: "price-rule".into(),
-            requirement: requirement.into(),
-            level: Level::Must,
             interface: Some("prices".into()),
-            scenario: "catalogue".into(),
-            set: RequirementSet::Required,
-            step: None,
-            line: None,
-            status,
-            message: "sku 125921000 price 7139.90 > market_price 7134.90".into(),
             pointer: pointer.map(str::to_string),
-            expected: None,
-            actual: None,
-            exchange: None,
-            curl: None,
-            count: 1,
-            accepted: None,
+            ..ResultRow::new(
+                "price-rule",
+                requirement,
+                Level::Must,
+                "catalogue",
+                RequirementSet::Required,
+                status,
+                "sku 125921000 price 7139.90 > market_price 7134.90".into(),
+            )
         }
     }
 

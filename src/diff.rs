@@ -464,23 +464,16 @@ mod tests {
 
     fn row(requirement: &str, scenario: &str, status: Status) -> ResultRow {
         ResultRow {
-            check: "price-rule".into(),
-            requirement: requirement.into(),
-            level: Level::Must,
             interface: Some("prices".into()),
-            scenario: scenario.into(),
-            set: RequirementSet::Required,
-            step: None,
-            line: None,
-            status,
-            message: "sku 1 price 9".into(),
-            pointer: None,
-            expected: None,
-            actual: None,
-            exchange: None,
-            curl: None,
-            count: 1,
-            accepted: None,
+            ..ResultRow::new(
+                "price-rule",
+                requirement,
+                Level::Must,
+                scenario,
+                RequirementSet::Required,
+                status,
+                "sku 1 price 9".into(),
+            )
         }
     }
 

@@ -157,6 +157,40 @@ pub struct ResultRow {
     pub accepted: Option<String>,
 }
 
+impl ResultRow {
+    /// A row with what every row has; pointer, expected, actual, evidence, step and line are
+    /// filled in where there are any.
+    pub fn new(
+        check: &str,
+        requirement: &str,
+        level: Level,
+        scenario: &str,
+        set: RequirementSet,
+        status: Status,
+        message: String,
+    ) -> ResultRow {
+        ResultRow {
+            check: check.to_string(),
+            requirement: requirement.to_string(),
+            level,
+            interface: None,
+            scenario: scenario.to_string(),
+            set,
+            step: None,
+            line: None,
+            status,
+            message,
+            pointer: None,
+            expected: None,
+            actual: None,
+            exchange: None,
+            curl: None,
+            count: 1,
+            accepted: None,
+        }
+    }
+}
+
 fn one() -> u64 {
     1
 }

@@ -76,27 +76,24 @@ impl<'a> Rows<'a> {
         exchange: Option<&Exchange>,
     ) -> ResultRow {
         ResultRow {
-            check: check.to_string(),
-            requirement: requirement.to_string(),
-            level,
             interface: interface.map(str::to_string),
-            scenario: self.scenario.id.clone(),
-            set: self.scenario.set(),
             step: self.step,
             line: self
                 .step
                 .and_then(|i| self.scenario.step_lines.get(i).copied()),
-            status,
-            message,
-            pointer: None,
-            expected: None,
-            actual: None,
             exchange: exchange.map(|e| e.id),
             curl: exchange
                 .filter(|_| status != Status::Pass)
                 .map(|e| self.shared.curl_line(e)),
-            count: 1,
-            accepted: None,
+            ..ResultRow::new(
+                check,
+                requirement,
+                level,
+                &self.scenario.id,
+                self.scenario.set(),
+                status,
+                message,
+            )
         }
     }
 

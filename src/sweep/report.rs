@@ -263,25 +263,15 @@ fn row(
     message: String,
 ) -> ResultRow {
     let known = profile.requirement(requirement);
-    ResultRow {
-        check: check.to_string(),
-        requirement: requirement.to_string(),
-        level: known.map_or(Level::Must, |r| r.level),
-        interface: None,
-        scenario: SCENARIO.into(),
-        set: known.map_or(RequirementSet::Required, |r| r.set),
-        step: None,
-        line: None,
+    ResultRow::new(
+        check,
+        requirement,
+        known.map_or(Level::Must, |r| r.level),
+        SCENARIO,
+        known.map_or(RequirementSet::Required, |r| r.set),
         status,
-        message: crate::checks::shorten(&message, 2000),
-        pointer: None,
-        expected: None,
-        actual: None,
-        exchange: None,
-        curl: None,
-        count: 1,
-        accepted: None,
-    }
+        crate::checks::shorten(&message, 2000),
+    )
 }
 
 #[cfg(test)]

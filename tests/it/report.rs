@@ -27,25 +27,15 @@ fn info(id: &str, zh: &str, en: &str, set: RequirementSet, tags: &[&str]) -> Sce
 
 /// A row with only what every row has; the failures fill in the rest.
 fn row(scenario: &str, set: RequirementSet, requirement: &str, status: Status) -> ResultRow {
-    ResultRow {
-        check: "expect".into(),
-        requirement: requirement.into(),
-        level: Level::Must,
-        interface: None,
-        scenario: scenario.into(),
+    ResultRow::new(
+        "expect",
+        requirement,
+        Level::Must,
+        scenario,
         set,
-        step: None,
-        line: None,
         status,
-        message: String::new(),
-        pointer: None,
-        expected: None,
-        actual: None,
-        exchange: None,
-        curl: None,
-        count: 1,
-        accepted: None,
-    }
+        String::new(),
+    )
 }
 
 fn exchange(id: u64, interface: &str, body: &str) -> Exchange {
