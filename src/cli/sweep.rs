@@ -221,13 +221,14 @@ fn print_summary(summary: &SweepSummary, verdict: SweepVerdict, dir: &std::path:
         ));
     }
     text.push_str(&format!(
-        "  → {}/{} · {} · {} · {} · {}\n",
+        "  → {}/{} · {} · {} · {} · {} · {}\n",
         dir.display(),
         crate::report::html::HTML_FILE,
         sweep::summary::CSV,
         crate::report::summary::SUMMARY_FILE,
         crate::report::json::REPORT_FILE,
         sweep::summary::JSONL,
+        sweep::summary::SUMMARY,
     ));
     eprint!("{text}");
 }

@@ -287,7 +287,7 @@ fn sweep_section(md: &mut String, sweep: &SweepFinished) {
                 let sku = if f.sku.is_empty() {
                     String::new()
                 } else {
-                    format!("`{}`: ", f.sku)
+                    format!("{}: ", code(&f.sku))
                 };
                 format!("{sku}{}", one_line(&f.message))
             });
@@ -326,13 +326,26 @@ fn sweep_section(md: &mut String, sweep: &SweepFinished) {
             reasons.dedup();
             let _ = writeln!(
                 md,
-                "- `{}` ({}) {}: {}",
-                sku.sku,
-                sku.pool,
+                "- {} ({}) {}: {}",
+                code(&sku.sku),
+                code(&sku.pool),
                 one_line(&sku.name),
                 reasons.join(", ")
             );
         }
+    }
+}
+
+/// A supplier's code (a SKU, a pool id) as inline code on one line: whitespace collapsed, `|`
+/// escaped, in a fence longer than any run of backticks it holds.
+fn code(text: &str) -> String {
+    let text = one_line(text);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    if longest > 0 {
+        format!("{fence} {text} {fence}")
+    } else {
+        format!("{fence}{text}{fence}")
     }
 }
 
@@ -397,5 +410,22 @@ impl Reporter for SummaryReporter {
 
     fn finish(&mut self, _: &super::record::Record) -> Result<(), ReportError> {
         write_atomically(&self.path, self.render().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code;
+
+    /// A supplier's code can neither end the code span nor break a table row or a line.
+    #[test]
+    fn supplier_codes_stay_inside_their_code_span() {
+        assert_eq!(code("125921000"), "`125921000`");
+        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("x`y"), "`` x`y ``");
+        assert_eq!(
+            code("A01\n# mallcheck sweep: `sellable`"),
+            "`` A01 # mallcheck sweep: `sellable` ``"
+        );
     }
 }

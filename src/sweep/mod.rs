@@ -234,10 +234,15 @@ impl Coverage {
         }
     }
 
+    /// Keeps the smallest reason: the same whatever order batches end in.
     fn unjudged_because(&mut self, requirement: &str, reason: &str) {
-        if !self.unjudged.contains_key(requirement) {
-            self.unjudged
-                .insert(requirement.to_string(), reason.to_string());
+        match self.unjudged.get_mut(requirement) {
+            Some(kept) if reason < kept.as_str() => *kept = reason.to_string(),
+            Some(_) => {}
+            None => {
+                self.unjudged
+                    .insert(requirement.to_string(), reason.to_string());
+            }
         }
     }
 }
@@ -326,8 +331,9 @@ impl Ctx {
 
     /// A batch answer judged again one item at a time, as if the supplier had answered each SKU
     /// alone: each requested SKU's findings on its item, none left out by a cap (which a batch
-    /// of a hundred SKUs with a defect each would reach). `None` when the body cannot be read
-    /// again as JSON.
+    /// of a hundred SKUs with a defect each would reach). Each requested SKU is judged once (its
+    /// first item: the others are BATCH-COMPLETE's), so a hostile answer repeating one SKU costs
+    /// no more than the batch. `None` when the body cannot be read again as JSON.
     fn judge_items(
         &self,
         interface: &str,
@@ -335,28 +341,42 @@ impl Ctx {
         exchange: &Exchange,
         result: &Value,
         batch: &HashMap<&str, usize>,
-    ) -> Option<Vec<(usize, Finding)>> {
+    ) -> Option<ByItem> {
         let definition = self.profile.interface(interface)?;
         let param = self.profile.batch_param(definition)?;
         let response = exchange.response.as_ref()?;
-        let Value::Object(envelope) = serde_json::from_slice::<Value>(&response.body).ok()? else {
+        let Value::Object(mut envelope) = serde_json::from_slice::<Value>(&response.body).ok()?
+        else {
             return None;
         };
-        let result_key = self.profile.fields.wire("result");
-        let items = envelope.get(result_key)?.as_array()?;
-        let mut found = Vec::new();
-        for (n, item) in items.iter().enumerate() {
-            let Some(sku) = result.get(n).and_then(|l| l.get("sku")).and_then(key_text) else {
+        let result_key = self.profile.fields.wire("result").to_string();
+        let Some(Value::Array(items)) = envelope.remove(&result_key) else {
+            return None;
+        };
+        // The envelope without its items, and the exchange without its body: copied once.
+        let mut single = exchange.clone();
+        if let Some(response) = single.response.as_mut() {
+            response.body = Vec::new();
+        }
+        let mut by_item = ByItem {
+            findings: Vec::new(),
+            judged: std::collections::HashSet::new(),
+            every_item: true,
+        };
+        let mut skus_judged = std::collections::HashSet::new();
+        for (n, item) in items.into_iter().enumerate() {
+            let sku = result.get(n).and_then(|l| l.get("sku")).and_then(key_text);
+            let Some((sku, &i)) = sku.and_then(|s| batch.get(s.as_str()).map(|i| (s, i))) else {
+                by_item.every_item = false;
                 continue;
             };
-            let Some(&i) = batch.get(sku.as_str()) else {
+            if !skus_judged.insert(i) {
+                by_item.every_item = false;
                 continue;
-            };
-            let mut alone = envelope.clone();
-            alone.insert(result_key.to_string(), Value::Array(vec![item.clone()]));
-            let mut single = exchange.clone();
+            }
+            envelope.insert(result_key.clone(), Value::Array(vec![item]));
             if let Some(response) = single.response.as_mut() {
-                response.body = serde_json::to_vec(&Value::Object(alone)).ok()?;
+                response.body = serde_json::to_vec(&envelope).ok()?;
             }
             let mut own_params = params.clone();
             own_params.insert(param.to_string(), Value::String(sku));
@@ -365,13 +385,14 @@ impl Ctx {
                 let of_item = finding
                     .pointer
                     .as_deref()
-                    .is_some_and(|p| p.starts_with("/result/0"));
+                    .is_some_and(|p| p == "/result/0" || p.starts_with("/result/0/"));
                 if of_item || checks::is_more_findings(&finding) {
-                    found.push((i, at_item(finding, n)));
+                    by_item.findings.push((i, at_item(finding, n)));
                 }
             }
+            by_item.judged.insert(n);
         }
-        Some(found)
+        Some(by_item)
     }
 
     /// What an answer judged; when it was not read (or never came), the requirements of its
@@ -874,6 +895,37 @@ async fn area_call(
     }
 }
 
+/// A batch answer judged again item by item ([`Ctx::judge_items`]).
+struct ByItem {
+    /// (SKU index in the batch, finding) for every requested SKU's item.
+    findings: Vec<(usize, Finding)>,
+    /// The items (their index in the answer) judged again.
+    judged: std::collections::HashSet<usize>,
+    /// Whether every item was judged again (none unrequested, unreadable or repeated).
+    every_item: bool,
+}
+
+impl ByItem {
+    /// Whether a finding on the whole answer is found again item by item: one on an item
+    /// judged again, or a cap's count when every item was; never BATCH-COMPLETE's (duplicates
+    /// and extras show only in the whole answer).
+    fn covers(&self, finding: &Finding) -> bool {
+        if finding.check == checks::ids::BATCH_COMPLETE {
+            return false;
+        }
+        if checks::is_more_findings(finding) {
+            return self.every_item;
+        }
+        finding
+            .pointer
+            .as_deref()
+            .and_then(|p| p.strip_prefix("/result/"))
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| self.judged.contains(&n))
+    }
+}
+
 /// A finding on item 0 of a one-item answer, pointed at item `n` of the whole answer.
 fn at_item(mut finding: Finding, n: usize) -> Finding {
     if let Some(rest) = finding
@@ -1013,11 +1065,7 @@ async fn judge_batch(
                     .flatten();
                 let mut own = Vec::new();
                 for finding in judged.runs.iter().flat_map(|r| &r.findings) {
-                    let of_item = finding
-                        .pointer
-                        .as_deref()
-                        .is_some_and(|p| p.starts_with("/result/"));
-                    if by_item.is_some() && (of_item || checks::is_more_findings(finding)) {
+                    if by_item.as_ref().is_some_and(|b| b.covers(finding)) {
                         continue;
                     }
                     match finding_sku(finding, result, &index) {
@@ -1025,7 +1073,7 @@ async fn judge_batch(
                         None => own.push(reason(interface, finding)),
                     }
                 }
-                for (i, finding) in by_item.into_iter().flatten() {
+                for (i, finding) in by_item.into_iter().flat_map(|b| b.findings) {
                     reasons[i].push(reason(interface, &finding));
                 }
                 if !own.is_empty() {
@@ -1055,8 +1103,8 @@ async fn judge_batch(
             }
         }
     }
-    // Images: each URL once per batch.
-    // By SKU and URL: the main image is also the gallery's first, under another pointer.
+    // Images: each URL once per SKU of the batch (the main image is also the gallery's first,
+    // under another pointer).
     to_probe.sort_by(|a, b| (a.0, &a.2, &a.1).cmp(&(b.0, &b.2, &b.1)));
     to_probe.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
     let mut probes = tokio::task::JoinSet::new();

@@ -14,8 +14,8 @@ use std::path::Path;
 
 use crate::checks;
 use crate::events::{
-    Event, Lang, Level, RequirementSet, ResultRow, RunScope, ScenarioInfo, Status, SweepFinished,
-    SweepVerdict, Text,
+    Event, Lang, Level, RequirementSet, ResultRow, RunScope, ScenarioInfo, SetVerdict, Status,
+    SweepFinished, SweepVerdict, Text,
 };
 use crate::profile::Profile;
 use crate::report;
@@ -28,8 +28,8 @@ use super::summary::{Finalized, SweepSummary};
 pub const SCENARIO: &str = "sweep";
 
 /// What a sweep says of the catalogue: unsellable when a SKU may not be sold or an answer of
-/// no single SKU broke a MUST; incomplete when it stopped early or a SKU was not judged;
-/// sellable only otherwise.
+/// no single SKU broke a MUST; incomplete when it stopped early, a SKU was not judged, or a
+/// requirement was left unjudged on some answer; sellable only otherwise.
 pub fn verdict(summary: &SweepSummary, profile: &Profile, stopped: bool) -> SweepVerdict {
     // An id the profile does not know counts as a MUST: never a silent pass.
     let must = |id: &str| {
@@ -39,7 +39,11 @@ pub fn verdict(summary: &SweepSummary, profile: &Profile, stopped: bool) -> Swee
     };
     if summary.skus.unsellable > 0 || summary.answer_defects.iter().any(|d| must(&d.requirement)) {
         SweepVerdict::Unsellable
-    } else if stopped || !summary.complete || summary.skus.not_judged > 0 {
+    } else if stopped
+        || !summary.complete
+        || summary.skus.not_judged > 0
+        || !summary.unjudged.is_empty()
+    {
         SweepVerdict::Incomplete
     } else {
         SweepVerdict::Sellable
@@ -101,12 +105,18 @@ pub fn events(profile: &Profile, finalized: &Finalized, stopped: Option<&str>) -
     let duration_ms = (summary.elapsed_seconds * 1000.0) as u64;
     let coverage = tally.coverage(profile);
     let untested = untested_must(&coverage, &in_scope);
-    let run_verdict = tally.verdict(
+    let mut run_verdict = tally.verdict(
         &[(RequirementSet::Required, status)],
         &coverage,
         &untested,
         false,
     );
+    // Never PASS, by construction: a sweep judges the catalogue's data, not the standard.
+    for set in [&mut run_verdict.required, &mut run_verdict.optional] {
+        if *set == SetVerdict::Pass {
+            *set = SetVerdict::Incomplete;
+        }
+    }
     let mut events = vec![
         Event::RunStarted {
             run_id: run_id(&finalized.started_at),
@@ -223,14 +233,48 @@ fn rows(profile: &Profile, summary: &SweepSummary) -> Vec<ResultRow> {
         }
     }
     let broken: Vec<String> = rows.iter().map(|r| r.requirement.clone()).collect();
+    let held = if summary.complete {
+        "整个目录已判定，没有缺陷 / judged over the whole catalogue, no defect"
+    } else {
+        "已扫描的 SKU 上没有缺陷 / no defect on the SKUs swept"
+    };
     for requirement in summary.judged.iter().filter(|r| !broken.contains(r)) {
         rows.push(row(
             profile,
             SCENARIO,
             requirement,
             Status::Pass,
-            "整个目录已判定，没有缺陷 / judged over the whole catalogue, no defect".into(),
+            held.into(),
         ));
+    }
+    // What the sweep did not reach is not judged: the SKUs a stopped sweep left, the images
+    // `--images sample|none` did not fetch.
+    if !summary.complete {
+        for requirement in &summary.judged {
+            rows.push(row(
+                profile,
+                SCENARIO,
+                requirement,
+                Status::Skip,
+                "扫描未完成，其余 SKU 未判定 / the sweep did not reach every SKU (--resume continues it)"
+                    .into(),
+            ));
+        }
+    }
+    if summary.images != "all" {
+        let why = format!(
+            "图片只获取了一部分（--images {0}） / images were fetched for part of the SKUs only (--images {0})",
+            summary.images
+        );
+        for unjudged in checks::image_probe_not_judged(&why).unjudged {
+            rows.push(row(
+                profile,
+                SCENARIO,
+                &unjudged.requirement,
+                Status::Skip,
+                why.clone(),
+            ));
+        }
     }
     for unjudged in &summary.unjudged {
         rows.push(row(
@@ -277,6 +321,76 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn summary() -> SweepSummary {
+        SweepSummary {
+            format: super::super::summary::FORMAT.into(),
+            target: "http://127.0.0.1:1".into(),
+            partitions: Vec::new(),
+            complete: true,
+            images: "all".into(),
+            skus: crate::events::SkuCounts {
+                in_scope: 3,
+                swept: 3,
+                sellable: 3,
+                unsellable: 0,
+                not_judged: 0,
+            },
+            defects: Vec::new(),
+            answer_defects: Vec::new(),
+            not_judged: Vec::new(),
+            judged: vec!["DET-COMPLETE".into()],
+            unjudged: Vec::new(),
+            interfaces: Vec::new(),
+            requests: 9,
+            retries: 0,
+            transport_errors: 0,
+            images_probed: 0,
+            elapsed_seconds: 1.0,
+            skus_per_second: 3.0,
+            sessions: 1,
+        }
+    }
+
+    /// Sellable only when every SKU was swept and judged and no requirement was left
+    /// unjudged; the run verdict of a sweep is never pass, whatever it found.
+    #[test]
+    fn a_sweep_is_sellable_only_when_everything_was_judged_and_never_a_pass() {
+        let profile = Profile::embedded().expect("profile");
+        let clean = summary();
+        assert_eq!(verdict(&clean, &profile, false), SweepVerdict::Sellable);
+        assert_eq!(verdict(&clean, &profile, true), SweepVerdict::Incomplete);
+        let mut unjudged = summary();
+        unjudged.unjudged.push(crate::events::Unjudged {
+            requirement: "STK-BATCH".into(),
+            reason: "stocks: no answer".into(),
+        });
+        assert_eq!(
+            verdict(&unjudged, &profile, false),
+            SweepVerdict::Incomplete
+        );
+        let mut partial = summary();
+        partial.complete = false;
+        assert_eq!(verdict(&partial, &profile, false), SweepVerdict::Incomplete);
+        for s in [clean, unjudged, partial] {
+            let finalized = Finalized {
+                summary: s,
+                unsellable: Vec::new(),
+                started_at: String::new(),
+                embedded: false,
+                config_sha256: String::new(),
+            };
+            let finished = events(&profile, &finalized, None)
+                .into_iter()
+                .find_map(|e| match e {
+                    Event::RunFinished { verdict, .. } => Some(verdict),
+                    _ => None,
+                });
+            let finished = finished.expect("RunFinished");
+            assert_ne!(finished.required, SetVerdict::Pass);
+            assert_ne!(finished.optional, SetVerdict::Pass);
+        }
+    }
 
     #[test]
     fn the_run_id_comes_from_the_start() {

@@ -200,10 +200,15 @@ impl State {
             self.config_sha256 = other.config_sha256.clone();
         }
         self.judged.extend(other.judged.iter().cloned());
+        // The smallest reason, as the sweep keeps it: shares merge to what one sweep says.
         for (requirement, reason) in &other.unjudged {
-            self.unjudged
+            let kept = self
+                .unjudged
                 .entry(requirement.clone())
                 .or_insert_with(|| reason.clone());
+            if reason < kept {
+                *kept = reason.clone();
+            }
         }
         for (interface, tally) in &other.interfaces {
             let mine = self.interfaces.entry(interface.clone()).or_default();
@@ -366,7 +371,11 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<Finalize
             {
                 return;
             }
-            for finding in &answer.findings {
+            // Each kind once per answer (its first finding of the kind as the case).
+            let mut findings: Vec<&Reason> = answer.findings.iter().collect();
+            findings.sort_by(|a, b| (&a.requirement, &a.check).cmp(&(&b.requirement, &b.check)));
+            findings.dedup_by(|a, b| a.requirement == b.requirement && a.check == b.check);
+            for finding in findings {
                 let case = DefectExample {
                     sku: String::new(),
                     interface: finding.interface.clone(),

@@ -337,6 +337,90 @@ async fn a_defect_on_every_sku_of_a_batch_lists_every_sku() {
     }
 }
 
+/// A proxy in front of the reference supplier that adds items to every stock answer: `extra`
+/// copies of the first item under SKU codes nobody asked for, and `repeats` copies of it as it
+/// is. Returns its base URL.
+async fn stock_padding_proxy(upstream: String, extra: usize, repeats: usize) -> String {
+    use axum::body::Bytes;
+    use axum::http::Uri;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |uri: Uri, body: Bytes| {
+        let client = client.clone();
+        let url = format!("{upstream}{}", uri.path());
+        async move {
+            let answer = client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("the supplier answers");
+            let text = answer.bytes().await.expect("its body");
+            let mut value: serde_json::Value = serde_json::from_slice(&text).expect("JSON");
+            if uri.path().contains("stock")
+                && let Some(items) = value["result"].as_array_mut()
+                && let Some(first) = items.first().cloned()
+            {
+                for n in 0..extra {
+                    let mut item = first.clone();
+                    item["sku"] = serde_json::Value::String(format!("99{n:07}"));
+                    items.push(item);
+                }
+                items.extend(std::iter::repeat_n(first, repeats));
+            }
+            (
+                [("content-type", "application/json")],
+                serde_json::to_vec(&value).expect("JSON out"),
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// A batch answer padded with more unasked or repeated items than a check keeps findings for:
+/// judging it again item by item must not drop what only the whole answer shows (BATCH-COMPLETE
+/// on extras and duplicates: a BEYOND, so a warning, once per stock answer); the stock of the
+/// requested SKUs is still judged SKU by SKU, and a SKU repeated a thousand times costs one
+/// judgement again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_and_repeated_items_of_a_batch_answer_are_reported() {
+    let supplier = start(supplier_config(&[]), "padded").await;
+    for (name, extra, repeats) in [("extra", 150, 0), ("repeated", 0, 1000)] {
+        let proxy = stock_padding_proxy(supplier.running.base_url(), extra, repeats).await;
+        let out = temp_dir(&format!("padded-{name}"));
+        let mut args = args(&supplier, &out);
+        args.target = Some(proxy);
+        args.images = Images::None;
+        let outcome = sweep_with(profile(), &args).await;
+        let batch = outcome
+            .summary
+            .answer_defects
+            .iter()
+            .find(|d| d.requirement == "BATCH-COMPLETE")
+            .map(|d| d.count);
+        assert_eq!(
+            batch,
+            Some(3),
+            "{name}: one per stock answer: {:?}",
+            outcome.summary
+        );
+        assert_eq!(coverage(&report(&out), "BATCH-COMPLETE"), "warn", "{name}");
+        // Extras belong to no requested SKU; a repeated item is its SKU's (answered twice):
+        // the first SKU of each of the three batches.
+        let unsellable = if repeats > 0 { 3 } else { 0 };
+        assert_eq!(outcome.summary.skus.unsellable, unsellable, "{name}");
+    }
+    supplier.running.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_detail_that_cannot_be_read_is_not_judged_never_sellable() {
     let supplier = start(supplier_config(&["detail-reset-some"]), "reset").await;
@@ -357,6 +441,8 @@ async fn a_detail_that_cannot_be_read_is_not_judged_never_sellable() {
     assert_eq!(coverage(&report, "DET-COMPLETE"), "partial");
     assert_eq!(coverage(&report, "X-SKU-HAS-DATA"), "partial");
     assert_eq!(coverage(&report, "GEN-HTTP-STATUS"), "warn");
+    // --images none: the URLs' form judged, their reachability not: partial, never pass.
+    assert_eq!(coverage(&report, "IMG-REACHABLE"), "partial");
     // Retried, counted, and still reported: a reset is a failure of the interface.
     let detail = outcome
         .summary
