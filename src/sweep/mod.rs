@@ -234,6 +234,14 @@ impl Coverage {
         }
     }
 
+    /// Adds what a batch judged.
+    fn add(&mut self, other: Coverage) {
+        self.judged.extend(other.judged);
+        for (requirement, reason) in other.unjudged {
+            self.unjudged_because(&requirement, &reason);
+        }
+    }
+
     /// Keeps the smallest reason: the same whatever order batches end in.
     fn unjudged_because(&mut self, requirement: &str, reason: &str) {
         match self.unjudged.get_mut(requirement) {
@@ -317,15 +325,17 @@ impl Ctx {
         .await
     }
 
+    /// Judges an answer and notes in `coverage` what it judged.
     fn judge(
         &self,
         interface: &str,
         params: &Map<String, Value>,
         exchange: &Exchange,
+        coverage: &mut Coverage,
     ) -> Option<checks::Judged> {
         let definition = self.profile.interface(interface)?;
         let judged = checks::judge_exchange(&self.input(definition, exchange, params));
-        self.note_coverage(interface, &judged.runs, judged.unread.as_deref());
+        self.note_coverage(coverage, interface, &judged.runs, judged.unread.as_deref());
         Some(judged)
     }
 
@@ -397,11 +407,16 @@ impl Ctx {
 
     /// What an answer judged; when it was not read (or never came), the requirements of its
     /// interface are not judged for what it would have shown.
-    fn note_coverage(&self, interface: &str, runs: &[CheckRun], unread: Option<&str>) {
-        let mut coverage = lock(&self.coverage);
+    fn note_coverage(
+        &self,
+        coverage: &mut Coverage,
+        interface: &str,
+        runs: &[CheckRun],
+        unread: Option<&str>,
+    ) {
         coverage.note_runs(runs);
         if let Some(why) = unread {
-            self.interface_unjudged(&mut coverage, interface, why);
+            self.interface_unjudged(coverage, interface, why);
         }
     }
 
@@ -438,9 +453,9 @@ impl Ctx {
 
     /// The token answers the client fetched on its own: judged like any answer (the first
     /// once, under the key `token`).
-    fn token_lines(&self, out: &mut Vec<Line>) {
+    fn token_lines(&self, out: &mut Vec<Line>, coverage: &mut Coverage) {
         for (exchange, _) in self.client.take_unjudged_issues() {
-            if let Some(judged) = self.judge(iface::TOKEN, &Map::new(), &exchange) {
+            if let Some(judged) = self.judge(iface::TOKEN, &Map::new(), &exchange, coverage) {
                 out.push(answer_line(iface::TOKEN, Some("token"), &judged.runs));
             }
         }
@@ -619,12 +634,17 @@ async fn walk(
     // Pools, then every pool's SKU list into one sorted set; a SKU a second pool lists again is
     // a SKU-LIST finding on that SKU.
     let pools_exchange = ctx.call(iface::POOLS, &Map::new()).await;
-    ctx.token_lines(&mut head);
+    ctx.token_lines(&mut head, &mut lock(&ctx.coverage));
     let mut pool_ids = Vec::new();
     // What of the catalogue could not be read: then the sweep is not complete, whatever the
     // SKUs it did read say (a catalogue never read is never "all sellable").
     let mut unread: Vec<String> = Vec::new();
-    let pools_judged = ctx.judge(iface::POOLS, &Map::new(), &pools_exchange);
+    let pools_judged = ctx.judge(
+        iface::POOLS,
+        &Map::new(),
+        &pools_exchange,
+        &mut lock(&ctx.coverage),
+    );
     if !pools_judged.as_ref().is_some_and(|j| j.succeeded()) {
         unread.push("品目池未读取 / the pool list was not read".into());
     }
@@ -662,7 +682,12 @@ async fn walk(
         };
         let judged = checks::judge_sku_list(&ctx.input(interface, &exchange, &params));
         drop(exchange);
-        ctx.note_coverage(iface::SKUS, &judged.runs, judged.unread.as_deref());
+        ctx.note_coverage(
+            &mut lock(&ctx.coverage),
+            iface::SKUS,
+            &judged.runs,
+            judged.unread.as_deref(),
+        );
         head.push(answer_line(iface::SKUS, Some(pool), &judged.runs));
         if judged.codes.is_none() {
             unread.push(format!(
@@ -722,7 +747,7 @@ async fn walk(
         let _ = stop_tx.send(Some("被中断 / interrupted".to_string()));
     });
     let mut tasks = tokio::task::JoinSet::new();
-    let mut ready: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let mut ready: BTreeMap<u64, (Vec<u8>, Coverage)> = BTreeMap::new();
     let (mut next_seq, mut next_write) = (0u64, 0u64);
     let mut last_sync = Instant::now();
     let mut swept_now = 0u64;
@@ -764,13 +789,14 @@ async fn walk(
         let Some(joined) = tasks.join_next().await else {
             break;
         };
-        let (seq, (bytes, counted)) =
+        let (seq, (bytes, counted, coverage)) =
             joined.map_err(|e| SessionError::Runtime(format!("a batch failed: {e}")))?;
         swept_now += counted.0;
         bars.batch(counted);
-        ready.insert(seq, bytes);
-        while let Some(bytes) = ready.remove(&next_write) {
+        ready.insert(seq, (bytes, coverage));
+        while let Some((bytes, coverage)) = ready.remove(&next_write) {
             file.write_all(&bytes).map_err(io)?;
+            lock(&ctx.coverage).add(coverage);
             next_write += 1;
         }
         if last_sync.elapsed() >= SYNC_EVERY {
@@ -883,7 +909,7 @@ async fn area_call(
     params: Map<String, Value>,
 ) {
     let exchange = ctx.call(interface, &params).await;
-    if let Some(judged) = ctx.judge(interface, &params, &exchange) {
+    if let Some(judged) = ctx.judge(interface, &params, &exchange, &mut lock(&ctx.coverage)) {
         let key = format!(
             "{interface}:{}",
             params.get("id").map_or(String::new(), Value::to_string)
@@ -962,7 +988,7 @@ async fn judge_batch(
     ctx: &Arc<Ctx>,
     batch: Vec<(String, String)>,
     twice: &HashMap<String, (String, String)>,
-) -> (Vec<u8>, Counted) {
+) -> (Vec<u8>, Counted, Coverage) {
     let codes: Vec<&str> = batch.iter().map(|(sku, _)| sku.as_str()).collect();
     let index: HashMap<&str, usize> = codes.iter().enumerate().map(|(i, s)| (*s, i)).collect();
     let joined = codes.join(",");
@@ -996,6 +1022,9 @@ async fn judge_batch(
             (iface::DETAIL, Some(i), params, exchange)
         });
     }
+    // What this batch judged: noted when its lines are written, so a state saved meanwhile
+    // speaks only of SKUs in the record.
+    let mut coverage = Coverage::default();
     let mut reasons: Vec<Vec<Reason>> = vec![Vec::new(); codes.len()];
     let mut notes: Vec<Vec<String>> = vec![Vec::new(); codes.len()];
     let mut names: Vec<String> = vec![String::new(); codes.len()];
@@ -1008,7 +1037,7 @@ async fn judge_batch(
         let Ok((interface, sku_index, params, exchange)) = joined else {
             continue;
         };
-        let Some(judged) = ctx.judge(interface, &params, &exchange) else {
+        let Some(judged) = ctx.judge(interface, &params, &exchange, &mut coverage) else {
             continue;
         };
         let unread = judged.unread.clone().or_else(|| {
@@ -1130,7 +1159,7 @@ async fn judge_batch(
                 .error
                 .as_ref()
                 .map_or(String::new(), TransportError::describe);
-            lock(&ctx.coverage).note_runs(&[checks::image_probe_not_judged(&why)]);
+            coverage.note_runs(&[checks::image_probe_not_judged(&why)]);
             notes[i].push(format!("image: {why}"));
             continue;
         }
@@ -1138,7 +1167,7 @@ async fn judge_batch(
         for finding in &run.findings {
             reasons[i].push(reason("image", finding));
         }
-        lock(&ctx.coverage).note_runs(&[run]);
+        coverage.note_runs(&[run]);
     }
     let mut out = Vec::new();
     let mut counted: Counted = (0, 0, 0, 0);
@@ -1159,7 +1188,7 @@ async fn judge_batch(
         for finding in crossing.iter().flat_map(|r| &r.findings) {
             reasons.push(reason("catalogue", finding));
         }
-        lock(&ctx.coverage).note_runs(&crossing);
+        coverage.note_runs(&crossing);
         let status = if !reasons.is_empty() {
             counted.2 += 1;
             SkuStatus::Unsellable
@@ -1184,11 +1213,11 @@ async fn judge_batch(
         );
     }
     let mut tokens = Vec::new();
-    ctx.token_lines(&mut tokens);
+    ctx.token_lines(&mut tokens, &mut coverage);
     for line in answer_lines.iter().chain(&tokens) {
         write_line(&mut out, line);
     }
-    (out, counted)
+    (out, counted, coverage)
 }
 
 /// Merges the folders of shares into `out`: their records one after the other (the answers
