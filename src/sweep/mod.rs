@@ -735,6 +735,8 @@ async fn walk(
     }
     state.embedded = embedded;
     state.config_sha256 = session::config_sha256(&ctx.config);
+    state.supplier = ctx.config.declaration.supplier.clone();
+    state.deviations = ctx.config.declaration.deviations.clone();
     let elapsed_before = state.elapsed_seconds;
 
     // The SKUs, batch by batch; results written in batch order.

@@ -142,6 +142,8 @@ pub fn events(profile: &Profile, finalized: &Finalized, stopped: Option<&str>) -
             scope: RunScope {
                 sample: "all".into(),
                 sweep: true,
+                supplier: finalized.supplier.clone(),
+                deviations: finalized.deviations.clone(),
                 ..RunScope::default()
             },
         },
@@ -379,6 +381,8 @@ mod tests {
                 started_at: String::new(),
                 embedded: false,
                 config_sha256: String::new(),
+                supplier: None,
+                deviations: Vec::new(),
             };
             let finished = events(&profile, &finalized, None)
                 .into_iter()

@@ -162,6 +162,12 @@ pub struct State {
     /// The fingerprint of the config that judged it (`session::config_sha256`).
     #[serde(default)]
     pub config_sha256: String,
+    /// The supplier's name and the departures from the standard it declares (the config's
+    /// `[declaration]`), for the reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deviations: Vec<crate::events::Deviation>,
     /// Requirements some answer judged.
     #[serde(default)]
     pub judged: BTreeSet<String>,
@@ -198,6 +204,12 @@ impl State {
         self.embedded |= other.embedded;
         if self.config_sha256.is_empty() {
             self.config_sha256 = other.config_sha256.clone();
+        }
+        if self.supplier.is_none() {
+            self.supplier = other.supplier.clone();
+        }
+        if self.deviations.is_empty() {
+            self.deviations = other.deviations.clone();
         }
         self.judged.extend(other.judged.iter().cloned());
         // The smallest reason, as the sweep keeps it: shares merge to what one sweep says.
@@ -453,6 +465,8 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<Finalize
         started_at: state.started_at,
         embedded: state.embedded,
         config_sha256: state.config_sha256,
+        supplier: state.supplier,
+        deviations: state.deviations,
     })
 }
 
@@ -464,6 +478,8 @@ pub struct Finalized {
     pub started_at: String,
     pub embedded: bool,
     pub config_sha256: String,
+    pub supplier: Option<String>,
+    pub deviations: Vec<crate::events::Deviation>,
 }
 
 /// Unsellable SKUs the reports show with their reasons (all of them are in unsellable.csv).

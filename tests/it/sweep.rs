@@ -575,6 +575,10 @@ async fn a_test_environment_is_swept_black_box() {
     let expected: BTreeSet<String> = supplier::fault_targets(&supplier.config)
         .into_iter()
         .collect();
+    // The supplier's declaration reaches the reports, as a run's does.
+    let declared = std::fs::read_to_string(&supplier.credentials).expect("config")
+        + "\n[declaration]\nsupplier = \"测试供应商 Test Supplier\"\ndeviations = [{requirement = \"IMG-REACHABLE\", note = \"images behind a CDN\"}]\n";
+    std::fs::write(&supplier.credentials, declared).expect("config");
     let out = temp_dir("test-env");
     let outcome = sweep_with(profile(), &args(&supplier, &out)).await;
     assert_eq!(skus_with(&out, SkuStatus::Unsellable), expected);
@@ -591,11 +595,24 @@ async fn a_test_environment_is_swept_black_box() {
         "{:?}",
         outcome.summary.answer_defects
     );
-    // No secret in what the sweep wrote.
-    let written = std::fs::read_to_string(out.join(summary::JSONL)).unwrap_or_default()
-        + &std::fs::read_to_string(out.join(summary::STATE)).unwrap_or_default();
+    let report = report(&out);
+    assert_eq!(report["scope"]["supplier"], "测试供应商 Test Supplier");
+    assert_eq!(
+        report["scope"]["deviations"][0]["requirement"],
+        "IMG-REACHABLE"
+    );
+    // No secret in anything the sweep wrote: its record, its state, every report.
     let md5 = format!("{:x}", md5::compute(&supplier.config.password));
-    assert!(!written.contains(&supplier.config.password) && !written.contains(&md5));
+    for entry in std::fs::read_dir(&out).expect("the folder") {
+        let path = entry.expect("an entry").path();
+        let written = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(!written.is_empty(), "{}", path.display());
+        assert!(
+            !written.contains(&supplier.config.password) && !written.contains(&md5),
+            "{}",
+            path.display()
+        );
+    }
     supplier.running.shutdown().await;
 }
 
