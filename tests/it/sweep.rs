@@ -737,7 +737,8 @@ async fn a_catalogue_that_was_not_read_is_never_sellable() {
 }
 
 /// A MUST broken by an answer of no single SKU (here the pool list holds an id twice) fails the
-/// sweep, though every SKU may be sold; a clean catalogue exits 0.
+/// sweep, though every SKU may be sold; a clean catalogue exits 0. The built binary, so the
+/// folder's reports are also rendered again by `mallcheck report` and checked by `verify`.
 #[test]
 fn a_broken_pool_list_fails_the_sweep_though_every_sku_is_sellable() {
     let dir = temp_dir("broken-pool-list");
@@ -753,6 +754,29 @@ fn a_broken_pool_list_fails_the_sweep_though_every_sku_is_sellable() {
     };
     assert_eq!(sweep(None, "clean"), Some(0));
     assert_eq!(sweep(Some("duplicate-pool-ids"), "broken"), Some(1));
+    // The reports render again from the folder's record, byte for byte, and the folder verifies.
+    for (format, file) in [
+        ("json", "report.json"),
+        ("md", "summary.md"),
+        ("junit", "junit.xml"),
+        ("html", "report.html"),
+    ] {
+        let again = dir.join(format!("again.{format}"));
+        let again_text = again.display().to_string();
+        let rendered = crate::common::mallcheck(
+            &["report", "broken", "--format", format, "-o", &again_text],
+            &dir,
+            &[],
+        );
+        assert!(rendered.status.success(), "{format}: {rendered:?}");
+        assert_eq!(
+            std::fs::read(&again).expect("rendered"),
+            std::fs::read(dir.join("broken").join(file)).expect("written"),
+            "{format}"
+        );
+    }
+    let verified = crate::common::mallcheck(&["verify", "broken"], &dir, &[]);
+    assert!(verified.status.success(), "{verified:?}");
     let summary: SweepSummary = serde_json::from_str(
         &std::fs::read_to_string(dir.join("broken").join(summary::SUMMARY)).expect("sweep.json"),
     )
