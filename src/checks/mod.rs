@@ -39,10 +39,7 @@ use crate::profile::{Interface, Profile};
 pub(crate) use answer::parse_answer;
 pub use answer::{Answer, AnswerLimits, Unread};
 pub use catalogue::sku_in_two_pools;
-pub use consistency::{
-    catalogue_consistency, onshelf_sellable, sku_consistency, sku_consistency_not_judged,
-    sku_has_data,
-};
+pub use consistency::{catalogue_consistency, sku_consistency, sku_consistency_not_judged};
 pub use expect::{StepExpectation, judge_expectations, judge_step_expectations};
 pub use images::{image_probe_not_judged, image_urls, judge_image_probe};
 pub use knowledge::{Knowledge, PooledSkus, TestArea};

@@ -236,10 +236,8 @@ struct Page {
     baseline: Option<crate::events::BaselineSummary>,
     baseline_required: Option<String>,
     baseline_optional: Option<String>,
-    /// What a sweep found (`mallcheck sweep` only), and how many unsellable SKUs the page
-    /// does not list.
+    /// What a sweep found (`mallcheck sweep` only).
     sweep: Option<crate::events::SweepFinished>,
-    sweep_more: u64,
 }
 
 #[derive(Serialize, Default)]
@@ -586,12 +584,6 @@ impl HtmlReporter {
             evidence: evidence_views(evidence),
             baseline: self.baseline.clone(),
             sweep: self.sweep.clone(),
-            sweep_more: self.sweep.as_ref().map_or(0, |s| {
-                s.summary
-                    .skus
-                    .unsellable
-                    .saturating_sub(s.unsellable.len() as u64)
-            }),
             baseline_required: finished.and_then(|f| {
                 super::baseline_note(
                     self.baseline.as_ref(),

@@ -15,7 +15,7 @@ pub mod report;
 pub mod summary;
 
 use crate::checks::key_text;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,7 +33,9 @@ use crate::exchange::Exchange;
 use crate::profile::{Profile, iface};
 use crate::session::{self, SessionError};
 use crate::supplier::SupplierConfig;
-use summary::{AnswerLine, InterfaceTally, Line, Reason, SkuLine, SkuStatus, State, SweepSummary};
+use summary::{
+    AnswerLine, Coverage, InterfaceTally, Line, Reason, SkuLine, SkuStatus, State, SweepSummary,
+};
 
 /// Which image URLs are fetched (IMG-REACHABLE); every URL's form is judged in any case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -211,50 +213,6 @@ struct Ctx {
     shelf_on: Option<Value>,
 }
 
-/// Which requirements the sweep's answers judged, and which some answer left unjudged (the
-/// first reason): the coverage its report shows.
-#[derive(Debug, Default)]
-struct Coverage {
-    judged: BTreeSet<String>,
-    unjudged: BTreeMap<String, String>,
-}
-
-impl Coverage {
-    fn note_runs(&mut self, runs: &[CheckRun]) {
-        for run in runs {
-            for requirement in &run.requirements {
-                match run.unjudged.iter().find(|u| &u.requirement == requirement) {
-                    Some(u) => self.unjudged_because(requirement, &u.reason),
-                    None if !self.judged.contains(requirement) => {
-                        self.judged.insert(requirement.clone());
-                    }
-                    None => {}
-                }
-            }
-        }
-    }
-
-    /// Adds what a batch judged.
-    fn add(&mut self, other: Coverage) {
-        self.judged.extend(other.judged);
-        for (requirement, reason) in other.unjudged {
-            self.unjudged_because(&requirement, &reason);
-        }
-    }
-
-    /// Keeps the smallest reason: the same whatever order batches end in.
-    fn unjudged_because(&mut self, requirement: &str, reason: &str) {
-        match self.unjudged.get_mut(requirement) {
-            Some(kept) if reason < kept.as_str() => *kept = reason.to_string(),
-            Some(_) => {}
-            None => {
-                self.unjudged
-                    .insert(requirement.to_string(), reason.to_string());
-            }
-        }
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -371,17 +329,15 @@ impl Ctx {
         let mut by_item = ByItem {
             findings: Vec::new(),
             judged: std::collections::HashSet::new(),
-            every_item: true,
+            items: items.len(),
         };
         let mut skus_judged = std::collections::HashSet::new();
         for (n, item) in items.into_iter().enumerate() {
             let sku = result.get(n).and_then(|l| l.get("sku")).and_then(key_text);
             let Some((sku, &i)) = sku.and_then(|s| batch.get(s.as_str()).map(|i| (s, i))) else {
-                by_item.every_item = false;
                 continue;
             };
             if !skus_judged.insert(i) {
-                by_item.every_item = false;
                 continue;
             }
             envelope.insert(result_key.clone(), Value::Array(vec![item]));
@@ -798,7 +754,7 @@ async fn walk(
         ready.insert(seq, (bytes, coverage));
         while let Some((bytes, coverage)) = ready.remove(&next_write) {
             file.write_all(&bytes).map_err(io)?;
-            lock(&ctx.coverage).add(coverage);
+            lock(&ctx.coverage).add(&coverage);
             next_write += 1;
         }
         if last_sync.elapsed() >= SYNC_EVERY {
@@ -847,8 +803,7 @@ fn save_state(
     let coverage = std::mem::take(&mut *lock(&ctx.coverage));
     let session = State {
         interfaces: taken,
-        judged: coverage.judged,
-        unjudged: coverage.unjudged,
+        coverage,
         images_probed: ctx.images_probed.swap(0, Ordering::Relaxed),
         complete: true,
         ..State::default()
@@ -927,10 +882,11 @@ async fn area_call(
 struct ByItem {
     /// (SKU index in the batch, finding) for every requested SKU's item.
     findings: Vec<(usize, Finding)>,
-    /// The items (their index in the answer) judged again.
+    /// The items (their index in the answer) judged again: all of them unless some were
+    /// unrequested, unreadable or repeated.
     judged: std::collections::HashSet<usize>,
-    /// Whether every item was judged again (none unrequested, unreadable or repeated).
-    every_item: bool,
+    /// Items in the answer.
+    items: usize,
 }
 
 impl ByItem {
@@ -942,14 +898,12 @@ impl ByItem {
             return false;
         }
         if checks::is_more_findings(finding) {
-            return self.every_item;
+            return self.judged.len() == self.items;
         }
         finding
             .pointer
             .as_deref()
-            .and_then(|p| p.strip_prefix("/result/"))
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(item_index)
             .is_some_and(|n| self.judged.contains(&n))
     }
 }
@@ -970,15 +924,29 @@ fn at_item(mut finding: Finding, n: usize) -> Finding {
 /// that item answers, or by the SKU a missing-SKU finding expected.
 fn finding_sku(finding: &Finding, result: &Value, batch: &HashMap<&str, usize>) -> Option<usize> {
     let pointer = finding.pointer.as_deref()?;
-    if let Some(rest) = pointer.strip_prefix("/result/") {
-        let index: usize = rest.split('/').next()?.parse().ok()?;
-        let sku = result.get(index)?.get("sku").and_then(key_text)?;
-        return batch.get(sku.as_str()).copied();
-    }
     if pointer == "/result" {
         return batch.get(finding.expected.as_deref()?).copied();
     }
-    None
+    item_sku(pointer, result, batch)
+}
+
+/// The item `/result/<n>…` points into.
+fn item_index(pointer: &str) -> Option<usize> {
+    pointer
+        .strip_prefix("/result/")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `(sku index in the batch)` of the item `/result/<n>…` points into, by the SKU it answers.
+fn item_sku(pointer: &str, result: &Value, batch: &HashMap<&str, usize>) -> Option<usize> {
+    let sku = result
+        .get(item_index(pointer)?)?
+        .get("sku")
+        .and_then(key_text)?;
+    batch.get(sku.as_str()).copied()
 }
 
 /// Counted per batch: (SKUs, sellable, unsellable, not judged).
@@ -1117,14 +1085,7 @@ async fn judge_batch(
                 // Which images to fetch: with `--images none`, none (their form is judged above).
                 if judged.succeeded() && interface == iface::IMAGES && ctx.images != Images::None {
                     for (pointer, url) in checks::image_urls(interface, result) {
-                        let item = pointer
-                            .strip_prefix("/result/")
-                            .and_then(|rest| rest.split('/').next())
-                            .and_then(|n| n.parse::<usize>().ok())
-                            .and_then(|n| result.get(n))
-                            .and_then(|item| item.get("sku"))
-                            .and_then(key_text);
-                        if let Some(i) = item.and_then(|sku| index.get(sku.as_str()).copied())
+                        if let Some(i) = item_sku(&pointer, result, &index)
                             && ctx.images.fetches(codes[i])
                         {
                             to_probe.push((i, pointer, url));

@@ -67,7 +67,7 @@ pub fn write(
     if !errors.is_empty() {
         return Err(SessionError::Runtime(errors.join("; ")));
     }
-    report::manifest::write(dir, &profile.sha256(), &finalized.config_sha256)
+    report::manifest::write(dir, &profile.sha256(), &finalized.state.config_sha256)
         .map_err(|e| SessionError::Runtime(e.to_string()))?;
     Ok(finalized.summary)
 }
@@ -119,15 +119,15 @@ pub fn events(profile: &Profile, finalized: &Finalized, stopped: Option<&str>) -
     }
     let mut events = vec![
         Event::RunStarted {
-            run_id: run_id(&finalized.started_at),
+            run_id: run_id(&finalized.state.started_at),
             target: summary.target.clone(),
-            embedded: finalized.embedded,
+            embedded: finalized.state.embedded,
             profile: profile.origin.clone(),
             tool: format!("mallcheck {}", env!("CARGO_PKG_VERSION")),
             profile_name: profile.settings.name.clone(),
             profile_sha256: profile.sha256(),
             interfaces: profile.interface_infos(),
-            started_at: finalized.started_at.clone(),
+            started_at: finalized.state.started_at.clone(),
             scenarios: vec![ScenarioInfo {
                 id: SCENARIO.into(),
                 title: Text {
@@ -142,8 +142,8 @@ pub fn events(profile: &Profile, finalized: &Finalized, stopped: Option<&str>) -
             scope: RunScope {
                 sample: "all".into(),
                 sweep: true,
-                supplier: finalized.supplier.clone(),
-                deviations: finalized.deviations.clone(),
+                supplier: finalized.state.supplier.clone(),
+                deviations: finalized.state.deviations.clone(),
                 ..RunScope::default()
             },
         },
@@ -192,28 +192,24 @@ fn run_id(started_at: &str) -> String {
 /// answer left unjudged.
 fn rows(profile: &Profile, summary: &SweepSummary) -> Vec<ResultRow> {
     let mut rows = Vec::new();
-    for defect in &summary.defects {
+    let of_skus = summary.defects.iter().map(|d| (d, true));
+    let of_answers = summary.answer_defects.iter().map(|d| (d, false));
+    for (defect, per_sku) in of_skus.chain(of_answers) {
         let first = defect.first.as_ref();
-        let message = format!(
-            "{n} 个 SKU 不可售（全部见 unsellable.csv） / {n} SKUs may not be sold (all in unsellable.csv); the first, {sku}: {said}",
-            n = defect.count,
-            sku = first.map_or("?", |f| f.sku.as_str()),
-            said = first.map_or("", |f| f.message.as_str()),
-        );
+        let (n, said) = (defect.count, first.map_or("", |f| f.message.as_str()));
+        let message = if per_sku {
+            let sku = first.map_or("?", |f| f.sku.as_str());
+            format!(
+                "{n} 个 SKU 不可售（全部见 unsellable.csv） / {n} SKUs may not be sold (all in unsellable.csv); the first, {sku}: {said}"
+            )
+        } else {
+            format!(
+                "{n} 个应答有此缺陷（不属于单个 SKU） / {n} answers of no single SKU have it; the first: {said}"
+            )
+        };
         let mut row = finding_row(profile, &defect.check, &defect.requirement, message);
         row.interface = first.map(|f| f.interface.clone());
-        row.actual = first.map(|f| f.sku.clone());
-        rows.push(row);
-    }
-    for defect in &summary.answer_defects {
-        let first = defect.first.as_ref();
-        let message = format!(
-            "{n} 个应答有此缺陷（不属于单个 SKU） / {n} answers of no single SKU have it; the first: {said}",
-            n = defect.count,
-            said = first.map_or("", |f| f.message.as_str()),
-        );
-        let mut row = finding_row(profile, &defect.check, &defect.requirement, message);
-        row.interface = first.map(|f| f.interface.clone());
+        row.actual = first.filter(|_| per_sku).map(|f| f.sku.clone());
         rows.push(row);
     }
     for interface in &summary.interfaces {
@@ -378,11 +374,7 @@ mod tests {
             let finalized = Finalized {
                 summary: s,
                 unsellable: Vec::new(),
-                started_at: String::new(),
-                embedded: false,
-                config_sha256: String::new(),
-                supplier: None,
-                deviations: Vec::new(),
+                state: super::super::summary::State::default(),
             };
             let finished = events(&profile, &finalized, None)
                 .into_iter()

@@ -168,12 +168,54 @@ pub struct State {
     pub supplier: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deviations: Vec<crate::events::Deviation>,
-    /// Requirements some answer judged.
+    /// What the answers judged and left unjudged, requirement by requirement.
+    #[serde(flatten)]
+    pub coverage: Coverage,
+}
+
+/// Which requirements the sweep's answers judged, and which some answer left unjudged with the
+/// smallest reason (the same whatever order batches end in, and for shares merged): the
+/// coverage its report shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
     #[serde(default)]
     pub judged: BTreeSet<String>,
-    /// Requirements left unjudged somewhere, with the first reason.
     #[serde(default)]
     pub unjudged: BTreeMap<String, String>,
+}
+
+impl Coverage {
+    pub fn note_runs(&mut self, runs: &[crate::checks::CheckRun]) {
+        for run in runs {
+            for requirement in &run.requirements {
+                match run.unjudged.iter().find(|u| &u.requirement == requirement) {
+                    Some(u) => self.unjudged_because(requirement, &u.reason),
+                    None if !self.judged.contains(requirement) => {
+                        self.judged.insert(requirement.clone());
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+
+    pub fn add(&mut self, other: &Coverage) {
+        self.judged.extend(other.judged.iter().cloned());
+        for (requirement, reason) in &other.unjudged {
+            self.unjudged_because(requirement, reason);
+        }
+    }
+
+    pub fn unjudged_because(&mut self, requirement: &str, reason: &str) {
+        match self.unjudged.get_mut(requirement) {
+            Some(kept) if reason < kept.as_str() => *kept = reason.to_string(),
+            Some(_) => {}
+            None => {
+                self.unjudged
+                    .insert(requirement.to_string(), reason.to_string());
+            }
+        }
+    }
 }
 
 impl State {
@@ -211,17 +253,7 @@ impl State {
         if self.deviations.is_empty() {
             self.deviations = other.deviations.clone();
         }
-        self.judged.extend(other.judged.iter().cloned());
-        // The smallest reason, as the sweep keeps it: shares merge to what one sweep says.
-        for (requirement, reason) in &other.unjudged {
-            let kept = self
-                .unjudged
-                .entry(requirement.clone())
-                .or_insert_with(|| reason.clone());
-            if reason < kept {
-                *kept = reason.clone();
-            }
-        }
+        self.coverage.add(&other.coverage);
         for (interface, tally) in &other.interfaces {
             let mine = self.interfaces.entry(interface.clone()).or_default();
             mine.calls += tally.calls;
@@ -440,8 +472,9 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<Finalize
         defects: counts(defects),
         answer_defects: counts(answer_defects),
         not_judged: counts(not_judged),
-        judged: state.judged.iter().cloned().collect(),
+        judged: state.coverage.judged.iter().cloned().collect(),
         unjudged: state
+            .coverage
             .unjudged
             .iter()
             .map(|(requirement, reason)| Unjudged {
@@ -462,24 +495,16 @@ pub fn finalize(dir: &Path, partitions: Vec<String>) -> std::io::Result<Finalize
     Ok(Finalized {
         summary,
         unsellable: examples,
-        started_at: state.started_at,
-        embedded: state.embedded,
-        config_sha256: state.config_sha256,
-        supplier: state.supplier,
-        deviations: state.deviations,
+        state,
     })
 }
 
-/// What [`finalize`] computed: the summary, the first unsellable SKUs (for the pages), and
-/// what the reports say of the sweep's start.
+/// What [`finalize`] computed: the summary and the first unsellable SKUs (for the reports),
+/// with the state it read (its start, target, config and declaration).
 pub struct Finalized {
     pub summary: SweepSummary,
     pub unsellable: Vec<UnsellableSku>,
-    pub started_at: String,
-    pub embedded: bool,
-    pub config_sha256: String,
-    pub supplier: Option<String>,
-    pub deviations: Vec<crate::events::Deviation>,
+    pub state: State,
 }
 
 /// Unsellable SKUs the reports show with their reasons (all of them are in unsellable.csv).
